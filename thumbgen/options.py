@@ -1,0 +1,223 @@
+"""Output options: what a thumbnail should look like and where it goes.
+
+Parsing lives here (not in the CLI) so that the library, the queue and the
+watcher all accept the same spellings and give the same error messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from PIL import ImageColor
+
+from .errors import UsageError
+from .naming import check_template
+
+DEFAULT_SIZE = "256"
+DEFAULT_QUALITY = 85
+DEFAULT_NAME = "{dir}/{stem}_{size}.{ext}"
+#: Pillow refuses images above twice its MAX_IMAGE_PIXELS; thumbgen keeps that line.
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+
+class Fit(enum.StrEnum):
+    """How a picture is fitted into the requested box."""
+
+    CONTAIN = "contain"
+    COVER = "cover"
+    PAD = "pad"
+    FILL = "fill"
+
+
+class Format(enum.StrEnum):
+    """Output file format; AUTO picks JPEG, or PNG when the picture has transparency."""
+
+    AUTO = "auto"
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    AVIF = "avif"
+
+
+#: Where ``cover`` crops: a keyword, or a focal point (x, y) in 0..1.
+Crop = str | tuple[float, float]
+
+_SIZE_RE = re.compile(r"^\s*(\d*)\s*(x?)\s*(\d*)\s*$", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    """A requested box; ``None`` leaves that side free (``320x`` or ``x240``)."""
+
+    width: int | None
+    height: int | None
+
+    @property
+    def label(self) -> str:
+        """The ``{size}`` value in output names, e.g. ``256x256``, ``320x``, ``x240``."""
+        return f"{self.width or ''}x{self.height or ''}"
+
+
+def parse_size(text: str) -> Size:
+    """Parse ``256`` (a 256x256 box), ``320x240``, ``320x`` or ``x240``."""
+    m = _SIZE_RE.match(text)
+    if m is None or not (m.group(1) or m.group(3)) or (m.group(3) and not m.group(2)):
+        raise UsageError(f"Invalid size {text!r}: use 256 (a 256x256 box), 320x240, 320x or x240")
+    width = int(m.group(1)) if m.group(1) else None
+    height = int(m.group(3)) if m.group(3) else None
+    if not m.group(2):
+        height = width
+    for side in (width, height):
+        if side is not None and not 1 <= side <= 16384:
+            raise UsageError(f"Invalid size {text!r}: each side must be between 1 and 16384 pixels")
+    return Size(width, height)
+
+
+def parse_crop(text: str) -> Crop:
+    """Parse ``center``, ``entropy`` or a focal point ``x,y`` with both in 0..1."""
+    word = text.strip().lower()
+    if word in ("center", "centre"):
+        return "center"
+    if word == "entropy":
+        return "entropy"
+    parts = word.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UsageError(
+            f"Invalid crop {text!r}: use center, entropy, or a focal point x,y such as 0.5,0.3"
+        ) from None
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise UsageError(f"Invalid crop {text!r}: focal point coordinates must be between 0 and 1")
+    return (x, y)
+
+
+def parse_background(text: str) -> tuple[int, int, int, int]:
+    """Parse a colour name, ``#rgb``/``#rrggbb``/``#rrggbbaa`` or ``transparent`` to RGBA."""
+    if text.strip().lower() in ("transparent", "none"):
+        return (0, 0, 0, 0)
+    try:
+        rgba = ImageColor.getcolor(text.strip(), "RGBA")
+    except ValueError:
+        raise UsageError(
+            f"Invalid background colour {text!r}: use a name (white), #rrggbb, or transparent"
+        ) from None
+    assert isinstance(rgba, tuple)
+    return (rgba[0], rgba[1], rgba[2], rgba[3])
+
+
+def _parse_enum(kind: type[enum.StrEnum], name: str, text: str) -> Any:
+    try:
+        return kind(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)
+        raise UsageError(f"Invalid {name} {text!r}: choose one of {choices}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSpec:
+    """One thumbnail to make from a source: box, fit, crop, format and quality."""
+
+    size: Size
+    fit: Fit = Fit.CONTAIN
+    crop: Crop = "center"
+    format: Format = Format.AUTO
+    quality: int = DEFAULT_QUALITY
+    upscale: bool = False
+    background: tuple[int, int, int, int] = (255, 255, 255, 255)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Everything that decides a job's outputs: the specs, where and how they are named."""
+
+    specs: tuple[OutputSpec, ...]
+    out_dir: str
+    name: str = DEFAULT_NAME
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def to_json(self) -> str:
+        """Canonical JSON: equal options give byte-equal text (and equal hashes)."""
+        data = dataclasses.asdict(self)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Options:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        specs = tuple(
+            OutputSpec(
+                size=Size(s["size"]["width"], s["size"]["height"]),
+                fit=Fit(s["fit"]),
+                crop=tuple(s["crop"]) if isinstance(s["crop"], list) else s["crop"],
+                format=Format(s["format"]),
+                quality=s["quality"],
+                upscale=s["upscale"],
+                background=tuple(s["background"]),
+            )
+            for s in data["specs"]
+        )
+        return cls(specs, data["out_dir"], data["name"], data["max_pixels"])
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the options; part of a job's identity and freshness check."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+
+def build_options(
+    sizes: Sequence[str] = (DEFAULT_SIZE,),
+    *,
+    fit: str = "contain",
+    crop: str = "center",
+    format: str = "auto",
+    quality: int = DEFAULT_QUALITY,
+    out_dir: str | os.PathLike[str] = "thumbnails",
+    name: str = DEFAULT_NAME,
+    upscale: bool = False,
+    background: str = "white",
+    max_pixels: int | None = None,
+) -> Options:
+    """Validate user-facing option values and build :class:`Options`.
+
+    ``out_dir`` is made absolute here, so a job queued from one folder writes
+    to the same place whichever folder the worker runs in.
+    """
+    if not 1 <= quality <= 100:
+        raise UsageError(f"Invalid quality {quality}: use a number from 1 to 100")
+    if max_pixels is not None and max_pixels < 1:
+        raise UsageError(f"Invalid max-pixels {max_pixels}: use a positive number of pixels")
+    check_template(name)
+    common = {
+        "fit": _parse_enum(Fit, "fit", fit),
+        "crop": parse_crop(crop),
+        "format": _parse_enum(Format, "format", format),
+        "quality": quality,
+        "upscale": upscale,
+        "background": parse_background(background),
+    }
+    parsed = _unique(parse_size(s) for s in sizes or (DEFAULT_SIZE,))
+    specs = tuple(OutputSpec(size=size, **common) for size in parsed)
+    return Options(
+        specs=specs,
+        out_dir=os.path.abspath(os.fspath(out_dir)),
+        name=name,
+        max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+    )
+
+
+def _unique(sizes: Iterable[Size]) -> list[Size]:
+    seen: list[Size] = []
+    for size in sizes:
+        if size not in seen:
+            seen.append(size)
+    return seen
