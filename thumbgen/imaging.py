@@ -198,14 +198,8 @@ def _open(source: str) -> Iterator[Image.Image]:
     """Open ``source`` reading only its header, with clear errors for every failure."""
     try:
         f = open(source, "rb")  # noqa: SIM115 - closed below, after the image
-    except FileNotFoundError:
-        raise SourceMissing(f"Source file not found: {source} (moved or deleted?)") from None
-    except IsADirectoryError:
-        raise NotAnImage(f"Not an image: {source} is a folder") from None
-    except PermissionError:
-        raise SourceError(f"Permission denied reading {source}") from None
     except OSError as exc:
-        raise TransientError(f"Cannot read {source}: {exc.strerror}") from None
+        raise _source_error(source, exc) from None
     with f:
         with _pillow_errors(source), _pillow_limit_lifted():
             try:
@@ -218,6 +212,24 @@ def _open(source: str) -> Iterator[Image.Image]:
         # Not closed here: close() would also drop the decoded pixels, and the
         # file handle it would release is ours and closed by ``with f``.
         yield im
+
+
+def stat_source(source: str) -> os.stat_result:
+    """``os.stat`` with the same one-line errors as reading the file."""
+    try:
+        return os.stat(source)
+    except OSError as exc:
+        raise _source_error(source, exc) from None
+
+
+def _source_error(source: str, exc: OSError) -> Exception:
+    if isinstance(exc, FileNotFoundError):
+        return SourceMissing(f"Source file not found: {source} (moved or deleted?)")
+    if isinstance(exc, IsADirectoryError):
+        return NotAnImage(f"Not an image: {source} is a folder")
+    if isinstance(exc, PermissionError):
+        return SourceError(f"Permission denied reading {source}")
+    return TransientError(f"Cannot read {source}: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,301 @@
+"""The ``thumbgen`` command line: parse, call one core function, render.
+
+This is the only module that imports typer, and the one place where a
+:class:`~thumbgen.errors.ThumbgenError` becomes ``Error: ...`` and an exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+
+from . import commands, render
+from .config import resolve_queue
+from .embedded import wait_for_batch
+from .errors import ExitCode, ThumbgenError
+from .huey_app import Queue
+from .options import DEFAULT_NAME, Options, build_options
+from .store import State
+from .worker import WorkerConfig, run_worker
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    help="Make thumbnails through a durable local queue.\n\nExample: thumbgen add photos/ --wait",
+)
+
+_CORES = os.cpu_count() or 1
+
+# -- shared options ---------------------------------------------------------
+
+SizeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--size",
+        "-s",
+        envvar="THUMBGEN_SIZE",
+        help="Box to fit: 256 (256x256), 320x240, 320x (width), x240 (height). Repeatable.",
+    ),
+]
+FitOpt = Annotated[
+    str,
+    typer.Option(envvar="THUMBGEN_FIT", help="contain, cover (crop to fill), pad or fill."),
+]
+CropOpt = Annotated[
+    str,
+    typer.Option(envvar="THUMBGEN_CROP", help="Where cover crops: center, entropy, or x,y."),
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar="THUMBGEN_FORMAT",
+        help="auto (JPEG, or PNG with transparency), jpeg, png, webp, avif.",
+    ),
+]
+QualityOpt = Annotated[
+    int, typer.Option("--quality", "-q", envvar="THUMBGEN_QUALITY", help="JPEG/WebP/AVIF quality.")
+]
+OutOpt = Annotated[str, typer.Option("--out", "-o", envvar="THUMBGEN_OUT", help="Output folder.")]
+NameOpt = Annotated[
+    str,
+    typer.Option(
+        envvar="THUMBGEN_NAME",
+        help="Output name: {dir} {stem} {name} {size} {width} {height} {ext}.",
+    ),
+]
+UpscaleOpt = Annotated[
+    bool, typer.Option(envvar="THUMBGEN_UPSCALE", help="Enlarge sources smaller than the box.")
+]
+BackgroundOpt = Annotated[
+    str,
+    typer.Option(envvar="THUMBGEN_BACKGROUND", help="Colour for pad and for JPEG transparency."),
+]
+MaxPixelsOpt = Annotated[
+    int | None,
+    typer.Option(envvar="THUMBGEN_MAX_PIXELS", help="Refuse larger sources [default: 178956970]."),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", "-w", min=0, envvar="THUMBGEN_WORKERS", help="Worker processes."),
+]
+
+
+@contextlib.contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn expected errors into ``Error: ...`` on stderr and their exit code."""
+    try:
+        yield
+    except ThumbgenError as exc:
+        render.error(str(exc))
+        raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _queue(ctx: typer.Context) -> Queue:
+    location: str = ctx.obj["queue"]
+    with reporting_errors():
+        return Queue(location)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue",
+            envvar="THUMBGEN_QUEUE",
+            help="Queue: a SQLite file [default: queue.db in the per-user data folder].",
+        ),
+    ] = None,
+) -> None:
+    """Make thumbnails through a durable local queue."""
+    ctx.obj = {"queue": resolve_queue(queue)}
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders and quoted globs.")],
+    size: SizeOpt = None,
+    fit: FitOpt = "contain",
+    crop: CropOpt = "center",
+    format: FormatOpt = "auto",
+    quality: QualityOpt = 85,
+    out: OutOpt = "thumbnails",
+    name: NameOpt = DEFAULT_NAME,
+    upscale: UpscaleOpt = False,
+    background: BackgroundOpt = "white",
+    max_pixels: MaxPixelsOpt = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress until these jobs are finished.")
+    ] = False,
+    workers: WorkersOpt = _CORES,
+    force: Annotated[
+        bool, typer.Option("--force", help="Queue again even if thumbnails are up to date.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every skip.")] = False,
+) -> None:
+    """Queue thumbnail jobs for images, one job per source file.
+
+    Example: thumbgen add photos/ "shots/**/*.jpg" -s 256 -s 1024 --wait
+    """
+    with reporting_errors():
+        options = build_options(
+            size or ["256"],
+            fit=fit,
+            crop=crop,
+            format=format,
+            quality=quality,
+            out_dir=out,
+            name=name,
+            upscale=upscale,
+            background=background,
+            max_pixels=max_pixels,
+        )
+        queue = Queue(ctx.obj["queue"])
+        report = commands.add(queue, paths, options, force=force)
+    render.add_report(report, verbose=verbose)
+    code = ExitCode.OK
+    if report.submitted.failed_before:
+        code = ExitCode.SOME_FAILED
+    if wait and report.waiting_for:
+        code = max(code, _wait(queue, report, max(workers, 1), options))
+    if report.missing:
+        code = ExitCode.ERROR
+    raise typer.Exit(int(code))
+
+
+def _wait(queue: Queue, report: commands.AddReport, workers: int, options: Options) -> ExitCode:
+    started = time.monotonic()
+    with (
+        _sigterm_as_interrupt(),
+        reporting_errors(),
+        render.batch_progress(report.waiting_for) as (bar, task),
+    ):
+        counts = wait_for_batch(
+            queue,
+            report,
+            workers=workers,
+            on_update=lambda c, _live: render.update_progress(bar, task, c, started),
+            on_stopping=lambda: render.note(
+                "Stopping: finishing running jobs (Ctrl-C again to stop at once)"
+            ),
+        )
+    for failure in queue.store.failures(None)[: counts.failed] if counts.failed else []:
+        render.note(f"failed: {failure.error}")
+    render.note(f"{counts.done} done, {counts.failed} failed; thumbnails in {options.out_dir}")
+    return ExitCode.SOME_FAILED if counts.failed else ExitCode.OK
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so the workers get the same clean stop."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    workers: WorkersOpt = _CORES,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once nothing is queued or running.")
+    ] = False,
+    exit_with_parent: Annotated[bool, typer.Option(hidden=True)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+) -> None:
+    """Run worker processes that make the queued thumbnails.
+
+    Ctrl-C lets running jobs finish; a second Ctrl-C stops at once (those
+    jobs go back to the queue). Example: thumbgen worker -w 4
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(processName)s %(message)s",
+    )
+    logging.getLogger("huey").setLevel(logging.ERROR)
+    queue = _queue(ctx)
+    render.note(f"thumbgen worker: {max(workers, 1)} process(es) on {queue.location}")
+    with reporting_errors():
+        stopped = run_worker(
+            queue,
+            WorkerConfig(workers=max(workers, 1), burst=burst, exit_with_parent=exit_with_parent),
+        )
+    raise typer.Exit(int(ExitCode.INTERRUPTED if stopped else ExitCode.OK))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh every second.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="List every failure.")] = False,
+) -> None:
+    """Show the queue: jobs per state, live workers, throughput and failures."""
+    queue = _queue(ctx)
+    limit = None if failed else 5
+    with reporting_errors():
+        report = commands.status(queue, failures=limit)
+        if as_json:
+            render.out.print(render.status_json(report), highlight=False)
+        elif failed:
+            render.out.print(render.failures_table(report))
+        elif watch:
+            with contextlib.suppress(KeyboardInterrupt), Live(console=render.out) as live:
+                while True:
+                    live.update(render.status_table(commands.status(queue)))
+                    time.sleep(1.0)
+        else:
+            render.out.print(render.status_table(report))
+
+
+@app.command()
+def retry(ctx: typer.Context) -> None:
+    """Queue every failed job again."""
+    queue = _queue(ctx)
+    with reporting_errors():
+        n = commands.retry(queue)
+    render.out.print(f"{n} queued again", highlight=False)
+
+
+@app.command()
+def clear(
+    ctx: typer.Context,
+    done: Annotated[bool, typer.Option("--done", help="Forget finished jobs.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Forget failed jobs.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Forget every job, queued and running too.")
+    ] = False,
+) -> None:
+    """Forget jobs (thumbnails stay). Without flags: --done and --failed."""
+    states = [State.DONE] if done else []
+    states += [State.FAILED] if failed else []
+    if all_:
+        states = list(State)
+    queue = _queue(ctx)
+    with reporting_errors():
+        n = commands.clear(queue, states or [State.DONE, State.FAILED])
+    render.out.print(f"{n} jobs cleared", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="thumbgen")

@@ -1,0 +1,142 @@
+"""Terminal output for the CLI: rich tables, progress and messages.
+
+Only :mod:`thumbgen.cli` imports this module; the core returns plain reports
+and this turns them into text. Data goes to stdout, messages to stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .commands import AddReport, StatusReport
+from .store import Counts
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """Print ``Error: message`` on stderr."""
+    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
+
+
+def note(message: str) -> None:
+    """Print an informational line on stderr."""
+    err.print(escape(message), highlight=False)
+
+
+def add_report(report: AddReport, *, verbose: bool = False) -> None:
+    """Summarise what ``add`` queued, found up to date and skipped."""
+    sub = report.submitted
+    parts = [f"{sub.queued} queued"]
+    if sub.pending_ids:
+        parts.append(f"{len(sub.pending_ids)} already queued")
+    if sub.up_to_date:
+        parts.append(f"{sub.up_to_date} up to date")
+    if sub.failed_before:
+        parts.append(f"{len(sub.failed_before)} failed before")
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped")
+    out.print(", ".join(parts), highlight=False)
+    shown = report.skipped if verbose else report.skipped[:20]
+    for item in shown:
+        note(f"skipped {item.path}: {item.reason}")
+    if len(shown) < len(report.skipped):
+        note(f"... and {len(report.skipped) - len(shown)} more skipped (-v lists them all)")
+    for _source, reason in sub.failed_before[:20]:
+        note(f"failed before (unchanged since): {reason}")
+    if sub.failed_before:
+        note("run `thumbgen retry` or add --force to try them again")
+    for item in report.missing:
+        error(f"{item.path}: {item.reason}")
+
+
+@contextmanager
+def batch_progress(total: int) -> Iterator[tuple[Progress, TaskID]]:
+    """A progress bar with done/total, rate, ETA and failures so far."""
+    progress = Progress(
+        TextColumn("[bold]thumbnails"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[failed]}"),
+        console=err,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("thumbnails", total=total, rate="", failed="")
+        yield progress, task
+
+
+def update_progress(progress: Progress, task: TaskID, counts: Counts, started: float) -> None:
+    """Move the bar to ``counts``."""
+    elapsed = max(time.monotonic() - started, 1e-6)
+    rate = f"{counts.finished / elapsed:.1f}/s" if counts.finished else ""
+    failed = f"[red]{counts.failed} failed" if counts.failed else ""
+    progress.update(task, completed=counts.finished, rate=rate, failed=failed)
+
+
+def status_table(report: StatusReport) -> Table:
+    """The ``status`` view: counts, throughput, workers and newest failures."""
+    c = report.counts
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style="bold")
+    grid.add_column()
+    grid.add_row("queue", escape(report.queue))
+    grid.add_row("queued", str(c.queued))
+    grid.add_row("running", str(c.running))
+    grid.add_row("done", str(c.done))
+    grid.add_row("failed", f"[red]{c.failed}[/]" if c.failed else "0")
+    grid.add_row("last minute", f"{report.finished_last_minute} finished")
+    grid.add_row("workers", str(len(report.workers)))
+    for w in report.workers:
+        doing = escape(w.current) if w.current else "idle"
+        grid.add_row("", f"{escape(w.host)} pid {w.pid}: {w.jobs_done} done, {doing}")
+    for f in report.failures:
+        grid.add_row("[red]failure[/]", escape(f.error))
+    return grid
+
+
+def status_json(report: StatusReport) -> str:
+    """The ``status --json`` object."""
+    c = report.counts
+    data = {
+        "queue": report.queue,
+        "queued": c.queued,
+        "running": c.running,
+        "done": c.done,
+        "failed": c.failed,
+        "workers": len(report.workers),
+        "finished_last_minute": report.finished_last_minute,
+        "worker_list": [dataclasses.asdict(w) for w in report.workers],
+        "failures": [{"source": f.source, "error": f.error} for f in report.failures],
+    }
+    return json.dumps(data, indent=2)
+
+
+def failures_table(report: StatusReport) -> Table:
+    """Every failure, for ``status --failed``."""
+    table = Table("source", "reason", box=None, header_style="bold")
+    for f in report.failures:
+        table.add_row(escape(f.source), escape(f.error))
+    return table

@@ -1,0 +1,60 @@
+"""The SQLite job store's schema (Huey's own tables are created by Huey)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS specs (
+    id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE, options TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    rel_dir TEXT NOT NULL,
+    spec_id INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    owner TEXT,
+    batch TEXT,
+    queued_at REAL,
+    started_at REAL,
+    finished_at REAL,
+    error TEXT,
+    outputs TEXT);
+CREATE INDEX IF NOT EXISTS jobs_state_finished ON jobs (state, finished_at);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (not_before, id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch);
+CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT OR IGNORE INTO job_counts VALUES ('queued', 0), ('running', 0), ('done', 0), ('failed', 0);
+CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs BEGIN
+    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state; END;
+CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state; END;
+CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF state ON jobs
+    WHEN OLD.state <> NEW.state BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state; END;
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
+    started_at REAL NOT NULL, heartbeat REAL NOT NULL,
+    jobs_done INTEGER NOT NULL DEFAULT 0, current TEXT);
+"""
+
+
+def statements() -> list[str]:
+    """The schema as single statements (triggers hold inner semicolons)."""
+    result, current = [], []
+    for line in _SCHEMA.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current)
+        if sqlite3.complete_statement(text):
+            result.append(text)
+            current = []
+    return result
