@@ -24,6 +24,7 @@ from .errors import ExitCode, ThumbgenError
 from .huey_app import Queue
 from .options import DEFAULT_NAME, Options, build_options
 from .store import State
+from .tasks import RetryPolicy
 from .worker import WorkerConfig, run_worker
 
 app = typer.Typer(
@@ -219,6 +220,26 @@ def worker(
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit once nothing is queued or running.")
     ] = False,
+    retries: Annotated[
+        int,
+        typer.Option(min=1, envvar="THUMBGEN_RETRIES", help="Tries per job for transient errors."),
+    ] = 3,
+    retry_delay: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            envvar="THUMBGEN_RETRY_DELAY",
+            help="Seconds before the first retry; doubles each time.",
+        ),
+    ] = 2.0,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            envvar="THUMBGEN_SHUTDOWN_TIMEOUT",
+            help="Longest wait for running jobs after Ctrl-C.",
+        ),
+    ] = 30.0,
     exit_with_parent: Annotated[bool, typer.Option(hidden=True)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
 ) -> None:
@@ -237,7 +258,13 @@ def worker(
     with reporting_errors():
         stopped = run_worker(
             queue,
-            WorkerConfig(workers=max(workers, 1), burst=burst, exit_with_parent=exit_with_parent),
+            WorkerConfig(
+                workers=max(workers, 1),
+                burst=burst,
+                exit_with_parent=exit_with_parent,
+                shutdown_timeout=shutdown_timeout,
+                retry=RetryPolicy(attempts=retries, delay=retry_delay),
+            ),
         )
     raise typer.Exit(int(ExitCode.INTERRUPTED if stopped else ExitCode.OK))
 

@@ -1,0 +1,303 @@
+"""The SQLite job store, on real queue files: every transition, its counters and its tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from thumbgen import procs
+from thumbgen.huey_app import Queue
+from thumbgen.options import build_options
+from thumbgen.store import Counts, NewJob, State, WorkerInfo
+
+OWNER = "test-owner"
+
+
+def _options(tmp_path: Path, size: str = "64"):
+    return build_options([size], out_dir=tmp_path / "out")
+
+
+def _jobs(n: int, size: int = 100, mtime: int = 1) -> list[NewJob]:
+    return [NewJob(f"/src/img{i}.jpg", "", size, mtime) for i in range(n)]
+
+
+def _tokens(queue: Queue) -> int:
+    with sqlite3.connect(queue.location) as db:
+        return int(db.execute("SELECT count(*) FROM task").fetchone()[0]) + int(
+            db.execute("SELECT count(*) FROM schedule").fetchone()[0]
+        )
+
+
+def _true_counts(queue: Queue) -> Counts:
+    with sqlite3.connect(queue.location) as db:
+        rows = dict(db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
+    return Counts(**{s.value: rows.get(s.value, 0) for s in State})
+
+
+def _register(queue: Queue, worker_id: str, pid: int, started: str | None) -> None:
+    now = time.time()
+    queue.store.register_worker(
+        WorkerInfo(worker_id, procs.hostname(), pid, started, now, now, 0, None)
+    )
+
+
+def test_submit_queues_each_job_with_one_token(queue: Queue, tmp_path: Path) -> None:
+    result = queue.store.submit(_jobs(5), _options(tmp_path), batch="b1")
+    assert result.queued == 5
+    assert queue.store.counts() == Counts(queued=5)
+    assert _tokens(queue) == 5
+
+
+def test_submitting_again_finds_the_jobs_pending(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(3), options, batch="b1")
+    again = queue.store.submit(_jobs(3), options, batch="b2")
+    assert again.queued == 0
+    assert len(again.pending_ids) == 3
+    assert _tokens(queue) == 3
+
+
+def test_other_options_make_other_jobs(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path, "64"), batch="b1")
+    other = queue.store.submit(_jobs(2), _options(tmp_path, "128"), batch="b2")
+    assert other.queued == 2
+    assert queue.store.counts().queued == 4
+
+
+def test_claim_takes_the_oldest_due_job_once(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    first = queue.store.claim(OWNER)
+    second = queue.store.claim(OWNER)
+    assert first is not None
+    assert second is not None
+    assert (first.source, second.source) == ("/src/img0.jpg", "/src/img1.jpg")
+    assert first.attempts == 1
+    assert first.options == _options(tmp_path)
+    assert queue.store.claim(OWNER) is None
+    assert queue.store.counts() == Counts(running=2)
+
+
+def test_finish_records_outputs_and_then_the_job_is_up_to_date(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    output = tmp_path / "thumb.jpg"
+    output.write_bytes(b"x")
+    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    assert queue.store.counts() == Counts(done=1)
+
+    again = queue.store.submit(_jobs(1), options, batch="b2")
+    assert (again.queued, again.up_to_date) == (0, 1)
+
+    output.unlink()  # a deleted thumbnail is made again
+    assert queue.store.submit(_jobs(1), options, batch="b3").queued == 1
+
+
+@pytest.mark.parametrize(("size", "mtime"), [(101, 1), (100, 2)])
+def test_a_changed_source_is_queued_again(
+    queue: Queue, tmp_path: Path, size: int, mtime: int
+) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    output = tmp_path / "thumb.jpg"
+    output.write_bytes(b"x")
+    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    assert queue.store.submit(_jobs(1, size, mtime), options, batch="b2").queued == 1
+
+
+def test_force_requeues_fresh_jobs(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    output = tmp_path / "thumb.jpg"
+    output.write_bytes(b"x")
+    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    assert queue.store.submit(_jobs(1), options, batch="b2", force=True).queued == 1
+
+
+def test_failures_are_remembered_until_the_source_changes_or_retry(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.fail(job.id, OWNER, "Corrupt image: /src/img0.jpg (broken)")
+    again = queue.store.submit(_jobs(1), options, batch="b2")
+    assert again.queued == 0
+    assert again.failed_before == [("/src/img0.jpg", "Corrupt image: /src/img0.jpg (broken)")]
+    failures = queue.store.failures()
+    assert [f.source for f in failures] == ["/src/img0.jpg"]
+
+    assert queue.store.retry_failed() == 1
+    assert queue.store.counts() == Counts(queued=1)
+    assert _tokens(queue) == 2  # the submit's (consumed by nobody yet) and the retry's
+
+
+def test_retry_later_delays_the_job_behind_a_scheduled_token(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.retry_later(job.id, OWNER, "Cannot write: disk full", delay=60)
+    assert queue.store.counts() == Counts(queued=1)
+    assert queue.store.claim(OWNER) is None  # not due yet
+    with sqlite3.connect(queue.location) as db:
+        (due,) = db.execute("SELECT timestamp FROM schedule").fetchone()
+    assert due > time.time() + 50
+
+
+def test_release_puts_the_job_back_without_counting_the_try(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.release(job.id, OWNER)
+    again = queue.store.claim(OWNER)
+    assert again is not None
+    assert again.id == job.id
+    assert again.attempts == 1
+
+
+def test_only_the_owner_can_finish_a_job(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.finish(job.id, "someone-else", [], 100, 1)
+    assert queue.store.counts() == Counts(running=1)
+
+
+def _dead_pid() -> tuple[int, str | None]:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = procs.start_time(proc.pid)
+    proc.wait()
+    return proc.pid, started
+
+
+def test_recover_requeues_jobs_of_dead_workers_only(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    pid, started = _dead_pid()
+    _register(queue, "dead", pid, started)
+    _register(queue, "alive", os.getpid(), procs.start_time(os.getpid()))
+    assert queue.store.claim("dead") is not None
+    assert queue.store.claim("alive") is not None
+    tokens = _tokens(queue)
+
+    assert queue.store.recover(time.time()) == 1
+    assert queue.store.counts() == Counts(queued=1, running=1)
+    assert _tokens(queue) == tokens + 1
+    assert [w.id for w in queue.store.workers()] == ["alive"]
+
+
+def test_a_zombie_worker_counts_as_dead(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _register(queue, "zombie", proc.pid, procs.start_time(proc.pid))
+        assert queue.store.claim("zombie") is not None
+        assert queue.store.recover(time.time()) == 0  # still running
+        os.kill(proc.pid, signal.SIGKILL)
+        # Not reaped: the process is a zombie now, and must count as dead.
+        time.sleep(0.2)
+        assert queue.store.recover(time.time()) == 1
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_reused_pid_does_not_keep_a_dead_worker_alive(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    # Our own pid, but a start time that is not ours: an earlier process's pid.
+    _register(queue, "old", os.getpid(), "1")
+    assert queue.store.claim("old") is not None
+    assert queue.store.recover(time.time()) == 1
+
+
+def test_workers_on_other_hosts_live_by_their_heartbeat(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    now = time.time()
+    stale = now - procs.LEASE_SECONDS - 5
+    for worker_id, beat in (("fresh", now), ("stale", stale)):
+        queue.store.register_worker(
+            WorkerInfo(worker_id, "other-host", 1, "1", stale, beat, 0, None)
+        )
+        assert queue.store.claim(worker_id) is not None
+    assert queue.store.recover(now) == 1
+    assert [w.id for w in queue.store.workers()] == ["fresh"]
+
+
+def test_top_up_replaces_lost_tokens(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(4), _options(tmp_path), batch="b")
+    with sqlite3.connect(queue.location) as db:
+        db.execute("DELETE FROM task WHERE id IN (SELECT id FROM task LIMIT 3)")
+    assert queue.store.top_up() == 3
+    assert _tokens(queue) == 4
+    assert queue.store.top_up() == 0
+
+
+def test_counters_match_the_rows_through_every_transition(queue: Queue, tmp_path: Path) -> None:
+    store = queue.store
+    store.submit(_jobs(6), _options(tmp_path), batch="b")
+    jobs = [store.claim(OWNER) for _ in range(5)]
+    assert all(jobs)
+    store.finish(jobs[0].id, OWNER, [], 1, 1)  # type: ignore[union-attr]
+    store.fail(jobs[1].id, OWNER, "bad")  # type: ignore[union-attr]
+    store.retry_later(jobs[2].id, OWNER, "busy", 0)  # type: ignore[union-attr]
+    store.release(jobs[3].id, OWNER)  # type: ignore[union-attr]
+    assert store.counts() == _true_counts(queue)
+    store.retry_failed()
+    store.clear([State.DONE])
+    assert store.counts() == _true_counts(queue)
+    assert store.counts().total == 5
+
+
+def test_batch_counts_follow_one_add_and_its_pending_jobs(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    store = queue.store
+    first = store.submit(_jobs(2), options, batch="first")
+    assert first.queued == 2
+    second = store.submit(_jobs(3), options, batch="second")
+    assert (second.queued, len(second.pending_ids)) == (1, 2)
+    assert store.batch_counts("second", second.pending_ids) == Counts(queued=3)
+    job = store.claim(OWNER)
+    assert job is not None
+    store.finish(job.id, OWNER, [], 1, 1)
+    assert store.batch_counts("second", second.pending_ids) == Counts(queued=2, done=1)
+
+
+def test_clear_all_also_drops_tokens(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(3), _options(tmp_path), batch="b")
+    assert queue.store.clear(list(State)) == 3
+    assert _tokens(queue) == 0
+    assert queue.store.counts() == Counts()
+
+
+def test_outputs_are_stored_as_a_json_list(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.finish(job.id, OWNER, ["/a.jpg", "/b.jpg"], 1, 1)
+    with sqlite3.connect(queue.location) as db:
+        (outputs,) = db.execute("SELECT outputs FROM jobs").fetchone()
+    assert json.loads(outputs) == ["/a.jpg", "/b.jpg"]
+
+
+def test_a_file_that_is_not_a_database_gives_a_queue_error(tmp_path: Path) -> None:
+    from thumbgen.errors import QueueError
+
+    bad = tmp_path / "bad.db"
+    bad.write_text("this is not sqlite " * 100)
+    with pytest.raises(QueueError, match=r"Cannot open queue .*bad\.db"):
+        Queue(str(bad)).store.counts()
