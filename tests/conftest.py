@@ -66,13 +66,15 @@ def run_thumbgen(
     )
 
 
-def write_jpegs(folder: Path, count: int, size: tuple[int, int] = (64, 48)) -> list[Path]:
+def write_jpegs(
+    folder: Path, count: int, size: tuple[int, int] = (64, 48), prefix: str = "img"
+) -> list[Path]:
     """``count`` distinct JPEG photos-to-be (noise, so they do not compress to nothing)."""
     folder.mkdir(parents=True, exist_ok=True)
     base = Image.effect_noise(size, 60).convert("RGB")
     paths = []
     for i in range(count):
-        path = folder / f"img{i:04d}.jpg"
+        path = folder / f"{prefix}{i:04d}.jpg"
         # A per-file marker pixel makes every file different content.
         im = base.copy()
         im.putpixel((0, 0), (i % 256, (i // 256) % 256, 7))

@@ -26,7 +26,7 @@ def _options(tmp_path: Path, size: str = "64"):
 
 
 def _jobs(n: int, size: int = 100, mtime: int = 1) -> list[NewJob]:
-    return [NewJob(f"/src/img{i}.jpg", "", size, mtime) for i in range(n)]
+    return [NewJob(f"/src/img{i}.jpg", "", size, mtime, f"/out/img{i}_*.*") for i in range(n)]
 
 
 def _tokens(queue: Queue) -> int:
@@ -70,6 +70,19 @@ def test_other_options_make_other_jobs(queue: Queue, tmp_path: Path) -> None:
     other = queue.store.submit(_jobs(2), _options(tmp_path, "128"), batch="b2")
     assert other.queued == 2
     assert queue.store.counts().queued == 4
+
+
+def test_a_target_belongs_to_the_first_source_that_still_exists(
+    queue: Queue, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.jpg", tmp_path / "a.png"
+    first.write_bytes(b"x")
+    options = _options(tmp_path)
+    jobs = [NewJob(str(p), "", 1, 1, "/out/a_*.*") for p in (first, second)]
+    result = queue.store.submit(jobs, options, batch="b")
+    assert (result.queued, result.conflicts) == (1, [(str(second), str(first))])
+    first.unlink()  # a vanished owner no longer blocks the name
+    assert queue.store.submit(jobs[1:], options, batch="b2").queued == 1
 
 
 def test_claim_takes_the_oldest_due_job_once(queue: Queue, tmp_path: Path) -> None:

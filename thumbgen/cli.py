@@ -284,7 +284,7 @@ def status(
         if as_json:
             render.out.print(render.status_json(report), highlight=False)
         elif failed:
-            render.out.print(render.failures_table(report))
+            render.out.out(render.failure_lines(report), end="", highlight=False)
         elif watch:
             with contextlib.suppress(KeyboardInterrupt), Live(console=render.out) as live:
                 while True:

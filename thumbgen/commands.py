@@ -7,6 +7,7 @@ back; nothing in this module prints, exits or knows about the terminal.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from . import procs
 from .discover import Skipped, Source, discover
 from .huey_app import Queue
 from .naming import render
-from .options import Format, Options
+from .options import Options
 from .store import Counts, Failure, NewJob, State, SubmitResult, WorkerInfo
 
 #: Sources per submit transaction: big enough to be fast, small enough that
@@ -47,18 +48,15 @@ def add(queue: Queue, paths: Sequence[str], options: Options, *, force: bool = F
     """Queue one job per image found under ``paths``."""
     batch = uuid.uuid4().hex
     report = AddReport(batch, SubmitResult(), [], [])
-    names: dict[str, str] = {}
     chunk: list[NewJob] = []
     store = queue.store
     for item in discover(paths, exclude=[options.out_dir]):
         if isinstance(item, Skipped):
             (report.missing if item.missing else report.skipped).append(item)
             continue
-        clash = _name_clash(item, options, names)
-        if clash is not None:
-            report.skipped.append(clash)
-            continue
-        chunk.append(NewJob(item.path, item.rel_dir, item.size, item.mtime_ns))
+        chunk.append(
+            NewJob(item.path, item.rel_dir, item.size, item.mtime_ns, target(item, options))
+        )
         if len(chunk) >= SUBMIT_CHUNK:
             report.submitted.merge(store.submit(chunk, options, batch=batch, force=force))
             chunk = []
@@ -66,29 +64,23 @@ def add(queue: Queue, paths: Sequence[str], options: Options, *, force: bool = F
     return report
 
 
-def _name_clash(source: Source, options: Options, names: dict[str, str]) -> Skipped | None:
-    """Refuse a source whose thumbnail would overwrite another's from this same call."""
-    for spec in options.specs:
-        # Width, height and an automatic extension are unknown before decoding;
-        # leaving them open makes the check err on the side of refusing.
-        ext = "*" if spec.format is Format.AUTO else spec.format.value
-        name = render(
-            options.name,
-            source=source.path,
-            rel_dir=source.rel_dir,
-            size_label=spec.size.label,
-            width="*",
-            height="*",
-            ext=ext,
-        )
-        other = names.setdefault(name, source.path)
-        if other != source.path:
-            return Skipped(
-                source.path,
-                f"its thumbnail name {name} is taken by {other}; "
-                "add {name} to --name, e.g. --name '{dir}/{name}_{size}.{ext}'",
-            )
-    return None
+def target(source: Source, options: Options) -> str:
+    """The output pattern of ``source``: its outputs whatever their size and format.
+
+    Two sources with one target (``a.jpg`` and ``a.png`` side by side, or the
+    same names under two folders added separately) would overwrite each
+    other's thumbnails; the store refuses the second.
+    """
+    name = render(
+        options.name,
+        source=source.path,
+        rel_dir=source.rel_dir,
+        size_label="*",
+        width="*",
+        height="*",
+        ext="*",
+    )
+    return os.path.join(options.out_dir, name)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,14 +52,20 @@ def add_report(report: AddReport, *, verbose: bool = False) -> None:
         parts.append(f"{sub.up_to_date} up to date")
     if sub.failed_before:
         parts.append(f"{len(sub.failed_before)} failed before")
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped")
+    skipped = len(report.skipped) + len(sub.conflicts)
+    if skipped:
+        parts.append(f"{skipped} skipped")
     out.print(", ".join(parts), highlight=False)
     shown = report.skipped if verbose else report.skipped[:20]
     for item in shown:
         note(f"skipped {item.path}: {item.reason}")
     if len(shown) < len(report.skipped):
         note(f"... and {len(report.skipped) - len(shown)} more skipped (-v lists them all)")
+    for source, other in sub.conflicts[:20]:
+        note(
+            f"skipped {source}: its thumbnails would overwrite those of {other}; "
+            "use another -o folder, or put {name} in --name"
+        )
     for _source, reason in sub.failed_before[:20]:
         note(f"failed before (unchanged since): {reason}")
     if sub.failed_before:
@@ -134,9 +140,6 @@ def status_json(report: StatusReport) -> str:
     return json.dumps(data, indent=2)
 
 
-def failures_table(report: StatusReport) -> Table:
-    """Every failure, for ``status --failed``."""
-    table = Table("source", "reason", box=None, header_style="bold")
-    for f in report.failures:
-        table.add_row(escape(f.source), escape(f.error))
-    return table
+def failure_lines(report: StatusReport) -> str:
+    """Every failure, one line each (the reason names the file), for ``status --failed``."""
+    return "".join(f"{f.error}\n" for f in report.failures)

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     key TEXT NOT NULL UNIQUE,
     source TEXT NOT NULL,
     rel_dir TEXT NOT NULL,
+    target TEXT NOT NULL,
     spec_id INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_state_finished ON jobs (state, finished_at);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (not_before, id) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch);
+CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 INSERT OR IGNORE INTO job_counts VALUES ('queued', 0), ('running', 0), ('done', 0), ('failed', 0);
 CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs BEGIN

@@ -176,14 +176,19 @@ class SqliteStore:
             with self._write() as db:
                 spec_id = self._spec_id(db, options)
                 existing = self._existing(db, list(keyed))
+                owners = self._target_owners(db, [j.target for j in keyed.values()])
                 inserts = []
                 requeue = []
                 for key, job in keyed.items():
+                    owner = owners.setdefault(job.target, job.source)
+                    if owner != job.source and os.path.exists(owner):
+                        result.conflicts.append((job.source, owner))
+                        continue
                     row = existing.get(key)
                     if row is None:
                         inserts.append(
-                            (key, job.source, job.rel_dir, spec_id, job.size, job.mtime_ns,
-                             now, batch, now)
+                            (key, job.source, job.rel_dir, job.target, spec_id, job.size,
+                             job.mtime_ns, now, batch, now)
                         )  # fmt: skip
                         continue
                     job_id, state, size, mtime_ns, outputs, error = row
@@ -199,8 +204,9 @@ class SqliteStore:
                     else:
                         requeue.append((job.size, job.mtime_ns, now, batch, now, job_id))
                 db.executemany(
-                    "INSERT INTO jobs (key, source, rel_dir, spec_id, size, mtime_ns, state,"
-                    " not_before, batch, queued_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                    "INSERT INTO jobs (key, source, rel_dir, target, spec_id, size, mtime_ns,"
+                    " state, not_before, batch, queued_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
                     inserts,
                 )
                 db.executemany(
@@ -214,6 +220,20 @@ class SqliteStore:
         finally:
             self._conn.execute("PRAGMA synchronous = NORMAL")
         return result
+
+    def _target_owners(self, db: sqlite3.Connection, targets: list[str]) -> dict[str, str]:
+        """The source that already owns each target (the first one queued for it)."""
+        owners: dict[str, str] = {}
+        unique = sorted(set(targets))
+        for i in range(0, len(unique), _CHUNK):
+            chunk = unique[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for target, source in db.execute(
+                f"SELECT target, source FROM jobs WHERE target IN ({marks}) ORDER BY id DESC",
+                chunk,
+            ):
+                owners[target] = source
+        return owners
 
     def _existing(
         self, db: sqlite3.Connection, keys: list[str]

@@ -38,6 +38,9 @@ class NewJob:
     rel_dir: str
     size: int
     mtime_ns: int
+    #: Output path pattern with size, width, height and extension left open;
+    #: two sources with one target would overwrite each other's thumbnails.
+    target: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +64,8 @@ class SubmitResult:
     pending_ids: list[int] = dataclasses.field(default_factory=list)
     #: Sources that failed before and have not changed since: (source, error).
     failed_before: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: Sources refused because another source owns their target: (source, other).
+    conflicts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def merge(self, other: SubmitResult) -> None:
         """Add ``other``'s numbers to this result."""
@@ -68,6 +73,7 @@ class SubmitResult:
         self.up_to_date += other.up_to_date
         self.pending_ids.extend(other.pending_ids)
         self.failed_before.extend(other.failed_before)
+        self.conflicts.extend(other.conflicts)
 
 
 @dataclasses.dataclass(frozen=True)
