@@ -19,12 +19,14 @@ from rich.live import Live
 
 from . import commands, render
 from .config import resolve_queue
-from .embedded import wait_for_batch
-from .errors import ExitCode, ThumbgenError
+from .embedded import EmbeddedWorkers, wait_for_batch
+from .errors import ExitCode, Interrupted, ThumbgenError
 from .huey_app import Queue
 from .options import DEFAULT_NAME, Options, build_options
 from .store import State
 from .tasks import RetryPolicy
+from .watch import WatchConfig, Watcher
+from .watching import run_watch
 from .worker import WorkerConfig, run_worker
 
 app = typer.Typer(
@@ -97,6 +99,9 @@ def reporting_errors() -> Iterator[None]:
     """Turn expected errors into ``Error: ...`` on stderr and their exit code."""
     try:
         yield
+    except Interrupted as exc:
+        render.note(str(exc))
+        raise typer.Exit(int(exc.exit_code)) from None
     except ThumbgenError as exc:
         render.error(str(exc))
         raise typer.Exit(int(exc.exit_code)) from None
@@ -211,6 +216,97 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    dirs: Annotated[list[str], typer.Argument(help="Folders to watch.")],
+    size: SizeOpt = None,
+    fit: FitOpt = "contain",
+    crop: CropOpt = "center",
+    format: FormatOpt = "auto",
+    quality: QualityOpt = 85,
+    out: OutOpt = "thumbnails",
+    name: NameOpt = DEFAULT_NAME,
+    upscale: UpscaleOpt = False,
+    background: BackgroundOpt = "white",
+    max_pixels: MaxPixelsOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=0,
+            envvar="THUMBGEN_WORKERS",
+            help="Worker processes to run; 0 = only queue (workers run elsewhere).",
+        ),
+    ] = _CORES,
+    poll: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Poll every SECONDS instead of OS events (network shares)."),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Watch subfolders too.")
+    ] = False,
+    settle: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds a file must stay unchanged before it is queued."),
+    ] = 2.0,
+    rescan: Annotated[
+        float, typer.Option(min=1.0, help="Seconds between scans for files events missed.")
+    ] = 300.0,
+) -> None:
+    """Queue every image that arrives in DIR, once it is completely written.
+
+    Starts by queueing what is already there and not yet done. Ctrl-C stops
+    watching and lets running jobs finish. Example: thumbgen watch inbox/ -w 2
+    """
+    location = ctx.obj["queue"]
+    with reporting_errors():
+        options = build_options(
+            size or ["256"],
+            fit=fit,
+            crop=crop,
+            format=format,
+            quality=quality,
+            out_dir=out,
+            name=name,
+            upscale=upscale,
+            background=background,
+            max_pixels=max_pixels,
+        )
+        queue = Queue(location)
+
+        def on_ready(root: str, paths: list[str]) -> None:
+            report = commands.add(queue, paths, options, root=root)
+            render.arrivals(report)
+
+        config = WatchConfig(
+            tuple(dirs),
+            recursive=recursive,
+            poll=poll,
+            settle=settle,
+            rescan=rescan,
+            exclude=(options.out_dir,),
+        )
+        watcher = Watcher(config, on_ready)
+        for hint in watcher.hints():
+            render.note(hint)
+        embedded = (
+            EmbeddedWorkers(location, workers, burst=False, shutdown_timeout=5.0)
+            if workers
+            else None
+        )
+        with render.watch_line() as show:
+            run_watch(
+                watcher,
+                embedded,
+                on_status=lambda st: show(st, commands.status(queue, failures=0)),
+                on_stopping=lambda: render.note(
+                    "Stopping: finishing running jobs (Ctrl-C again to stop at once)"
+                ),
+            )
 
 
 @app.command()

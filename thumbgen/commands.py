@@ -44,13 +44,20 @@ class AddReport:
         return self.submitted.queued + len(self.submitted.pending_ids)
 
 
-def add(queue: Queue, paths: Sequence[str], options: Options, *, force: bool = False) -> AddReport:
-    """Queue one job per image found under ``paths``."""
+def add(
+    queue: Queue,
+    paths: Sequence[str],
+    options: Options,
+    *,
+    force: bool = False,
+    root: str | None = None,
+) -> AddReport:
+    """Queue one job per image found under ``paths`` (``{dir}`` measured from ``root``)."""
     batch = uuid.uuid4().hex
     report = AddReport(batch, SubmitResult(), [], [])
     chunk: list[NewJob] = []
     store = queue.store
-    for item in discover(paths, exclude=[options.out_dir]):
+    for item in discover(paths, exclude=[options.out_dir], root=root):
         if isinstance(item, Skipped):
             (report.missing if item.missing else report.skipped).append(item)
             continue

@@ -74,14 +74,16 @@ def _glob_base(pattern: str) -> str:
     return os.path.abspath(base)
 
 
-def discover(paths: Sequence[str], *, exclude: Sequence[str] = ()) -> Iterator[Source | Skipped]:
+def discover(
+    paths: Sequence[str], *, exclude: Sequence[str] = (), root: str | None = None
+) -> Iterator[Source | Skipped]:
     """Yield a :class:`Source` for each image under ``paths`` and a :class:`Skipped` otherwise.
 
-    ``exclude`` lists folders never to enter (the output folder). The same
-    file reached twice (``add a.jpg ./a.jpg``, or a folder and a file in it)
-    is yielded once.
+    ``exclude`` lists folders never to enter (the output folder); ``root``
+    overrides :func:`common_root` for ``{dir}``. The same file reached twice
+    (``add a.jpg ./a.jpg``, or a folder and a file in it) is yielded once.
     """
-    root = common_root(paths)
+    root = root or common_root(paths)
     excluded = {os.path.realpath(p) for p in exclude}
     seen_files: set[tuple[int, int, str]] = set()
     seen_dirs: set[tuple[int, int]] = set()

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from . import commands
-from .errors import ExitCode, QueueError, ThumbgenError
+from .errors import ExitCode, Interrupted, QueueError
 from .huey_app import Queue
 from .store import Counts
 
@@ -26,19 +26,16 @@ from .store import Counts
 _NO_WORKER_GRACE = 6.0
 
 
-class Interrupted(ThumbgenError):
-    """The user stopped the command; running jobs were finished or put back."""
-
-    exit_code = ExitCode.INTERRUPTED
-
-
 class EmbeddedWorkers:
     """A ``thumbgen worker`` child process with its log in a temporary file."""
 
-    def __init__(self, location: str, workers: int, *, burst: bool) -> None:
+    def __init__(
+        self, location: str, workers: int, *, burst: bool, shutdown_timeout: float = 30.0
+    ) -> None:
         self.location = location
         self.workers = workers
         self.burst = burst
+        self.shutdown_timeout = shutdown_timeout
         self.log_path = ""
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -47,6 +44,7 @@ class EmbeddedWorkers:
         fd, self.log_path = tempfile.mkstemp(prefix="thumbgen-worker-", suffix=".log")
         argv = [sys.executable, "-m", "thumbgen", "--queue", self.location, "worker"]
         argv += ["-w", str(self.workers), "--exit-with-parent"]
+        argv += ["--shutdown-timeout", str(self.shutdown_timeout)]
         if self.burst:
             argv.append("--burst")
         with os.fdopen(fd, "wb") as log:

@@ -70,3 +70,9 @@ class TransientError(ThumbgenError):
 
 class QueueError(ThumbgenError):
     """The queue cannot be opened or used."""
+
+
+class Interrupted(ThumbgenError):
+    """The user stopped the command; running jobs were finished or put back."""
+
+    exit_code = ExitCode.INTERRUPTED

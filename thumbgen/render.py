@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -24,9 +25,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .commands import AddReport, StatusReport
 from .store import Counts
+from .watch import WatchStatus
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -143,3 +146,34 @@ def status_json(report: StatusReport) -> str:
 def failure_lines(report: StatusReport) -> str:
     """Every failure, one line each (the reason names the file), for ``status --failed``."""
     return "".join(f"{f.error}\n" for f in report.failures)
+
+
+def arrivals(report: AddReport) -> None:
+    """One line per file the watcher could not queue (the rest show in the status line)."""
+    for item in report.skipped:
+        note(f"skipped {item.path}: {item.reason}")
+    for source, other in report.submitted.conflicts:
+        note(f"skipped {source}: its thumbnails would overwrite those of {other}")
+    for _source, reason in report.submitted.failed_before:
+        note(f"failed before (unchanged since): {reason}")
+
+
+@contextmanager
+def watch_line() -> Iterator[Callable[[WatchStatus, StatusReport], None]]:
+    """A live status line for ``watch``; yields the function that updates it."""
+    with Live(console=err, refresh_per_second=4, transient=False) as live:
+
+        def show(watch: WatchStatus, queue: StatusReport) -> None:
+            c = queue.counts
+            folders = ", ".join(watch.folders)
+            line = Text.assemble(
+                ("watching ", "bold"),
+                f"{folders} ({watch.observer}) ",
+                f"| {watch.settling} settling | queued {c.queued} | running {c.running} ",
+                f"| done {c.done} | ",
+                (f"failed {c.failed}", "red" if c.failed else ""),
+                f" | workers {len(queue.workers)}",
+            )
+            live.update(line)
+
+        yield show
