@@ -263,6 +263,8 @@ def watch(
     watching and lets running jobs finish. Example: thumbgen watch inbox/ -w 2
     """
     location = ctx.obj["queue"]
+    # Lost events and rescans are worth a line; watchdog's overflow warning too.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with reporting_errors():
         options = build_options(
             size or ["256"],

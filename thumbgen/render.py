@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -160,20 +161,34 @@ def arrivals(report: AddReport) -> None:
 
 @contextmanager
 def watch_line() -> Iterator[Callable[[WatchStatus, StatusReport], None]]:
-    """A live status line for ``watch``; yields the function that updates it."""
+    """A live status line for ``watch``; yields the function that updates it.
+
+    Only on a terminal: in a log file a redrawn line is just noise.
+    """
+    if not err.is_terminal:
+        yield lambda watch, queue: None
+        return
     with Live(console=err, refresh_per_second=4, transient=False) as live:
 
         def show(watch: WatchStatus, queue: StatusReport) -> None:
             c = queue.counts
-            folders = ", ".join(watch.folders)
+            folders = ", ".join(_short(f) for f in watch.folders)
             line = Text.assemble(
                 ("watching ", "bold"),
-                f"{folders} ({watch.observer}) ",
-                f"| {watch.settling} settling | queued {c.queued} | running {c.running} ",
-                f"| done {c.done} | ",
-                (f"failed {c.failed}", "red" if c.failed else ""),
-                f" | workers {len(queue.workers)}",
+                f"{folders} ({watch.observer}): {watch.settling} settling, ",
+                f"{c.queued} queued, {c.running} running, {c.done} done, ",
+                (f"{c.failed} failed", "red" if c.failed else ""),
+                f", {len(queue.workers)} workers",
             )
             live.update(line)
 
         yield show
+
+
+def _short(path: str) -> str:
+    """``path`` relative to the current folder when that is shorter."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if len(rel) < len(path) else path
