@@ -9,6 +9,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ def status(env: dict[str, str]) -> dict[str, Any]:
 def counts(queue_path: str) -> dict[str, int]:
     """Read the counters straight from the file (cheaper than a process per poll)."""
     with contextlib.closing(sqlite3.connect(queue_path, timeout=30)) as db:
-        return {str(s): int(n) for s, n in db.execute("SELECT state, n FROM job_counts")}
+        try:
+            return {str(s): int(n) for s, n in db.execute("SELECT state, n FROM job_counts")}
+        except sqlite3.OperationalError:  # the schema is still being created
+            return {"queued": 0, "running": 0, "done": 0, "failed": 0}
 
 
 def group_alive(pgid: int) -> bool:
@@ -320,3 +324,47 @@ def test_re_adding_unchanged_sources_queues_nothing(tmp_path: Path, env: dict[st
     os.utime(paths[0], ns=(10**18, 10**18))
     changed = run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path)
     assert changed.stdout.strip() == "1 queued, 2 up to date"
+
+
+def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    slow_pngs(tmp_path / "src", 6)
+    with open(tmp_path / "add.log", "wb") as log:
+        proc = subprocess.Popen(
+            thumbgen_argv("--queue", queue_path, "add", str(tmp_path / "src"), "--wait", "-w", "1"),
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_until(lambda: _running(queue_path), timeout=60)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+    final = counts(queue_path)
+    assert final["running"] == 0
+    assert final["done"] >= 1  # the running job was allowed to finish
+    assert final["queued"] == 6 - final["done"]
+    assert "Interrupted; unfinished jobs stay queued" in (tmp_path / "add.log").read_text()
+    with contextlib.closing(sqlite3.connect(queue_path)) as db:
+        assert db.execute("SELECT count(*) FROM workers").fetchone()[0] == 0
+
+
+def test_status_watch_refreshes_until_ctrl_c(tmp_path: Path, env: dict[str, str]) -> None:
+    write_jpegs(tmp_path / "src", 2)
+    run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        thumbgen_argv("status", "--watch"), env=env, stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert [line.split() for line in out.splitlines() if line.split()[:1] == ["queued"]][-1] == [
+        "queued",
+        "2",
+    ]

@@ -16,7 +16,7 @@ import pytest
 from conftest import run_thumbgen, thumbgen_argv, wait_until, write_jpegs
 from PIL import Image
 
-from thumbgen.watch import WatchConfig, Watcher
+from thumbgen.watch import WatchConfig, Watcher, WatchError, filesystem_type
 
 SETTLE = "1"
 
@@ -317,3 +317,28 @@ def test_a_real_observer_sees_every_file_of_copied_trees(tmp_path: Path) -> None
     finally:
         watcher.stop()
     assert len(seen) == len(set(seen)) == 600
+
+
+def test_polling_mode_finds_arrivals_without_os_events(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with watching(env, tmp_path / "w.log", str(inbox), "-w", "0", "--poll", "0.5",
+                  queue_path=queue_path):  # fmt: skip
+        assert wait_until(lambda: os.path.exists(queue_path), timeout=30)
+        write_jpegs(inbox, 2)
+        assert wait_until(lambda: len(jobs(queue_path)) == 2, timeout=30)
+
+
+def test_a_dead_observer_is_an_error_not_a_deaf_watcher(tmp_path: Path) -> None:
+    watcher = Watcher(WatchConfig((str(tmp_path),)), lambda root, paths: None)
+    watcher.start()
+    watcher.stop()  # the observer thread is gone, as if it had crashed
+    with pytest.raises(WatchError, match="The file watcher stopped unexpectedly"):
+        watcher.tick()
+
+
+def test_filesystem_type_reads_the_mount_table(tmp_path: Path) -> None:
+    assert filesystem_type("/proc") == "proc"
+    assert filesystem_type(str(tmp_path)) not in (None, "proc")
