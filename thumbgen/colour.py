@@ -30,7 +30,10 @@ def to_srgb(im: Image.Image, source: str) -> Image.Image:
     better thumbnail than no thumbnail.
     """
     icc = im.info.get("icc_profile")
-    im = _to_8bit(im, source)
+    try:
+        im = _to_8bit(im, source)
+    except (ValueError, OSError) as exc:
+        raise UnsupportedImage(f"Unsupported image mode {im.mode} in {source} ({exc})") from None
     if icc and im.mode in ("RGB", "RGBA", "CMYK"):
         converted = _apply_profile(im, icc)
         if converted is not None:
@@ -53,6 +56,10 @@ def has_transparency(im: Image.Image) -> bool:
 
 def _to_8bit(im: Image.Image, source: str) -> Image.Image:
     mode = im.mode
+    if mode in ("L", "RGB") and im.info.get("transparency") is not None:
+        # A PNG tRNS colour key (or a GIF-like transparent grey) is real
+        # transparency: it must survive as alpha, not vanish.
+        return im.convert("LA" if mode == "L" else "RGBA")
     if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
         return im
     if mode == "1":

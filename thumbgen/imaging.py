@@ -3,43 +3,28 @@
 The source is decoded once, as small as the largest output allows (JPEG DCT
 scaling through ``draft``), turned upright from its EXIF orientation and
 converted to sRGB; then each output is resampled, cropped or padded and
-written atomically (a temporary file in the target folder, then
-``os.replace``), so no reader ever sees a partial thumbnail.
+written atomically (a file in the target folder that gets the thumbnail's name
+only when complete, through ``link`` or ``os.replace``), so no reader ever sees
+a partial thumbnail.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import errno
+import math
 import os
-import tempfile
-import threading
 import warnings
-from collections.abc import Iterator
-from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from . import geometry
+from .atomic import atomic_write
 from .colour import has_transparency, to_srgb
-from .errors import (
-    CorruptImage,
-    NotAnImage,
-    OutputError,
-    SourceError,
-    SourceMissing,
-    TooManyPixels,
-    TransientError,
-)
-from .naming import render
+from .errors import OutputError, TooManyPixels, TransientError
+from .naming import display_path, render
 from .options import Format, Options, OutputSpec
-
-#: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
-READ_FORMATS = (
-    "JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP", "DIB", "ICO", "PPM", "TGA",
-    "JPEG2000", "PSD", "QOI", "PCX", "SGI", "DDS",
-)  # fmt: skip
+from .reading import open_image, pillow_errors, reason
 
 EXTENSIONS = {Format.JPEG: "jpg", Format.PNG: "png", Format.WEBP: "webp", Format.AVIF: "avif"}
 _PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF"}
@@ -53,11 +38,12 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 _ORIENTATION_TAG = 0x0112
+#: Formats whose decoder can shrink while decoding (Image.draft); their EXIF is in the header.
+_DRAFT_FORMATS = ("JPEG", "MPO")
 # Keep at least this factor between the decoded and the final size: the last
 # Lanczos step then has real pixels to work with (libvips keeps 2x too).
 _DRAFT_GAP = 2.0
 _REDUCING_GAP = 3.0
-_PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +56,18 @@ class Thumbnail:
     format: Format
 
 
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+    """A source decoded once: upright 8-bit sRGB pixels and the size they stand for."""
+
+    #: Possibly shrunk while decoding (JPEG DCT scaling), never below twice an output.
+    image: Image.Image
+    #: The source's upright size from its header. Outputs are planned from this,
+    #: not from ``image.size``, so their pixel size never depends on how far the
+    #: decoder happened to shrink (a JPEG and a PNG of one picture match).
+    source_size: tuple[int, int]
+
+
 def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
     """Decode ``source`` once and write every thumbnail ``options`` asks for.
 
@@ -77,39 +75,80 @@ def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list
     :class:`~thumbgen.errors.ThumbgenError` subclass for every expected
     problem (missing, not an image, corrupt, too large, unwritable output).
     """
-    upright = decode(source, options)
-    return [write(upright, spec, options, source=source, rel_dir=rel_dir) for spec in options.specs]
+    if not options.specs:
+        return []
+    decoded = decode(source, options)
+    return [write(decoded, spec, options, source=source, rel_dir=rel_dir) for spec in options.specs]
 
 
-def decode(source: str, options: Options) -> Image.Image:
-    """Open, size-check, decode small, orient and colour-convert ``source``."""
-    with _open(source) as im:
-        if im.width * im.height > options.max_pixels:
-            raise TooManyPixels(
-                f"Too many pixels: {source} is {im.width}x{im.height} "
-                f"({im.width * im.height:,} pixels, limit {options.max_pixels:,}); "
-                "raise --max-pixels if you trust this file"
-            )
-        orientation = _orientation(im)
-        swap = orientation in (5, 6, 7, 8)
-        upright = (im.height, im.width) if swap else im.size
-        plans = [geometry.plan(spec, *upright) for spec in options.specs]
-        want_w, want_h = geometry.decode_target(plans)
-        if swap:
-            want_w, want_h = want_h, want_w
-        with _pillow_errors(source):
-            # Shrink-on-load: libjpeg decodes at 1/2, 1/4 or 1/8 scale for free.
-            im.draft(None, (int(want_w * _DRAFT_GAP), int(want_h * _DRAFT_GAP)))
+def decode(source: str, options: Options) -> Decoded:
+    """Open, size-check, decode small, orient and colour-convert ``source``.
+
+    Only the header is read before the ``--max-pixels`` check; the decoder is
+    then asked for no more than twice the largest output (in the stored
+    orientation, so 90-degree EXIF rotations get the box swapped).
+    """
+    shown = display_path(source)
+    with open_image(source) as im:
+        _check_pixels(im, shown, options.max_pixels)
+        with pillow_errors(shown):
+            if im.format not in _DRAFT_FORMATS:
+                # Nothing to plan a reduced decode for. Load first: PNG's
+                # getexif() would load anyway, and a decode error it swallowed
+                # could leave a half-decoded image that a second load() accepts.
+                im.load()
+            orientation = _orientation(im)
+            swap = orientation in (5, 6, 7, 8)
+            upright = (im.height, im.width) if swap else im.size
+            _draft(im, options.specs, upright, swap=swap)
             im.load()
-        pixels = im if orientation not in _TRANSPOSE else im.transpose(_TRANSPOSE[orientation])
-        return to_srgb(pixels, source)
+            pixels = _fix_cmyk_polarity(im)
+            if orientation in _TRANSPOSE:
+                pixels = pixels.transpose(_TRANSPOSE[orientation])
+        return Decoded(to_srgb(pixels, shown), upright)
+
+
+def _check_pixels(im: Image.Image, shown: str, max_pixels: int) -> None:
+    pixels = im.width * im.height
+    if pixels > max_pixels:
+        raise TooManyPixels(
+            f"Too many pixels: {shown} is {im.width}x{im.height} "
+            f"({pixels:,} pixels, limit {max_pixels:,}); "
+            "raise --max-pixels if you trust this file"
+        )
+
+
+def _draft(
+    im: Image.Image, specs: tuple[OutputSpec, ...], upright: tuple[int, int], *, swap: bool
+) -> None:
+    """Let the decoder shrink while decoding (JPEG: 1/2, 1/4 or 1/8 for free).
+
+    A no-op for formats without reduced decoding.
+    """
+    want_w, want_h = geometry.decode_target([geometry.plan(spec, *upright) for spec in specs])
+    if swap:
+        want_w, want_h = want_h, want_w
+    im.draft(None, (math.ceil(want_w * _DRAFT_GAP), math.ceil(want_h * _DRAFT_GAP)))
+
+
+def _fix_cmyk_polarity(im: Image.Image) -> Image.Image:
+    """Undo Pillow's inversion of CMYK JPEGs that are not Adobe-inverted.
+
+    Photoshop stores CMYK JPEGs inverted and marks them with an APP14 "Adobe"
+    segment; Pillow assumes that convention for every CMYK JPEG. Without the
+    marker the samples are plain CMYK (libjpeg, libvips and browsers read them
+    so), and Pillow's inversion would give a colour negative.
+    """
+    if im.mode == "CMYK" and im.format in ("JPEG", "MPO") and "adobe" not in im.info:
+        return im.point(lambda v: 255 - v)
+    return im
 
 
 def write(
-    image: Image.Image, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
+    decoded: Decoded, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
 ) -> Thumbnail:
-    """Resample ``image`` (upright, sRGB) for ``spec`` and write it atomically."""
-    thumb = _render(image, spec)
+    """Resample ``decoded`` for ``spec`` and write it atomically; return what was written."""
+    thumb = _render(decoded, spec)
     fmt = spec.format
     if fmt is Format.AUTO:
         fmt = Format.PNG if has_transparency(thumb) else Format.JPEG
@@ -124,14 +163,16 @@ def write(
         ext=EXTENSIONS[fmt],
     )
     path = os.path.join(options.out_dir, rel)
-    _save_atomic(thumb, path, fmt, spec.quality)
+    _save(thumb, path, fmt, spec.quality)
     return Thumbnail(path, thumb.width, thumb.height, fmt)
 
 
-def _render(image: Image.Image, spec: OutputSpec) -> Image.Image:
-    plan = geometry.plan(spec, image.width, image.height)
-    im = image
+def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
+    plan = geometry.plan(spec, *decoded.source_size)
+    im = decoded.image
     if im.size != plan.resize:
+        # reducing_gap: integer box reduction first, then Lanczos on the last 3x:
+        # as good as a full Lanczos at a fraction of the cost.
         im = im.resize(plan.resize, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     if plan.crop is not None:
         left, top = geometry.crop_origin(im, plan.crop, spec.crop)
@@ -163,114 +204,29 @@ def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]
     return im
 
 
-def _save_atomic(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
-    params: dict[str, Any] = {}
-    if fmt in (Format.JPEG, Format.WEBP, Format.AVIF):
-        params["quality"] = quality
-    folder = os.path.dirname(path)
+def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
+    """Encode ``im`` to ``path`` atomically, with one-line errors."""
+    params = {"quality": quality} if fmt in (Format.JPEG, Format.WEBP, Format.AVIF) else {}
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+        with atomic_write(path) as f:
+            im.save(f, format=_PILLOW_FORMAT[fmt], **params)
     except OSError as exc:
         raise _output_error(path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            im.save(f, format=_PILLOW_FORMAT[fmt], **params)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(path, exc) from None
-        raise
+    except Exception as exc:
+        # Encoders raise ValueError and friends for what they cannot store.
+        raise OutputError(f"Cannot encode {display_path(path)}: {reason(exc)}") from None
 
 
 def _output_error(path: str, exc: OSError) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EBUSY):
-        return TransientError(f"Cannot write {path}: {exc.strerror} (will retry)")
+    shown = display_path(path)
+    # No "(will retry)": the same text is stored when the last try fails too.
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TransientError(f"Cannot write {shown}: {exc.strerror}; free some space there")
+    if exc.errno in (errno.EIO, errno.EAGAIN, errno.EBUSY):
+        return TransientError(f"Cannot write {shown}: {exc.strerror}")
     if exc.errno is None:
-        return OutputError(f"Cannot encode {path}: {exc}")
-    return OutputError(f"Cannot write {path}: {exc.strerror}; check --out and its permissions")
-
-
-@contextlib.contextmanager
-def _open(source: str) -> Iterator[Image.Image]:
-    """Open ``source`` reading only its header, with clear errors for every failure."""
-    try:
-        f = open(source, "rb")  # noqa: SIM115 - closed below, after the image
-    except OSError as exc:
-        raise _source_error(source, exc) from None
-    with f:
-        with _pillow_errors(source), _pillow_limit_lifted():
-            try:
-                im = Image.open(f, formats=READ_FORMATS)
-            except UnidentifiedImageError:
-                raise NotAnImage(
-                    f"Not an image thumbgen can read: {source} "
-                    "(content is not JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP or another known format)"
-                ) from None
-        # Not closed here: close() would also drop the decoded pixels, and the
-        # file handle it would release is ours and closed by ``with f``.
-        yield im
-
-
-def stat_source(source: str) -> os.stat_result:
-    """``os.stat`` with the same one-line errors as reading the file."""
-    try:
-        return os.stat(source)
-    except OSError as exc:
-        raise _source_error(source, exc) from None
-
-
-def _source_error(source: str, exc: OSError) -> Exception:
-    if isinstance(exc, FileNotFoundError):
-        return SourceMissing(f"Source file not found: {source} (moved or deleted?)")
-    if isinstance(exc, IsADirectoryError):
-        return NotAnImage(f"Not an image: {source} is a folder")
-    if isinstance(exc, PermissionError):
-        return SourceError(f"Permission denied reading {source}")
-    return TransientError(f"Cannot read {source}: {exc.strerror or exc}")
-
-
-@contextlib.contextmanager
-def _pillow_limit_lifted() -> Iterator[None]:
-    # Pillow's own decompression-bomb check is process-wide; thumbgen applies
-    # --max-pixels itself right after reading the header, so the user can
-    # raise the limit. The lock keeps concurrent callers from restoring early.
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-
-@contextlib.contextmanager
-def _pillow_errors(source: str) -> Iterator[None]:
-    """Turn whatever a decoder raises on damaged data into a one-line error."""
-    try:
-        with warnings.catch_warnings():
-            # Odd EXIF or truncated metadata only warns; the pixels decide.
-            warnings.simplefilter("ignore")
-            yield
-    except SourceError:
-        raise
-    except OSError as exc:
-        if exc.errno is not None:
-            raise TransientError(f"Cannot read {source}: {exc.strerror}") from None
-        raise CorruptImage(f"Corrupt image: {source} ({_reason(exc)})") from None
-    except MemoryError:
-        raise TooManyPixels(f"Too large to decode in memory: {source}") from None
-    except Exception as exc:
-        # Decoders raise SyntaxError, ValueError, struct.error, EOFError...
-        # on malformed input; all mean the same thing to the user.
-        raise CorruptImage(f"Corrupt image: {source} ({_reason(exc)})") from None
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
+        return OutputError(f"Cannot encode {shown}: {reason(exc)}")
+    return OutputError(f"Cannot write {shown}: {exc.strerror}; check --out and its permissions")
 
 
 def _orientation(im: Image.Image) -> int:

@@ -29,15 +29,25 @@ _FORMATTER = string.Formatter()
 def check_template(template: str) -> None:
     """Raise UsageError unless ``template`` is a usable ``--name`` value."""
     try:
-        fields = [f for _, f, spec, conv in _FORMATTER.parse(template) if f is not None]
+        parsed = [
+            (f, spec, conv) for _, f, spec, conv in _FORMATTER.parse(template) if f is not None
+        ]
     except ValueError as exc:
         raise UsageError(f"Invalid --name {template!r}: {exc}") from None
+    fields = [f for f, _, _ in parsed]
     unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
     if unknown:
         known = ", ".join("{" + k + "}" for k in PLACEHOLDERS)
         raise UsageError(
             f"Invalid --name {template!r}: unknown placeholder {{{unknown[0]}}}; use {known}"
         )
+    for field, spec, conv in parsed:
+        # Names are also rendered with "*" for width and height before decoding
+        # (the clash check), where a spec such as ":04d" cannot apply.
+        if spec or conv:
+            raise UsageError(
+                f"Invalid --name {template!r}: write {{{field}}} without ':' or '!' formatting"
+            )
     if "stem" not in fields and "name" not in fields:
         raise UsageError(
             f"Invalid --name {template!r}: it must contain {{stem}} or {{name}}, "
@@ -45,6 +55,8 @@ def check_template(template: str) -> None:
         )
     if template.startswith(("/", "\\")) or os.path.isabs(template):
         raise UsageError(f"Invalid --name {template!r}: it must be relative to the output folder")
+    # A trial name catches "../{stem}" now rather than at the first thumbnail.
+    render(template, source="x.jpg", rel_dir="", size_label="1x1", width=1, height=1, ext="jpg")
 
 
 def render(
@@ -59,30 +71,48 @@ def render(
 ) -> str:
     """Fill ``template`` and return a normalised path relative to the output folder.
 
-    ``width``/``height``/``ext`` may be strings such as ``"?"`` when the
+    ``width``/``height``/``ext`` may be strings such as ``"*"`` when the
     caller only needs a name pattern (the collision check before decoding).
     """
     base = os.path.basename(source)
     stem, _ = os.path.splitext(base)
-    text = template.format(
-        dir=rel_dir,
-        stem=stem,
-        name=base,
-        size=size_label,
-        width=width,
-        height=height,
-        ext=ext,
-    )
+    try:
+        text = template.format(
+            dir=rel_dir,
+            stem=stem,
+            name=base,
+            size=size_label,
+            width=width,
+            height=height,
+            ext=ext,
+        )
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise UsageError(f"Invalid --name {template!r}: {exc}") from None
     # An empty {dir} leaves a leading "/" in "{dir}/{stem}"; it means "top level".
     rel = os.path.normpath(text.replace("\\", "/").lstrip("/"))
-    if rel.startswith("..") or os.path.isabs(rel):
-        raise UsageError(f"Output name {text!r} for {source} points outside the output folder")
+    # Only a whole ".." component leaves the folder; "..notes_256x256.jpg" is a
+    # legitimate (hidden-looking) file name.
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        raise UsageError(
+            f"Output name {text!r} for {display_path(source)} "
+            "points outside the output folder; fix --name"
+        )
     return rel
 
 
 def relative_dir(source: str, root: str) -> str:
     """``{dir}`` for ``source`` found under ``root`` ("" when it is directly inside)."""
     rel = os.path.relpath(os.path.dirname(os.path.abspath(source)), os.path.abspath(root))
-    if rel == "." or rel.startswith(".."):
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return ""
     return rel
+
+
+def display_path(path: str) -> str:
+    """``path`` made safe for a one-line message.
+
+    File names may hold newlines, tabs or undecodable bytes (surrogate
+    escapes); those are shown escaped (``\\n``, ``\\udcff``) so that an error
+    stays one line and prints on any terminal. Ordinary names are unchanged.
+    """
+    return path if path.isprintable() else repr(path)[1:-1]

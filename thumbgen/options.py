@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import string
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -115,9 +116,14 @@ def parse_background(text: str) -> tuple[int, int, int, int]:
     return (rgba[0], rgba[1], rgba[2], rgba[3])
 
 
+#: Other spellings users type for a choice.
+_ALIASES = {"jpg": "jpeg"}
+
+
 def _parse_enum(kind: type[enum.StrEnum], name: str, text: str) -> Any:
+    word = text.strip().lower()
     try:
-        return kind(text.strip().lower())
+        return kind(_ALIASES.get(word, word))
     except ValueError:
         choices = ", ".join(m.value for m in kind)
         raise UsageError(f"Invalid {name} {text!r}: choose one of {choices}") from None
@@ -197,6 +203,8 @@ def build_options(
     if max_pixels is not None and max_pixels < 1:
         raise UsageError(f"Invalid max-pixels {max_pixels}: use a positive number of pixels")
     check_template(name)
+    if isinstance(sizes, str):
+        sizes = [sizes]  # "320x240" is one size, not seven one-character ones
     common = {
         "fit": _parse_enum(Fit, "fit", fit),
         "crop": parse_crop(crop),
@@ -207,12 +215,29 @@ def build_options(
     }
     parsed = _unique(parse_size(s) for s in sizes or (DEFAULT_SIZE,))
     specs = tuple(OutputSpec(size=size, **common) for size in parsed)
+    _check_sizes_named(name, specs)
     return Options(
         specs=specs,
         out_dir=os.path.abspath(os.fspath(out_dir)),
         name=name,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
     )
+
+
+def _check_sizes_named(name: str, specs: Sequence[OutputSpec]) -> None:
+    """Refuse a template under which two sizes of one source would share a file.
+
+    ``{size}`` always tells them apart; ``{width}`` with ``{height}`` does too,
+    because equal pixel sizes from one source and fit are identical pictures.
+    """
+    if len(specs) < 2:
+        return
+    fields = {f for _, f, _, _ in string.Formatter().parse(name) if f}
+    if "size" not in fields and not {"width", "height"} <= fields:
+        raise UsageError(
+            f"Invalid --name {name!r}: with several sizes it must contain {{size}} "
+            "(or both {width} and {height}), or the sizes would overwrite each other"
+        )
 
 
 def _unique(sizes: Iterable[Size]) -> list[Size]:

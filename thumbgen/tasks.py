@@ -13,7 +13,8 @@ import logging
 import time
 
 from .errors import ThumbgenError
-from .imaging import make_thumbnails, stat_source
+from .imaging import make_thumbnails
+from .reading import stat_source
 from .store import Job, JobStore
 
 log = logging.getLogger("thumbgen.worker")
