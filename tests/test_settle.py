@@ -177,3 +177,11 @@ def test_a_scan_does_not_reset_a_file_already_settling() -> None:
     w.settler.modified("/in/s.jpg", closes_reported=True)
     w.settler.found("/in/s.jpg")  # the start-up scan sees a file still being written
     assert w.advance(3.0) == []
+
+
+def test_a_file_found_by_a_scan_waits_the_full_quiet_time() -> None:
+    w = World()
+    w.write("/in/found.jpg", 10)
+    w.settler.found("/in/found.jpg")
+    assert w.advance(1.5) == []
+    assert w.advance(1.5) == ["/in/found.jpg"]

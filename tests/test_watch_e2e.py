@@ -138,7 +138,10 @@ def test_a_slow_writer_is_queued_only_when_it_has_finished(
     inbox.mkdir()
     data = photo(tmp_path / "source.jpg", size=(1200, 900)).read_bytes()
     with watching(env, tmp_path / "w.log", str(inbox), "-w", "0", queue_path=queue_path):
-        assert wait_until(lambda: os.path.exists(queue_path), timeout=30)
+        # A probe file's job shows the watcher is observing (a file begun
+        # before the watch starts has no events to tell that it is still open).
+        photo(inbox / "probe.jpg")
+        assert wait_until(lambda: len(jobs(queue_path)) == 1, timeout=30)
         chunks = [data[i : i + len(data) // 4 + 1] for i in range(0, len(data), len(data) // 4 + 1)]
         with open(inbox / "slow.jpg", "wb") as f:
             for chunk in chunks:
@@ -146,9 +149,9 @@ def test_a_slow_writer_is_queued_only_when_it_has_finished(
                 f.flush()
                 # Longer than the settle time: only "still open for writing" holds it back.
                 time.sleep(1.6)
-                assert jobs(queue_path) == [], "queued while still being written"
-        assert wait_until(lambda: len(jobs(queue_path)) == 1, timeout=30)
-    assert jobs(queue_path) == [(str(inbox / "slow.jpg"), "queued", len(data))]
+                assert len(jobs(queue_path)) == 1, "queued while still being written"
+        assert wait_until(lambda: len(jobs(queue_path)) == 2, timeout=30)
+    assert jobs(queue_path)[1] == (str(inbox / "slow.jpg"), "queued", len(data))
 
 
 def test_folders_copied_or_moved_in_are_watched_recursively(

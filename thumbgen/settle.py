@@ -127,9 +127,13 @@ class Settler:
         self._pending.pop(path, None)
 
     def found(self, path: str) -> None:
-        """A scan saw the file; a file already being watched keeps its state."""
+        """A scan saw the file; a file already being watched keeps its state.
+
+        No event vouches for it, so it gets the full quiet time: it may be
+        one that a writer started before the watch began.
+        """
         if path not in self._pending:
-            self._touch(path, strong=True)
+            self._touch(path, strong=False)
 
     def _touch(self, path: str, *, strong: bool) -> _Pending | None:
         if not is_candidate(path):
