@@ -48,8 +48,15 @@ class Queue:
         self.queue_name = QUEUE_NAME
         try:
             os.makedirs(os.path.dirname(location) or ".", exist_ok=True)
+            # The store creates Huey's tables with its own (once, not at every
+            # open: creating takes the write lock, and status must not wait).
             self.huey = _Huey(
-                QUEUE_NAME, filename=location, results=False, timeout=BUSY_TIMEOUT, utc=True
+                QUEUE_NAME,
+                filename=location,
+                results=False,
+                timeout=BUSY_TIMEOUT,
+                utc=True,
+                create_tables=False,
             )
         except Exception as exc:  # sqlite3 and OS errors alike
             raise QueueError(f"Cannot open queue {location}: {exc}") from None
@@ -57,6 +64,7 @@ class Queue:
         #: What a token does in a worker process; set by :mod:`thumbgen.worker`.
         self.on_token: Callable[[], None] | None = None
         self._local = threading.local()
+        self.store  # noqa: B018 - opening the store creates the schema Huey needs
 
     @property
     def store(self) -> SqliteStore:

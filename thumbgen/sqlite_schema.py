@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,8 +35,10 @@ CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch);
 CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 INSERT OR IGNORE INTO job_counts VALUES ('queued', 0), ('running', 0), ('done', 0), ('failed', 0);
-CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs BEGIN
-    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state; END;
+-- No insert trigger: jobs are only inserted by submit, which adds them to the
+-- counter in the same transaction. Version 1 had one; drop it and recount.
+DROP TRIGGER IF EXISTS jobs_count_insert;
+UPDATE job_counts SET n = (SELECT count(*) FROM jobs WHERE jobs.state = job_counts.state);
 CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs BEGIN
     UPDATE job_counts SET n = n - 1 WHERE state = OLD.state; END;
 CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF state ON jobs
