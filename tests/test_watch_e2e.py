@@ -16,7 +16,7 @@ import pytest
 from conftest import run_thumbgen, thumbgen_argv, wait_until, write_jpegs
 from PIL import Image
 
-from thumbgen.watch import WatchConfig, Watcher, WatchError, filesystem_type
+from thumbgen.watch import WatchConfig, Watcher, WatchError, filesystem_type, network_hints
 
 SETTLE = "1"
 
@@ -340,6 +340,17 @@ def test_a_dead_observer_is_an_error_not_a_deaf_watcher(tmp_path: Path) -> None:
     watcher.stop()  # the observer thread is gone, as if it had crashed
     with pytest.raises(WatchError, match="The file watcher stopped unexpectedly"):
         watcher.tick()
+
+
+@pytest.mark.parametrize(
+    ("kind", "hinted"),
+    [("nfs4", True), ("cifs", True), ("fuse.sshfs", True), ("ext4", False), (None, False)],
+)
+def test_network_file_systems_get_a_poll_hint(kind: str | None, hinted: bool) -> None:
+    hints = network_hints(["/mnt/share"], fstype=lambda _: kind)
+    expected = [f"/mnt/share is on {kind}: changes made by other machines send no events here;"
+                " use --poll 5"]  # fmt: skip
+    assert hints == (expected if hinted else [])
 
 
 def test_filesystem_type_reads_the_mount_table(tmp_path: Path) -> None:

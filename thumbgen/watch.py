@@ -16,7 +16,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from watchdog.events import (
     DirMovedEvent,
@@ -178,17 +178,7 @@ class Watcher:
 
     def hints(self) -> list[str]:
         """Advice about the watched folders (network file systems need --poll)."""
-        if self.config.poll:
-            return []
-        result = []
-        for folder in self.config.folders:
-            fstype = filesystem_type(folder)
-            if fstype and (fstype in NETWORK_FS or fstype.startswith("fuse")):
-                result.append(
-                    f"{folder} is on {fstype}: changes made by other machines send no "
-                    "events here; use --poll 5"
-                )
-        return result
+        return [] if self.config.poll else network_hints(self.config.folders)
 
     # -- internals ------------------------------------------------------
 
@@ -289,6 +279,22 @@ class _OverflowHook(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" in record.getMessage().lower():
             self._flag.set()
+
+
+def network_hints(
+    folders: Sequence[str], fstype: Callable[[str], str | None] | None = None
+) -> list[str]:
+    """A hint for each folder on a file system whose remote changes send no events."""
+    kind_of = fstype or filesystem_type
+    result = []
+    for folder in folders:
+        kind = kind_of(folder)
+        if kind and (kind in NETWORK_FS or kind.startswith("fuse")):
+            result.append(
+                f"{folder} is on {kind}: changes made by other machines send no "
+                "events here; use --poll 5"
+            )
+    return result
 
 
 def filesystem_type(path: str) -> str | None:
