@@ -291,6 +291,25 @@ def test_batch_counts_follow_one_add_and_its_pending_jobs(queue: Queue, tmp_path
     assert store.batch_counts("second", second.pending_ids) == Counts(queued=2, done=1)
 
 
+def test_batch_failures_are_only_those_of_the_batch(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    store = queue.store
+    mine = [NewJob(f"/mine/{i}.jpg", "", 1, 1, f"/out/m{i}") for i in range(2)]
+    theirs = [NewJob(f"/theirs/{i}.jpg", "", 1, 1, f"/out/t{i}") for i in range(2)]
+    store.submit(theirs[:1], options, batch="theirs")
+    store.submit(mine, options, batch="mine")
+    pending = store.submit(theirs, options, batch="mine-too").pending_ids  # one was pending
+    for _ in range(4):
+        job = store.claim(OWNER)
+        assert job is not None
+        store.fail(job.id, OWNER, f"bad {job.source}")
+    assert [f.source for f in store.batch_failures("mine")] == ["/mine/0.jpg", "/mine/1.jpg"]
+    assert [f.source for f in store.batch_failures("mine-too", pending)] == [
+        "/theirs/0.jpg",
+        "/theirs/1.jpg",
+    ]
+
+
 def test_clear_all_also_drops_tokens(queue: Queue, tmp_path: Path) -> None:
     queue.store.submit(_jobs(3), _options(tmp_path), batch="b")
     assert queue.store.clear(list(State)) == 3

@@ -185,7 +185,7 @@ def add(
 def _wait(queue: Queue, report: commands.AddReport, workers: int, options: Options) -> ExitCode:
     started = time.monotonic()
     with (
-        _sigterm_as_interrupt(),
+        _stop_signals_interrupt(),
         reporting_errors(),
         render.batch_progress(report.waiting_for) as (bar, task),
     ):
@@ -198,24 +198,29 @@ def _wait(queue: Queue, report: commands.AddReport, workers: int, options: Optio
                 "Stopping: finishing running jobs (Ctrl-C again to stop at once)"
             ),
         )
-    for failure in queue.store.failures(None)[: counts.failed] if counts.failed else []:
+    for failure in queue.store.batch_failures(report.batch, report.submitted.pending_ids):
         render.note(f"failed: {failure.error}")
     render.note(f"{counts.done} done, {counts.failed} failed; thumbnails in {options.out_dir}")
     return ExitCode.SOME_FAILED if counts.failed else ExitCode.OK
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C, so the workers get the same clean stop."""
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, so the workers get one clean stop.
+
+    Explicit for SIGINT too: a command started in the background from a
+    script inherits SIGINT as ignored, and would otherwise not stop on it.
+    """
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command()

@@ -412,6 +412,24 @@ class SqliteStore:
         )
         return [Failure(str(s), str(e or "failed"), float(t or 0)) for s, e, t in rows]
 
+    def batch_failures(self, batch: str, extra_ids: Sequence[int] = ()) -> list[Failure]:
+        """Failed jobs among one batch plus ``extra_ids``, oldest first."""
+        rows = self._read(
+            "SELECT source, error, finished_at FROM jobs WHERE batch = ? AND state = 'failed'",
+            (batch,),
+        )
+        ids = list(extra_ids)
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows += self._read(
+                "SELECT source, error, finished_at FROM jobs"
+                f" WHERE id IN ({marks}) AND state = 'failed' AND batch IS NOT ?",
+                (*chunk, batch),
+            )
+        failures = [Failure(str(s), str(e or "failed"), float(t or 0)) for s, e, t in rows]
+        return sorted(failures, key=lambda f: f.finished_at)
+
     def finished_since(self, since: float) -> int:
         """Jobs that finished at or after ``since``."""
         row = self._read(

@@ -170,6 +170,10 @@ class JobStore(Protocol):
         """Failed jobs, newest first."""
         ...
 
+    def batch_failures(self, batch: str, extra_ids: Sequence[int] = ()) -> list[Failure]:
+        """Failed jobs among one ``add``'s batch plus ``extra_ids``."""
+        ...
+
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since`` (for throughput)."""
         ...
