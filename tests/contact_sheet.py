@@ -3,7 +3,7 @@
 usage: python tests/contact_sheet.py OUT.png [FOLDER]
 
 FOLDER defaults to $THUMBGEN_CORPUS/exif-orientation-examples (corpus:
-/work/shared/corpus). Each of Landscape_0..8.jpg and Portrait_0..8.jpg is
+../shared/corpus beside the checkout). Each of Landscape_0..8.jpg and Portrait_0..8.jpg is
 thumbnailed by thumbgen's imaging core; the sheet shows one row per series,
 labelled with the file name, the EXIF orientation stored in it, the size
 thumbgen produced and the mean difference from the orientation-1 thumbnail.
@@ -116,7 +116,8 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2:
         sys.stderr.write(__doc__ or "")
         return 2
-    corpus = os.environ.get("THUMBGEN_CORPUS", "/work/shared/corpus")
+    beside = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    corpus = os.environ.get("THUMBGEN_CORPUS", str(beside))
     folder = Path(argv[2]) if len(argv) > 2 else Path(corpus) / "exif-orientation-examples"
     if not folder.is_dir():
         sys.stderr.write(f"no such folder: {folder}\n")

@@ -18,7 +18,9 @@ from thumbgen import ThumbgenError, build_options, make_thumbnails
 from thumbgen.naming import display_path, relative_dir
 
 # Read at import: the suite's autouse fixture clears THUMBGEN_* variables per test.
-CORPUS = Path(os.environ.get("THUMBGEN_CORPUS", "/work/shared/corpus"))
+# ../shared/corpus beside the checkout, as the project's machines have it.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(os.environ.get("THUMBGEN_CORPUS", str(_BESIDE)))
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no image corpus at {CORPUS}")
 
