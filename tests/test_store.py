@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from thumbgen import procs, sqlite_store
+from thumbgen import procs, sqlite_db
 from thumbgen.huey_app import Queue
 from thumbgen.options import build_options
 from thumbgen.store import Counts, NewJob, State, WorkerInfo
@@ -337,7 +337,7 @@ def test_opening_a_queue_does_not_wait_for_a_writer(
     queue: Queue, queue_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # With a short busy timeout, an open that needed the write lock would fail.
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(sqlite_db, "BUSY_TIMEOUT", 0.2)
     with contextlib.closing(sqlite3.connect(queue_path, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another process in the middle of a submit
         try:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.live import Live
 
 from . import commands, render
 from .config import resolve_queue
@@ -107,6 +105,33 @@ def reporting_errors() -> Iterator[None]:
         raise typer.Exit(int(exc.exit_code)) from None
 
 
+def _options(
+    size: list[str] | None,
+    fit: str,
+    crop: str,
+    format: str,
+    quality: int,
+    out: str,
+    name: str,
+    upscale: bool,
+    background: str,
+    max_pixels: int | None,
+) -> Options:
+    """The shared output options of ``add`` and ``watch``, validated."""
+    return build_options(
+        size or ["256"],
+        fit=fit,
+        crop=crop,
+        format=format,
+        quality=quality,
+        out_dir=out,
+        name=name,
+        upscale=upscale,
+        background=background,
+        max_pixels=max_pixels,
+    )
+
+
 def _queue(ctx: typer.Context) -> Queue:
     location: str = ctx.obj["queue"]
     with reporting_errors():
@@ -157,17 +182,8 @@ def add(
     Example: thumbgen add photos/ "shots/**/*.jpg" -s 256 -s 1024 --wait
     """
     with reporting_errors():
-        options = build_options(
-            size or ["256"],
-            fit=fit,
-            crop=crop,
-            format=format,
-            quality=quality,
-            out_dir=out,
-            name=name,
-            upscale=upscale,
-            background=background,
-            max_pixels=max_pixels,
+        options = _options(
+            size, fit, crop, format, quality, out, name, upscale, background, max_pixels
         )
         queue = Queue(ctx.obj["queue"])
         report = commands.add(queue, paths, options, force=force)
@@ -184,11 +200,7 @@ def add(
 
 def _wait(queue: Queue, report: commands.AddReport, workers: int, options: Options) -> ExitCode:
     started = time.monotonic()
-    with (
-        _stop_signals_interrupt(),
-        reporting_errors(),
-        render.batch_progress(report.waiting_for) as (bar, task),
-    ):
+    with reporting_errors(), render.batch_progress(report.waiting_for) as (bar, task):
         counts = wait_for_batch(
             queue,
             report,
@@ -202,25 +214,6 @@ def _wait(queue: Queue, report: commands.AddReport, workers: int, options: Optio
         render.note(f"failed: {failure.error}")
     render.note(f"{counts.done} done, {counts.failed} failed; thumbnails in {options.out_dir}")
     return ExitCode.SOME_FAILED if counts.failed else ExitCode.OK
-
-
-@contextlib.contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise KeyboardInterrupt, so the workers get one clean stop.
-
-    Explicit for SIGINT too: a command started in the background from a
-    script inherits SIGINT as ignored, and would otherwise not stop on it.
-    """
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @app.command()
@@ -271,17 +264,8 @@ def watch(
     # Lost events and rescans are worth a line; watchdog's overflow warning too.
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with reporting_errors():
-        options = build_options(
-            size or ["256"],
-            fit=fit,
-            crop=crop,
-            format=format,
-            quality=quality,
-            out_dir=out,
-            name=name,
-            upscale=upscale,
-            background=background,
-            max_pixels=max_pixels,
+        options = _options(
+            size, fit, crop, format, quality, out, name, upscale, background, max_pixels
         )
         queue = Queue(location)
 
@@ -389,10 +373,8 @@ def status(
         elif failed:
             render.out.out(render.failure_lines(report), end="", highlight=False)
         elif watch:
-            with contextlib.suppress(KeyboardInterrupt), Live(console=render.out) as live:
-                while True:
-                    live.update(render.status_table(commands.status(queue)))
-                    time.sleep(1.0)
+            with contextlib.suppress(KeyboardInterrupt):
+                render.live_status(lambda: commands.status(queue))
         else:
             render.out.print(render.status_table(report))
 

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import commands
 from .errors import ExitCode, Interrupted, QueueError
@@ -106,6 +107,17 @@ def wait_for_batch(
     On Ctrl-C (KeyboardInterrupt) it lets running jobs finish, or stops them
     at once on a second Ctrl-C, then raises :class:`Interrupted`.
     """
+    with _interrupting_signals():
+        return _wait(queue, report, workers, on_update, on_stopping)
+
+
+def _wait(
+    queue: Queue,
+    report: commands.AddReport,
+    workers: int,
+    on_update: Callable[[Counts, int], None],
+    on_stopping: Callable[[], None],
+) -> Counts:
     embedded: EmbeddedWorkers | None = None
     first = True
     lonely_since: float | None = None
@@ -144,3 +156,22 @@ def wait_for_batch(
             if embedded.wait(60) is None:
                 embedded.kill()
             embedded.cleanup()
+
+
+@contextlib.contextmanager
+def _interrupting_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt while waiting: one clean stop for both.
+
+    Explicit for SIGINT too: a command started in the background from a
+    script inherits SIGINT as ignored, and would otherwise not stop on it.
+    """
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

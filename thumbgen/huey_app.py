@@ -16,7 +16,8 @@ from huey import SqliteHuey
 from huey.storage import SqliteStorage
 
 from .errors import QueueError
-from .sqlite_store import BUSY_TIMEOUT, SqliteStore
+from .sqlite_db import BUSY_TIMEOUT
+from .sqlite_store import SqliteStore
 
 QUEUE_NAME = "thumbgen"
 

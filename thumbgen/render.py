@@ -127,6 +127,14 @@ def status_table(report: StatusReport) -> Table:
     return grid
 
 
+def live_status(refresh: Callable[[], StatusReport], interval: float = 1.0) -> None:
+    """Redraw the status view every ``interval`` seconds until interrupted."""
+    with Live(console=out) as live:
+        while True:
+            live.update(status_table(refresh()))
+            time.sleep(interval)
+
+
 def status_json(report: StatusReport) -> str:
     """The ``status --json`` object."""
     c = report.counts
