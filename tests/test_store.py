@@ -16,7 +16,7 @@ import pytest
 
 from thumbgen import procs, sqlite_db
 from thumbgen.huey_app import Queue
-from thumbgen.options import build_options
+from thumbgen.options import Options, build_options
 from thumbgen.store import Counts, NewJob, State, WorkerInfo
 
 OWNER = "test-owner"
@@ -99,16 +99,22 @@ def test_claim_takes_the_oldest_due_job_once(queue: Queue, tmp_path: Path) -> No
     assert queue.store.counts() == Counts(running=2)
 
 
-def test_finish_records_outputs_and_then_the_job_is_up_to_date(
-    queue: Queue, tmp_path: Path
-) -> None:
-    options = _options(tmp_path)
+def _one_done_job(queue: Queue, options: Options, tmp_path: Path) -> Path:
+    """Submit, claim and finish ``_jobs(1)`` with a real output file; return that file."""
     queue.store.submit(_jobs(1), options, batch="b")
     job = queue.store.claim(OWNER)
     assert job is not None
     output = tmp_path / "thumb.jpg"
     output.write_bytes(b"x")
     queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    return output
+
+
+def test_finish_records_outputs_and_then_the_job_is_up_to_date(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    output = _one_done_job(queue, options, tmp_path)
     assert queue.store.counts() == Counts(done=1)
 
     again = queue.store.submit(_jobs(1), options, batch="b2")
@@ -123,23 +129,13 @@ def test_a_changed_source_is_queued_again(
     queue: Queue, tmp_path: Path, size: int, mtime: int
 ) -> None:
     options = _options(tmp_path)
-    queue.store.submit(_jobs(1), options, batch="b")
-    job = queue.store.claim(OWNER)
-    assert job is not None
-    output = tmp_path / "thumb.jpg"
-    output.write_bytes(b"x")
-    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    _one_done_job(queue, options, tmp_path)
     assert queue.store.submit(_jobs(1, size, mtime), options, batch="b2").queued == 1
 
 
 def test_force_requeues_fresh_jobs(queue: Queue, tmp_path: Path) -> None:
     options = _options(tmp_path)
-    queue.store.submit(_jobs(1), options, batch="b")
-    job = queue.store.claim(OWNER)
-    assert job is not None
-    output = tmp_path / "thumb.jpg"
-    output.write_bytes(b"x")
-    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    _one_done_job(queue, options, tmp_path)
     assert queue.store.submit(_jobs(1), options, batch="b2", force=True).queued == 1
 
 
