@@ -2,7 +2,7 @@
 
 Command-line flags win, then ``THUMBGEN_*`` environment variables, then the
 defaults here. Typer reads the variables for flags; this module covers what
-the core needs on its own (the queue location, worker tuning).
+the core needs on its own: the queue location.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 
 import platformdirs
-
-from .errors import UsageError
 
 QUEUE_ENV = "THUMBGEN_QUEUE"
 
@@ -28,13 +26,3 @@ def resolve_queue(flag: str | None = None) -> str:
         return value
     return os.path.abspath(os.path.expanduser(value))
 
-
-def env_float(name: str, default: float) -> float:
-    """A float from the environment (worker tuning knobs), or ``default``."""
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise UsageError(f"Invalid {name}={raw!r}: expected a number") from None

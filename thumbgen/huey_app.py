@@ -88,10 +88,6 @@ class Queue:
         # The same conversion Huey's own add_schedule() applies to task.eta.
         return self.huey.serialize_task(task), float(task.eta.timestamp())
 
-    def pending_tokens(self) -> int:
-        """Tokens waiting in Huey's queue and schedule."""
-        return int(self.huey.pending_count()) + int(self.huey.scheduled_count())
-
     def _run_token(self) -> None:
         if self.on_token is not None:
             self.on_token()

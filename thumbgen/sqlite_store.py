@@ -232,7 +232,8 @@ class SqliteStore(SqliteDb):
     def recover(self, now: float) -> int:
         """Requeue the jobs of dead workers; see :class:`~thumbgen.store.JobStore`."""
         with self._write() as db:
-            alive = {w.id for w in self._workers(db) if _alive(w, now)}
+            workers = self._workers(db)
+            alive = {w.id for w in workers if _alive(w, now)}
             owners = [
                 str(r[0])
                 for r in db.execute("SELECT DISTINCT owner FROM jobs WHERE state = 'running'")
@@ -246,9 +247,10 @@ class SqliteStore(SqliteDb):
                     " WHERE state = 'running' AND owner = ?",
                     (now, owner),
                 ).rowcount
-            for worker in self._workers(db):
-                if worker.id not in alive:
-                    db.execute("DELETE FROM workers WHERE id = ?", (worker.id,))
+            db.executemany(
+                "DELETE FROM workers WHERE id = ?",
+                [(w.id,) for w in workers if w.id not in alive],
+            )
             self._add_tokens(db, recovered)
         return recovered
 
