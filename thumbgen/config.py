@@ -25,4 +25,3 @@ def resolve_queue(flag: str | None = None) -> str:
     if "://" in value:
         return value
     return os.path.abspath(os.path.expanduser(value))
-
