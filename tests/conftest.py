@@ -1,18 +1,17 @@
-"""Shared fixtures: a private queue per test and helpers to run real thumbgen processes."""
+"""Shared fixtures: a private queue per test; tiers marked by folder (unit, contract, e2e).
+
+Helpers (image generators, process runners) live in :mod:`support`.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from thumbgen.huey_app import Queue
+from thumbgen.jobqueue.huey_app import Queue
 
 
 @pytest.fixture(autouse=True)
@@ -46,48 +45,13 @@ def env(queue_path: str) -> dict[str, str]:
     return result
 
 
-def thumbgen_argv(*args: str) -> list[str]:
-    """argv that runs the installed thumbgen package with this interpreter."""
-    return [sys.executable, "-m", "thumbgen", *args]
+_TIERS = ("unit", "contract", "e2e")
 
 
-def run_thumbgen(
-    *args: str, env: dict[str, str], cwd: Path | str | None = None, timeout: float = 180
-) -> subprocess.CompletedProcess[str]:
-    """Run ``thumbgen ARGS`` to completion and capture its output."""
-    return subprocess.run(
-        thumbgen_argv(*args),
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def write_jpegs(
-    folder: Path, count: int, size: tuple[int, int] = (64, 48), prefix: str = "img"
-) -> list[Path]:
-    """``count`` distinct JPEG photos-to-be (noise, so they do not compress to nothing)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base = Image.effect_noise(size, 60).convert("RGB")
-    paths = []
-    for i in range(count):
-        path = folder / f"{prefix}{i:04d}.jpg"
-        # A per-file marker pixel makes every file different content.
-        im = base.copy()
-        im.putpixel((0, 0), (i % 256, (i // 256) % 256, 7))
-        im.save(path, quality=85)
-        paths.append(path)
-    return paths
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, taken from its folder: ``pytest -m "not e2e"``."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for tier in _TIERS:
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))

@@ -1,5 +1,5 @@
 """``python -m thumbgen``: the same as the ``thumbgen`` command."""
 
-from .cli import main
+from thumbgen.cli import main
 
 main()

@@ -12,12 +12,13 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 
-from . import procs
+from thumbgen.jobqueue import liveness
+from thumbgen.jobqueue.contract import Counts, Failure, NewJob, State, SubmitResult, WorkerInfo
+from thumbgen.jobqueue.huey_app import Queue
+
 from .discover import Skipped, Source, discover
-from .huey_app import Queue
 from .naming import render
 from .options import Options
-from .store import Counts, Failure, NewJob, State, SubmitResult, WorkerInfo
 
 #: Sources per submit transaction: big enough to be fast, small enough that
 #: no writer waits long (notes/huey.md section 2).
@@ -120,7 +121,7 @@ def alive_workers(queue: Queue, now: float | None = None) -> list[WorkerInfo]:
     return [
         w
         for w in queue.store.workers()
-        if procs.is_alive(w.host, w.pid, w.proc_start, w.heartbeat, now)
+        if liveness.is_alive(w.host, w.pid, w.proc_start, w.heartbeat, now)
     ]
 
 

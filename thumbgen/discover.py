@@ -15,8 +15,9 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 
+from thumbgen.imaging.sniff import NotImage, sniff
+
 from .naming import relative_dir
-from .sniff import NotImage, sniff
 
 
 @dataclasses.dataclass(frozen=True)

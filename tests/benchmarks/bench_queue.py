@@ -41,9 +41,9 @@ from bench_common import (
 
 from thumbgen import commands, make_thumbnails
 from thumbgen.discover import Source, discover
-from thumbgen.huey_app import Queue
+from thumbgen.jobqueue.contract import NewJob
+from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Options, build_options
-from thumbgen.store import NewJob
 
 STATUS_GOAL = Goal.time_below(0.050)
 ADD_GOAL_PER_S = 20_000

@@ -1,0 +1,364 @@
+"""The SQLite job store, on real queue files: every transition, its counters and its tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from thumbgen.jobqueue import liveness as procs
+from thumbgen.jobqueue.contract import Counts, NewJob, State, WorkerInfo
+from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.jobqueue.sqlite import db as sqlite_db
+from thumbgen.options import Options, build_options
+
+OWNER = "test-owner"
+
+
+def _options(tmp_path: Path, size: str = "64"):
+    return build_options([size], out_dir=tmp_path / "out")
+
+
+def _jobs(n: int, size: int = 100, mtime: int = 1) -> list[NewJob]:
+    return [NewJob(f"/src/img{i}.jpg", "", size, mtime, f"/out/img{i}_*.*") for i in range(n)]
+
+
+def _tokens(queue: Queue) -> int:
+    with sqlite3.connect(queue.location) as db:
+        return int(db.execute("SELECT count(*) FROM task").fetchone()[0]) + int(
+            db.execute("SELECT count(*) FROM schedule").fetchone()[0]
+        )
+
+
+def _true_counts(queue: Queue) -> Counts:
+    with sqlite3.connect(queue.location) as db:
+        rows = dict(db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
+    return Counts(**{s.value: rows.get(s.value, 0) for s in State})
+
+
+def _register(queue: Queue, worker_id: str, pid: int, started: str | None) -> None:
+    now = time.time()
+    queue.store.register_worker(
+        WorkerInfo(worker_id, procs.hostname(), pid, started, now, now, 0, None)
+    )
+
+
+def test_submit_queues_each_job_with_one_token(queue: Queue, tmp_path: Path) -> None:
+    result = queue.store.submit(_jobs(5), _options(tmp_path), batch="b1")
+    assert result.queued == 5
+    assert queue.store.counts() == Counts(queued=5)
+    assert _tokens(queue) == 5
+
+
+def test_submitting_again_finds_the_jobs_pending(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(3), options, batch="b1")
+    again = queue.store.submit(_jobs(3), options, batch="b2")
+    assert again.queued == 0
+    assert len(again.pending_ids) == 3
+    assert _tokens(queue) == 3
+
+
+def test_other_options_make_other_jobs(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path, "64"), batch="b1")
+    other = queue.store.submit(_jobs(2), _options(tmp_path, "128"), batch="b2")
+    assert other.queued == 2
+    assert queue.store.counts().queued == 4
+
+
+def test_a_target_belongs_to_the_first_source_that_still_exists(
+    queue: Queue, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.jpg", tmp_path / "a.png"
+    first.write_bytes(b"x")
+    options = _options(tmp_path)
+    jobs = [NewJob(str(p), "", 1, 1, "/out/a_*.*") for p in (first, second)]
+    result = queue.store.submit(jobs, options, batch="b")
+    assert (result.queued, result.conflicts) == (1, [(str(second), str(first))])
+    first.unlink()  # a vanished owner no longer blocks the name
+    assert queue.store.submit(jobs[1:], options, batch="b2").queued == 1
+
+
+def test_claim_takes_the_oldest_due_job_once(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    first = queue.store.claim(OWNER)
+    second = queue.store.claim(OWNER)
+    assert first is not None
+    assert second is not None
+    assert (first.source, second.source) == ("/src/img0.jpg", "/src/img1.jpg")
+    assert first.attempts == 1
+    assert first.options == _options(tmp_path)
+    assert queue.store.claim(OWNER) is None
+    assert queue.store.counts() == Counts(running=2)
+
+
+def _one_done_job(queue: Queue, options: Options, tmp_path: Path) -> Path:
+    """Submit, claim and finish ``_jobs(1)`` with a real output file; return that file."""
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    output = tmp_path / "thumb.jpg"
+    output.write_bytes(b"x")
+    queue.store.finish(job.id, OWNER, [str(output)], 100, 1)
+    return output
+
+
+def test_finish_records_outputs_and_then_the_job_is_up_to_date(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    output = _one_done_job(queue, options, tmp_path)
+    assert queue.store.counts() == Counts(done=1)
+
+    again = queue.store.submit(_jobs(1), options, batch="b2")
+    assert (again.queued, again.up_to_date) == (0, 1)
+
+    output.unlink()  # a deleted thumbnail is made again
+    assert queue.store.submit(_jobs(1), options, batch="b3").queued == 1
+
+
+@pytest.mark.parametrize(("size", "mtime"), [(101, 1), (100, 2)])
+def test_a_changed_source_is_queued_again(
+    queue: Queue, tmp_path: Path, size: int, mtime: int
+) -> None:
+    options = _options(tmp_path)
+    _one_done_job(queue, options, tmp_path)
+    assert queue.store.submit(_jobs(1, size, mtime), options, batch="b2").queued == 1
+
+
+def test_force_requeues_fresh_jobs(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    _one_done_job(queue, options, tmp_path)
+    assert queue.store.submit(_jobs(1), options, batch="b2", force=True).queued == 1
+
+
+def test_failures_are_remembered_until_the_source_changes_or_retry(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    queue.store.submit(_jobs(1), options, batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.fail(job.id, OWNER, "Corrupt image: /src/img0.jpg (broken)")
+    again = queue.store.submit(_jobs(1), options, batch="b2")
+    assert again.queued == 0
+    assert again.failed_before == [("/src/img0.jpg", "Corrupt image: /src/img0.jpg (broken)")]
+    failures = queue.store.failures()
+    assert [f.source for f in failures] == ["/src/img0.jpg"]
+
+    assert queue.store.retry_failed() == 1
+    assert queue.store.counts() == Counts(queued=1)
+    assert _tokens(queue) == 2  # the submit's (consumed by nobody yet) and the retry's
+
+
+def test_retry_later_delays_the_job_behind_a_scheduled_token(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.retry_later(job.id, OWNER, "Cannot write: disk full", delay=60)
+    assert queue.store.counts() == Counts(queued=1)
+    assert queue.store.claim(OWNER) is None  # not due yet
+    with sqlite3.connect(queue.location) as db:
+        (due,) = db.execute("SELECT timestamp FROM schedule").fetchone()
+    assert due > time.time() + 50
+
+
+def test_release_puts_the_job_back_without_counting_the_try(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.release(job.id, OWNER)
+    again = queue.store.claim(OWNER)
+    assert again is not None
+    assert again.id == job.id
+    assert again.attempts == 1
+
+
+def test_only_the_owner_can_finish_a_job(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.finish(job.id, "someone-else", [], 100, 1)
+    assert queue.store.counts() == Counts(running=1)
+
+
+def _dead_pid() -> tuple[int, str | None]:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = procs.start_time(proc.pid)
+    proc.wait()
+    return proc.pid, started
+
+
+def test_recover_requeues_jobs_of_dead_workers_only(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    pid, started = _dead_pid()
+    _register(queue, "dead", pid, started)
+    _register(queue, "alive", os.getpid(), procs.start_time(os.getpid()))
+    assert queue.store.claim("dead") is not None
+    assert queue.store.claim("alive") is not None
+    tokens = _tokens(queue)
+
+    assert queue.store.recover(time.time()) == 1
+    assert queue.store.counts() == Counts(queued=1, running=1)
+    assert _tokens(queue) == tokens + 1
+    assert [w.id for w in queue.store.workers()] == ["alive"]
+
+
+def test_a_zombie_worker_counts_as_dead(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _register(queue, "zombie", proc.pid, procs.start_time(proc.pid))
+        assert queue.store.claim("zombie") is not None
+        assert queue.store.recover(time.time()) == 0  # still running
+        os.kill(proc.pid, signal.SIGKILL)
+        # Not reaped: the process is a zombie now, and must count as dead.
+        time.sleep(0.2)
+        assert queue.store.recover(time.time()) == 1
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_reused_pid_does_not_keep_a_dead_worker_alive(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    # Our own pid, but a start time that is not ours: an earlier process's pid.
+    _register(queue, "old", os.getpid(), "1")
+    assert queue.store.claim("old") is not None
+    assert queue.store.recover(time.time()) == 1
+
+
+def test_workers_on_other_hosts_live_by_their_heartbeat(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    now = time.time()
+    stale = now - procs.LEASE_SECONDS - 5
+    for worker_id, beat in (("fresh", now), ("stale", stale)):
+        queue.store.register_worker(
+            WorkerInfo(worker_id, "other-host", 1, "1", stale, beat, 0, None)
+        )
+        assert queue.store.claim(worker_id) is not None
+    assert queue.store.recover(now) == 1
+    assert [w.id for w in queue.store.workers()] == ["fresh"]
+
+
+def test_top_up_replaces_lost_tokens(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(4), _options(tmp_path), batch="b")
+    with sqlite3.connect(queue.location) as db:
+        db.execute("DELETE FROM task WHERE id IN (SELECT id FROM task LIMIT 3)")
+    assert queue.store.top_up() == 3
+    assert _tokens(queue) == 4
+    assert queue.store.top_up() == 0
+
+
+def test_counters_match_the_rows_through_every_transition(queue: Queue, tmp_path: Path) -> None:
+    store = queue.store
+    store.submit(_jobs(6), _options(tmp_path), batch="b")
+    jobs = [store.claim(OWNER) for _ in range(5)]
+    assert all(jobs)
+    store.finish(jobs[0].id, OWNER, [], 1, 1)  # type: ignore[union-attr]
+    store.fail(jobs[1].id, OWNER, "bad")  # type: ignore[union-attr]
+    store.retry_later(jobs[2].id, OWNER, "busy", 0)  # type: ignore[union-attr]
+    store.release(jobs[3].id, OWNER)  # type: ignore[union-attr]
+    assert store.counts() == _true_counts(queue)
+    store.retry_failed()
+    store.clear([State.DONE])
+    assert store.counts() == _true_counts(queue)
+    assert store.counts().total == 5
+
+
+def test_batch_counts_follow_one_add_and_its_pending_jobs(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    store = queue.store
+    first = store.submit(_jobs(2), options, batch="first")
+    assert first.queued == 2
+    second = store.submit(_jobs(3), options, batch="second")
+    assert (second.queued, len(second.pending_ids)) == (1, 2)
+    assert store.batch_counts("second", second.pending_ids) == Counts(queued=3)
+    job = store.claim(OWNER)
+    assert job is not None
+    store.finish(job.id, OWNER, [], 1, 1)
+    assert store.batch_counts("second", second.pending_ids) == Counts(queued=2, done=1)
+
+
+def test_batch_failures_are_only_those_of_the_batch(queue: Queue, tmp_path: Path) -> None:
+    options = _options(tmp_path)
+    store = queue.store
+    mine = [NewJob(f"/mine/{i}.jpg", "", 1, 1, f"/out/m{i}") for i in range(2)]
+    theirs = [NewJob(f"/theirs/{i}.jpg", "", 1, 1, f"/out/t{i}") for i in range(2)]
+    store.submit(theirs[:1], options, batch="theirs")
+    store.submit(mine, options, batch="mine")
+    pending = store.submit(theirs, options, batch="mine-too").pending_ids  # one was pending
+    for _ in range(4):
+        job = store.claim(OWNER)
+        assert job is not None
+        store.fail(job.id, OWNER, f"bad {job.source}")
+    assert [f.source for f in store.batch_failures("mine")] == ["/mine/0.jpg", "/mine/1.jpg"]
+    assert [f.source for f in store.batch_failures("mine-too", pending)] == [
+        "/theirs/0.jpg",
+        "/theirs/1.jpg",
+    ]
+
+
+def test_clear_all_also_drops_tokens(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(3), _options(tmp_path), batch="b")
+    assert queue.store.clear(list(State)) == 3
+    assert _tokens(queue) == 0
+    assert queue.store.counts() == Counts()
+
+
+def test_a_claim_costs_the_same_with_many_jobs_queued(queue: Queue, tmp_path: Path) -> None:
+    # Counted in SQLite VM steps, not seconds: sorting every queued row made a
+    # claim O(n) (26 ms at 100,000 queued); the due index makes it O(log n).
+    jobs = [NewJob(f"/src/{i}.jpg", "", 1, 1, f"/out/{i}") for i in range(20_000)]
+    queue.store.submit(jobs, _options(tmp_path), batch="b")
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    queue.store._conn.set_progress_handler(count, 1000)
+    assert queue.store.claim(OWNER) is not None
+    assert steps[0] < 5, f"{steps[0]} thousand VM steps for one claim"
+
+
+def test_opening_a_queue_does_not_wait_for_a_writer(
+    queue: Queue, queue_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a short busy timeout, an open that needed the write lock would fail.
+    monkeypatch.setattr(sqlite_db, "BUSY_TIMEOUT", 0.2)
+    with contextlib.closing(sqlite3.connect(queue_path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process in the middle of a submit
+        try:
+            second = Queue(queue_path)
+            assert second.store.counts() == Counts()
+            second.close()
+        finally:
+            other.execute("ROLLBACK")
+
+
+def test_outputs_are_stored_as_a_json_list(queue: Queue, tmp_path: Path) -> None:
+    queue.store.submit(_jobs(1), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.finish(job.id, OWNER, ["/a.jpg", "/b.jpg"], 1, 1)
+    with sqlite3.connect(queue.location) as db:
+        (outputs,) = db.execute("SELECT outputs FROM jobs").fetchone()
+    assert json.loads(outputs) == ["/a.jpg", "/b.jpg"]
+
+
+def test_a_file_that_is_not_a_database_gives_a_queue_error(tmp_path: Path) -> None:
+    from thumbgen.errors import QueueError
+
+    bad = tmp_path / "bad.db"
+    bad.write_text("this is not sqlite " * 100)
+    with pytest.raises(QueueError, match=r"Cannot use queue .*bad\.db: file is not a database"):
+        Queue(str(bad))

@@ -1,0 +1,90 @@
+"""Transient errors are retried with backoff, on a real full disk (a tiny tmpfs)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.imagegen import write_jpegs
+from support.procs import run_thumbgen, thumbgen_argv, wait_until
+
+from thumbgen.jobqueue.runner import RetryPolicy
+
+
+def test_backoff_doubles_from_the_first_delay() -> None:
+    policy = RetryPolicy(attempts=4, delay=0.5)
+    assert [policy.backoff(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A mounted 64 KiB tmpfs, filled up: every write into it fails with ENOSPC."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        with contextlib.suppress(OSError), open(mount / "filler", "wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _job(queue_path: str) -> tuple[str, int, str | None]:
+    with contextlib.closing(sqlite3.connect(queue_path, timeout=30)) as db:
+        state, attempts, error = db.execute("SELECT state, attempts, error FROM jobs").fetchone()
+    return state, attempts, error
+
+
+def test_a_full_disk_is_retried_then_fails_with_its_reason(
+    tmp_path: Path, env: dict[str, str], queue_path: str, full_disk: Path
+) -> None:
+    write_jpegs(tmp_path / "src", 1)
+    assert run_thumbgen("add", str(tmp_path / "src"), "-o", str(full_disk), env=env).returncode == 0
+    drained = run_thumbgen(
+        "worker", "--burst", "-w", "1", "--retries", "3", "--retry-delay", "0.2", env=env
+    )
+    assert drained.returncode == 0, drained.stderr
+    state, attempts, error = _job(queue_path)
+    assert (state, attempts) == ("failed", 3)
+    assert error is not None
+    assert error.startswith(f"Cannot write {full_disk}")
+    assert "No space left on device" in error
+    assert "\n" not in error
+    assert [p.name for p in full_disk.iterdir()] == ["filler"], "a partial file was left"
+
+
+def test_a_retry_succeeds_once_space_is_freed(
+    tmp_path: Path, env: dict[str, str], queue_path: str, full_disk: Path
+) -> None:
+    write_jpegs(tmp_path / "src", 1)
+    assert run_thumbgen("add", str(tmp_path / "src"), "-o", str(full_disk), env=env).returncode == 0
+    argv = thumbgen_argv("worker", "-w", "1", "--retries", "5", "--retry-delay", "1")
+    with open(tmp_path / "worker.log", "wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
+    try:
+        assert wait_until(lambda: _job(queue_path)[2] is not None, timeout=60)
+        (full_disk / "filler").unlink()
+        assert wait_until(lambda: _job(queue_path)[0] == "done", timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    state, attempts, _ = _job(queue_path)
+    assert state == "done"
+    assert attempts >= 2
+    assert [p.name for p in full_disk.iterdir()] == ["img0000_256x256.jpg"]

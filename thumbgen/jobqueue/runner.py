@@ -1,0 +1,74 @@
+"""What a worker does with a token: claim a job, make its thumbnails, record the outcome.
+
+Permanent errors fail the job at once; transient ones are retried with
+exponential backoff until the attempts run out. An unexpected exception is a
+bug: it is logged with its traceback and fails only that job, never the worker.
+An interrupt (a second Ctrl-C, a parent that died) puts the job back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+from thumbgen.errors import ThumbgenError
+from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.imaging.reading import stat_source
+
+from .contract import Job, JobStore
+
+log = logging.getLogger("thumbgen.worker")
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how soon transient failures are tried again."""
+
+    attempts: int = 3
+    delay: float = 2.0
+    factor: float = 2.0
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based)."""
+        return float(self.delay * self.factor ** max(attempt - 1, 0))
+
+
+def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None:
+    """Claim the oldest due job and run it to an outcome; None if nothing was due."""
+    job = store.claim(worker_id)
+    if job is None:
+        return None
+    started = time.monotonic()
+    try:
+        # The signature recorded is the one read before decoding: if the file
+        # changes while it is being read, the next add sees it as changed.
+        st = stat_source(job.source)
+        thumbs = make_thumbnails(job.source, job.options, rel_dir=job.rel_dir)
+    except ThumbgenError as exc:
+        if exc.transient and job.attempts < policy.attempts:
+            delay = policy.backoff(job.attempts)
+            log.warning("retrying in %.0f s (try %d): %s", delay, job.attempts, exc)
+            store.retry_later(job.id, worker_id, str(exc), delay)
+        else:
+            log.warning("failed: %s", exc)
+            store.fail(job.id, worker_id, str(exc))
+    except KeyboardInterrupt:
+        store.release(job.id, worker_id)
+        raise
+    except Exception as exc:
+        log.exception("internal error on %s", job.source)
+        store.fail(
+            job.id,
+            worker_id,
+            f"Internal error on {job.source}: {type(exc).__name__}: {exc} (please report this)",
+        )
+    else:
+        store.finish(job.id, worker_id, [t.path for t in thumbs], st.st_size, st.st_mtime_ns)
+        log.info(
+            "done %s -> %d thumbnail(s) in %.0f ms",
+            job.source,
+            len(thumbs),
+            (time.monotonic() - started) * 1000,
+        )
+    return job

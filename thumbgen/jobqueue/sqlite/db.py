@@ -1,0 +1,142 @@
+"""The SQLite connection under the job store: schema, transactions, errors, tokens.
+
+One :class:`SqliteDb` per process and thread. Write transactions start with
+``BEGIN IMMEDIATE`` so the busy timeout applies to them (a deferred one that
+upgrades can fail at once); every SQLite error leaves as a one-line
+:class:`~thumbgen.errors.ThumbgenError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from huey.storage import SqliteStorage
+
+from thumbgen.errors import QueueError, TransientError
+
+from .schema import SCHEMA_VERSION, statements
+
+#: How long a write waits for another process's transaction before giving up.
+BUSY_TIMEOUT = 60.0
+
+
+class Tokens(Protocol):
+    """Makes the Huey messages that wake a worker (see :mod:`thumbgen.huey_app`)."""
+
+    queue_name: str
+
+    def immediate(self) -> bytes:
+        """A token to run now."""
+        ...
+
+    def delayed(self, seconds: float) -> tuple[bytes, float]:
+        """A token for later, with the timestamp Huey's schedule table expects."""
+        ...
+
+
+class SqliteDb:
+    """A connection to one queue file, with its schema in place."""
+
+    def __init__(self, path: str, tokens: Tokens) -> None:
+        self.path = path
+        self._tokens = tokens
+        try:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            with self._errors():
+                self._set_wal()
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                # Opening must not wait for writers (``status`` during a big
+                # submit): only a file without the schema takes the write lock.
+                if self._schema_version() != SCHEMA_VERSION:
+                    with self._write() as db:
+                        for ddl in SqliteStorage.ddl:
+                            db.execute(ddl)
+                        self._create(db)
+        except OSError as exc:
+            raise QueueError(f"Cannot open queue {path}: {exc.strerror or exc}") from None
+
+    def _schema_version(self) -> str | None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new file
+            return None
+        return None if row is None else str(row[0])
+
+    def _create(self, db: sqlite3.Connection) -> None:
+        # executescript() would commit the open transaction; run one by one.
+        for statement in statements():
+            db.execute(statement)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _set_wal(self) -> None:
+        # Switching a new file to WAL needs a moment of exclusive access;
+        # several processes opening a fresh queue at once may collide.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    # -- plumbing ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise TransientError(
+                    f"Queue {self.path} stayed locked by another process for "
+                    f"{BUSY_TIMEOUT:.0f} s; try again"
+                ) from None
+            raise QueueError(f"Cannot use queue {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise QueueError(f"Cannot use queue {self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE so that the busy timeout applies."""
+        with self._errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self._errors():
+            return self._conn.execute(sql, params).fetchall()
+
+    def _add_tokens(self, db: sqlite3.Connection, count: int) -> None:
+        if count <= 0:
+            return
+        # Tokens carry no job id, so one message serves the whole transaction.
+        data = self._tokens.immediate()
+        name = self._tokens.queue_name
+        db.executemany(
+            "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)",
+            ((name, data) for _ in range(count)),
+        )
+
+    def _add_delayed_token(self, db: sqlite3.Connection, delay: float) -> None:
+        data, timestamp = self._tokens.delayed(delay)
+        db.execute(
+            "INSERT INTO schedule (queue, data, timestamp) VALUES (?, ?, ?)",
+            (self._tokens.queue_name, data, timestamp),
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()

@@ -1,0 +1,244 @@
+"""Worker processes: a Huey consumer made to never lose or strand a job.
+
+What thumbgen adds to Huey's process consumer:
+
+- every worker process registers itself and sends a heartbeat, so ``status``
+  and ``add --wait`` know who is alive and what each one is doing;
+- workers and the scheduler exit when their parent dies (Huey's would keep
+  consuming as orphans, notes/huey.md section 1);
+- SIGINT, SIGTERM and SIGHUP all mean "finish the running jobs, then stop"
+  (bounded by a timeout); a second signal interrupts, and interrupted jobs go
+  straight back to the queue;
+- the main process recovers the jobs of dead workers and replaces lost tokens
+  at start and every few seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from typing import Any
+
+from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
+
+from . import liveness, runner
+from .contract import WorkerInfo
+from .huey_app import Queue
+
+log = logging.getLogger("thumbgen.worker")
+
+HEARTBEAT_SECONDS = 2.0
+MAINTENANCE_SECONDS = 5.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker group runs."""
+
+    workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
+    #: Exit once nothing is queued or running.
+    burst: bool = False
+    #: Stop (gracefully) when the process that started this one goes away.
+    exit_with_parent: bool = False
+    #: Longest wait for running jobs after the first stop signal.
+    shutdown_timeout: float = 30.0
+    #: Longest pause between polls of an idle SQLite queue.
+    poll_max: float = 1.0
+    retry: runner.RetryPolicy = dataclasses.field(default_factory=runner.RetryPolicy)
+
+
+def run_worker(queue: Queue, config: WorkerConfig) -> bool:
+    """Run worker processes until stopped; True if a signal stopped them."""
+    queue.store.recover(time.time())
+    queue.store.top_up()
+    # The children must open their own connections, never inherit ours.
+    queue.close()
+    consumer = _JobConsumer(queue, config)
+    consumer.start()
+    parent = os.getppid()
+    health, next_maintenance = time.monotonic(), 0.0
+    try:
+        while True:
+            health = consumer.loop(health)
+            if time.monotonic() >= next_maintenance:
+                next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                _maintain(queue)
+            if config.burst and _drained(queue):
+                consumer.stop(graceful=True)
+                break
+            if config.exit_with_parent and os.getppid() != parent:
+                consumer.stop(graceful=True)
+                break
+    except ConsumerStopped:
+        pass
+    finally:
+        _reap(consumer)
+        # Whatever the children were running when they stopped goes back now.
+        queue.store.recover(time.time())
+        queue.close()
+    return consumer._signum is not None
+
+
+def _maintain(queue: Queue) -> None:
+    store = queue.store
+    recovered = store.recover(time.time())
+    if recovered:
+        log.warning("requeued %d job(s) of workers that died", recovered)
+    store.top_up()
+
+
+def _drained(queue: Queue) -> bool:
+    counts = queue.store.counts()
+    return counts.queued + counts.running == 0
+
+
+def _reap(consumer: Consumer) -> None:
+    """Make sure no child outlives the consumer (one stuck in C code gets SIGKILL)."""
+    procs_ = [p for _, p in consumer.worker_threads] + [consumer.scheduler]
+    deadline = time.monotonic() + 2.0
+    for proc in procs_:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs_:
+        if proc.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.join(5.0)
+
+
+class _JobConsumer(Consumer):  # type: ignore[misc]
+    def __init__(self, queue: Queue, config: WorkerConfig) -> None:
+        self._queue = queue
+        self._config = config
+        super().__init__(
+            queue.huey,
+            workers=config.workers,
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.15,
+            max_delay=config.poll_max,
+            scheduler_interval=1,
+            worker_type="process",
+            check_worker_health=True,
+            health_check_interval=2,
+            shutdown_timeout=config.shutdown_timeout,
+        )
+        self._signal_actions = dict.fromkeys(_STOP_SIGNALS, (False, True))
+
+    def get_environment(self, worker_type: str) -> ProcessEnvironment:
+        # Children ignore SIGINT (a terminal's Ctrl-C reaches the whole group;
+        # the parent decides) and are interrupted with SIGUSR1, which they
+        # also receive if the parent dies.
+        return ProcessEnvironment(signal.SIGINT, signal.SIGUSR1)
+
+    def _create_worker(self) -> Worker:
+        return _JobWorker(
+            self._queue,
+            self._config,
+            huey=self.huey,
+            stop_flag=self.stop_flag,
+            default_delay=self.default_delay,
+            max_delay=self.max_delay,
+            backoff=self.backoff,
+        )
+
+    def _create_scheduler(self) -> Scheduler:
+        return _OrphanAwareScheduler(
+            huey=self.huey,
+            stop_flag=self.stop_flag,
+            interval=self.scheduler_interval,
+            periodic=self.periodic,
+        )
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        self._signum = signum
+        self._restart, self._graceful = False, True
+        log.warning("stopping: finishing running jobs (press Ctrl-C again to stop at once)")
+        # Any second stop signal, whichever it is, interrupts the wait.
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.default_int_handler)
+
+
+class _OrphanAwareScheduler(Scheduler):  # type: ignore[misc]
+    def initialize(self) -> None:
+        super().initialize()
+        self._parent = os.getppid()
+        liveness.die_with_parent(signal.SIGKILL)
+
+    def loop(self, now: Any = None) -> None:
+        if os.getppid() != self._parent:
+            raise KeyboardInterrupt
+        super().loop(now)
+
+
+class _JobWorker(Worker):  # type: ignore[misc]
+    def __init__(self, queue: Queue, config: WorkerConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._queue = queue
+        self._config = config
+        self._id = ""
+        self._beat: _Heartbeat | None = None
+
+    def initialize(self) -> None:
+        super().initialize()
+        self._parent = os.getppid()
+        liveness.die_with_parent(signal.SIGUSR1)
+        # A SIGTERM or SIGHUP sent to the whole group is the parent's to handle.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        pid, now = os.getpid(), time.time()
+        self._id = f"{liveness.hostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+        store = self._queue.store
+        store.register_worker(
+            WorkerInfo(
+                self._id, liveness.hostname(), pid, liveness.start_time(pid), now, now, 0, None
+            )
+        )
+        worker_id, policy = self._id, self._config.retry
+        queue = self._queue
+
+        def on_token() -> None:
+            runner.run_next(queue.store, worker_id, policy)
+
+        queue.on_token = on_token
+        self._beat = _Heartbeat(self._queue, self._id)
+        self._beat.start()
+
+    def loop(self, now: Any = None) -> None:
+        if os.getppid() != self._parent:
+            raise KeyboardInterrupt
+        super().loop(now)
+
+    def shutdown(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
+        with contextlib.suppress(Exception):
+            self._queue.store.unregister_worker(self._id)
+        super().shutdown()
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, queue: Queue, worker_id: str) -> None:
+        super().__init__(name="thumbgen-heartbeat", daemon=True)
+        self._queue = queue
+        self._worker_id = worker_id
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(HEARTBEAT_SECONDS):
+            try:
+                self._queue.store.heartbeat(self._worker_id, time.time())
+            except Exception:
+                # A busy database only delays the beat; the lease allows for it.
+                log.debug("heartbeat failed", exc_info=True)
+        self._queue.close_thread()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(HEARTBEAT_SECONDS + 1)
