@@ -25,10 +25,9 @@ from thumbgen.options import Format, Options, OutputSpec
 from . import geometry
 from .atomic import atomic_write
 from .colour import has_transparency, to_srgb
+from .formats import OUTPUTS
 from .reading import open_image, pillow_errors, reason
 
-EXTENSIONS = {Format.JPEG: "jpg", Format.PNG: "png", Format.WEBP: "webp", Format.AVIF: "avif"}
-_PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF"}
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -161,7 +160,7 @@ def write(
         size_label=spec.size.label,
         width=thumb.width,
         height=thumb.height,
-        ext=EXTENSIONS[fmt],
+        ext=OUTPUTS[fmt].extension,
     )
     path = os.path.join(options.out_dir, rel)
     _save(thumb, path, fmt, spec.quality)
@@ -188,12 +187,13 @@ def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
 
 def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]) -> Image.Image:
     """Fit the mode to the format: JPEG has no alpha, WebP and AVIF no grey."""
-    if fmt is Format.JPEG and im.mode in ("LA", "RGBA"):
+    out = OUTPUTS[fmt]
+    if not out.alpha and im.mode in ("LA", "RGBA"):
         flat = Image.new("RGB", im.size, background[:3])
         rgba = im.convert("RGBA")
         flat.paste(rgba, mask=rgba.getchannel("A"))
         im = flat
-    elif fmt in (Format.WEBP, Format.AVIF) and im.mode in ("L", "LA"):
+    elif not out.grey and im.mode in ("L", "LA"):
         im = im.convert("RGBA" if im.mode == "LA" else "RGB")
     elif im.mode in ("LA", "RGBA") and not has_transparency(im):
         im = im.convert("L" if im.mode == "LA" else "RGB")
@@ -207,10 +207,11 @@ def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]
 
 def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
     """Encode ``im`` to ``path`` atomically, with one-line errors."""
-    params = {"quality": quality} if fmt in (Format.JPEG, Format.WEBP, Format.AVIF) else {}
+    out = OUTPUTS[fmt]
+    params = {"quality": quality} if out.takes_quality else {}
     try:
         with atomic_write(path) as f:
-            im.save(f, format=_PILLOW_FORMAT[fmt], **params)
+            im.save(f, format=out.pillow_format, **params)
     except OSError as exc:
         raise _output_error(path, exc) from None
     except Exception as exc:

@@ -25,11 +25,10 @@ from thumbgen.errors import (
 )
 from thumbgen.naming import display_path
 
+from . import formats
+
 #: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
-READ_FORMATS = (
-    "JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP", "DIB", "ICO", "PPM", "TGA",
-    "JPEG2000", "PSD", "QOI", "PCX", "SGI", "DDS",
-)  # fmt: skip
+READ_FORMATS = formats.READ_FORMATS
 
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
@@ -49,7 +48,7 @@ def open_image(source: str) -> Iterator[Image.Image]:
             except UnidentifiedImageError:
                 raise NotAnImage(
                     f"Not an image thumbgen can read: {shown} "
-                    "(content is not JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP or another known format)"
+                    f"(content is not {formats.common_labels()} or another known format)"
                 ) from None
         # Not closed here: close() would also drop the decoded pixels, and the
         # file handle it would release is ours and closed by ``with f``.

@@ -9,27 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from PIL import Image, UnidentifiedImageError
-
-from .reading import READ_FORMATS, pillow_limit_lifted
-
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\xff\xd8\xff", "JPEG"),
-    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
-    (0, b"GIF87a", "GIF"),
-    (0, b"GIF89a", "GIF"),
-    (0, b"II*\x00", "TIFF"),
-    (0, b"MM\x00*", "TIFF"),
-    (0, b"BM", "BMP"),
-    (0, b"\x00\x00\x01\x00", "ICO"),
-    (0, b"qoif", "QOI"),
-    (0, b"8BPS", "PSD"),
-    (0, b"DDS ", "DDS"),
-    (0, b"\xff\x4f\xff\x51", "JPEG2000"),
-    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
-)
-_AVIF_BRANDS = (b"avif", b"avis", b"avio")
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+from . import formats
 
 
 class NotImage(Exception):
@@ -39,26 +19,35 @@ class NotImage(Exception):
 def sniff(path: str) -> str:
     """Return the image format of ``path`` (``"JPEG"``, ``"PNG"``...) or raise NotImage.
 
+    Signatures and brands come from :data:`~thumbgen.imaging.formats.INPUTS`.
     ``OSError`` from opening or reading the file is left to the caller.
     """
     with open(path, "rb") as f:
         head = f.read(64)  # enough for every signature and a typical ISO "ftyp" box
     if not head:
         raise NotImage("empty file")
-    for offset, magic, name in _SIGNATURES:
-        if head.startswith(magic, offset):
-            return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
+    found = _recognise(head)
+    if found is None:
+        return _ask_pillow(path)
+    if found.skip is not None:
+        raise NotImage(found.skip)
+    return found.name
+
+
+def _recognise(head: bytes) -> formats.ImageFormat | None:
+    """The format ``head`` names by signature or ISO brand; None when it names none."""
+    for signature, fmt in formats.SIGNATURES:
+        if signature.matches(head):
+            return fmt
     if head[4:8] == b"ftyp":
         brands = _iso_brands(head)
-        if any(b in _AVIF_BRANDS for b in brands):
-            return "AVIF"
-        if any(b in _HEIF_BRANDS for b in brands):
-            raise NotImage("HEIC/HEIF is not supported; convert it to JPEG first")
-    if head[:2] in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6") and head[2:3].isspace():
-        return "PPM"
-    return _ask_pillow(path)
+        for fmt in formats.BRANDED:
+            if any(b in fmt.brands for b in brands):
+                return fmt
+    for signature, fmt in formats.WEAK_SIGNATURES:
+        if signature.matches(head):
+            return fmt
+    return None
 
 
 def _iso_brands(head: bytes) -> list[bytes]:
@@ -74,12 +63,18 @@ def _iso_brands(head: bytes) -> list[bytes]:
 
 
 def _ask_pillow(path: str) -> str:
+    # Imported here: most files are told by their bytes, and ``add`` should not
+    # pay for Pillow unless one is not.
+    from PIL import Image, UnidentifiedImageError
+
+    from .reading import pillow_limit_lifted
+
     try:
         with warnings.catch_warnings(), pillow_limit_lifted():
             warnings.simplefilter("ignore")
             # Without the lifted limit a huge header raises here; the imaging
             # core then refuses it with a clear --max-pixels message instead.
-            with Image.open(path, formats=READ_FORMATS) as im:
+            with Image.open(path, formats=formats.READ_FORMATS) as im:
                 return str(im.format)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise NotImage("not an image (unrecognised content)") from None

@@ -17,36 +17,10 @@ import os
 import time
 from collections.abc import Callable
 
+from thumbgen.imaging.formats import READ_EXTENSIONS
+
 #: Extensions the watcher considers (names only decide candidacy; content decides the rest).
-IMAGE_EXTENSIONS = frozenset(
-    [
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".jfif",
-        ".png",
-        ".apng",
-        ".gif",
-        ".webp",
-        ".avif",
-        ".tif",
-        ".tiff",
-        ".bmp",
-        ".dib",
-        ".ico",
-        ".ppm",
-        ".pgm",
-        ".pbm",
-        ".pnm",
-        ".qoi",
-        ".psd",
-        ".tga",
-        ".dds",
-        ".jp2",
-        ".j2k",
-        ".jpx",
-    ]
-)
+IMAGE_EXTENSIONS = READ_EXTENSIONS
 #: Names downloaders, editors and sync tools use while a file is incomplete.
 TEMP_SUFFIXES = (".part", ".crdownload", ".download", ".partial", ".tmp", ".swp", "~")
 

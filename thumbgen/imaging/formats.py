@@ -1,0 +1,190 @@
+"""The one table of image formats: what thumbgen reads, how it recognises them, what it writes.
+
+Sniffing (first bytes), opening (the Pillow plugins allowed), the watcher's
+name filter and the output encoders all derive their lists from here, so a
+new format (HEIC, RAW, JPEG XL, SVG...) is one new row. A format that is
+recognised but not readable yet carries the reason it is skipped.
+
+Pure data that imports no Pillow, so that the watcher's name filter stays
+cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from thumbgen.options import Format
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """Bytes at fixed offsets that, all present, identify a format."""
+
+    parts: tuple[tuple[int, bytes], ...]
+    #: Weak signatures are short plain text (netpbm's ``P6 ``) that other files
+    #: may start with too; they are believed only after every strong signature
+    #: and ISO brand has been ruled out.
+    weak: bool = False
+
+    def matches(self, head: bytes) -> bool:
+        """True when ``head`` (the file's first bytes) carries every part."""
+        return all(head.startswith(magic, offset) for offset, magic in self.parts)
+
+
+def _at(offset: int, magic: bytes) -> Signature:
+    return Signature(((offset, magic),))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFormat:
+    """One input format."""
+
+    #: thumbgen's name for it; what :func:`~thumbgen.imaging.sniff.sniff` returns.
+    name: str
+    #: Pillow plugins that decode it, passed to ``Image.open(formats=...)``.
+    pillow_formats: tuple[str, ...]
+    #: Lower-case file extensions with their dot; the watcher's name filter.
+    extensions: tuple[str, ...]
+    signatures: tuple[Signature, ...] = ()
+    #: ISO-BMFF ``ftyp`` brands (major or compatible) that identify it.
+    brands: tuple[bytes, ...] = ()
+    #: Other names Pillow's ``im.format`` reports for it (MPO: multi-picture JPEG).
+    pillow_aliases: tuple[str, ...] = ()
+    #: How people write its name.
+    label: str = ""
+    #: Named in the "not an image" message, as a hint of what is readable.
+    common: bool = False
+    #: Set for a format that is recognised but not readable yet: why it is skipped.
+    skip: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        """True when thumbgen decodes this format today."""
+        return self.skip is None
+
+    @property
+    def shown(self) -> str:
+        """The name used in messages."""
+        return self.label or self.name
+
+
+# netpbm: "P1".."P6" and one whitespace byte (bytes.isspace: space, \t, \n, \v, \f, \r).
+_NETPBM = tuple(
+    Signature(((0, b"P%d%c" % (n, space)),), weak=True)
+    for n in range(1, 7)
+    for space in b" \t\n\r\x0b\x0c"
+)
+
+#: Every input format. The order is the order in which Pillow tries the plugins
+#: when no signature decided (TGA has none, and its parser must keep coming
+#: before PCX's, as it always has).
+INPUTS: tuple[ImageFormat, ...] = (
+    ImageFormat(
+        "JPEG",
+        ("JPEG",),
+        (".jpg", ".jpeg", ".jpe", ".jfif"),
+        (_at(0, b"\xff\xd8\xff"),),
+        pillow_aliases=("MPO",),
+        common=True,
+    ),
+    ImageFormat("PNG", ("PNG",), (".png", ".apng"), (_at(0, b"\x89PNG\r\n\x1a\n"),), common=True),
+    ImageFormat("GIF", ("GIF",), (".gif",), (_at(0, b"GIF87a"), _at(0, b"GIF89a")), common=True),
+    ImageFormat(
+        "WEBP",
+        ("WEBP",),
+        (".webp",),
+        (Signature(((0, b"RIFF"), (8, b"WEBP"))),),
+        label="WebP",
+        common=True,
+    ),
+    ImageFormat("AVIF", ("AVIF",), (".avif",), brands=(b"avif", b"avis", b"avio"), common=True),
+    ImageFormat(
+        "TIFF", ("TIFF",), (".tif", ".tiff"), (_at(0, b"II*\x00"), _at(0, b"MM\x00*")), common=True
+    ),
+    ImageFormat("BMP", ("BMP",), (".bmp",), (_at(0, b"BM"),), common=True),
+    # A bare BMP info header (no "BM"): only Pillow's probe recognises it.
+    ImageFormat("DIB", ("DIB",), (".dib",)),
+    ImageFormat("ICO", ("ICO",), (".ico",), (_at(0, b"\x00\x00\x01\x00"),)),
+    ImageFormat("PPM", ("PPM",), (".ppm", ".pgm", ".pbm", ".pnm"), _NETPBM),
+    ImageFormat("TGA", ("TGA",), (".tga",)),  # no magic number: Pillow is asked
+    ImageFormat(
+        "JPEG2000",
+        ("JPEG2000",),
+        (".jp2", ".j2k", ".jpx"),
+        (_at(0, b"\xff\x4f\xff\x51"), _at(0, b"\x00\x00\x00\x0cjP  \r\n\x87\n")),
+        label="JPEG 2000",
+    ),
+    ImageFormat("PSD", ("PSD",), (".psd",), (_at(0, b"8BPS"),)),
+    ImageFormat("QOI", ("QOI",), (".qoi",), (_at(0, b"qoif"),)),
+    # PCX and SGI are read when given by name, but the watcher never looked for them.
+    ImageFormat("PCX", ("PCX",), ()),
+    ImageFormat("SGI", ("SGI",), ()),
+    ImageFormat("DDS", ("DDS",), (".dds",), (_at(0, b"DDS "),)),
+    ImageFormat(
+        "HEIF",
+        (),
+        (".heic", ".heif"),
+        brands=(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"),
+        label="HEIC/HEIF",
+        skip="HEIC/HEIF is not supported; convert it to JPEG first",
+    ),
+)
+
+#: Pillow plugins ``Image.open`` may use, in the order it tries them; rarer
+#: Pillow decoders stay off (less attack surface).
+READ_FORMATS: tuple[str, ...] = tuple(p for f in INPUTS if f.readable for p in f.pillow_formats)
+
+#: Extensions of the formats thumbgen reads (names only decide candidacy; content decides the rest).
+READ_EXTENSIONS: frozenset[str] = frozenset(e for f in INPUTS if f.readable for e in f.extensions)
+
+#: Strong signatures with their formats. No two can match the same bytes, so their order is free.
+SIGNATURES: tuple[tuple[Signature, ImageFormat], ...] = tuple(
+    (s, f) for f in INPUTS for s in f.signatures if not s.weak
+)
+#: Weak signatures, tried after :data:`SIGNATURES` and :data:`BRANDED`.
+WEAK_SIGNATURES: tuple[tuple[Signature, ImageFormat], ...] = tuple(
+    (s, f) for f in INPUTS for s in f.signatures if s.weak
+)
+
+#: Formats told by their ISO-BMFF brands, in table order (AVIF wins over HEIF's generic mif1).
+BRANDED: tuple[ImageFormat, ...] = tuple(f for f in INPUTS if f.brands)
+
+_BY_PILLOW: Mapping[str, ImageFormat] = {
+    p: f for f in INPUTS for p in (*f.pillow_formats, *f.pillow_aliases)
+}
+
+
+def by_pillow(pillow_format: str | None) -> ImageFormat | None:
+    """The input format behind Pillow's ``im.format`` (``"MPO"`` gives JPEG), or None."""
+    return _BY_PILLOW.get(pillow_format or "")
+
+
+def common_labels() -> str:
+    """The readable formats worth naming to a user: ``"JPEG, PNG, GIF, ..."``."""
+    return ", ".join(f.shown for f in INPUTS if f.common and f.readable)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFormat:
+    """One format thumbnails are written in."""
+
+    #: File extension without the dot, as ``{ext}`` in name templates.
+    extension: str
+    #: Pillow's encoder name for ``Image.save(format=...)``.
+    pillow_format: str
+    #: The encoder takes ``--quality``.
+    takes_quality: bool
+    #: Stores an alpha channel; otherwise transparency is flattened on the background.
+    alpha: bool = True
+    #: Stores greyscale; otherwise grey thumbnails are written as RGB.
+    grey: bool = True
+
+
+#: Output format -> how it is written. ``Format.AUTO`` is resolved before this is asked.
+OUTPUTS: Mapping[Format, OutputFormat] = {
+    Format.JPEG: OutputFormat("jpg", "JPEG", takes_quality=True, alpha=False),
+    Format.PNG: OutputFormat("png", "PNG", takes_quality=False),
+    Format.WEBP: OutputFormat("webp", "WEBP", takes_quality=True, grey=False),
+    Format.AVIF: OutputFormat("avif", "AVIF", takes_quality=True, grey=False),
+}
