@@ -16,14 +16,17 @@ import string
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from PIL import ImageColor
-
 from .errors import UsageError
 from .naming import check_template
 
 DEFAULT_SIZE = "256"
+DEFAULT_FIT = "contain"
+DEFAULT_CROP = "center"
+DEFAULT_FORMAT = "auto"
 DEFAULT_QUALITY = 85
+DEFAULT_OUT = "thumbnails"
 DEFAULT_NAME = "{dir}/{stem}_{size}.{ext}"
+DEFAULT_BACKGROUND = "white"
 #: Pillow refuses images above twice its MAX_IMAGE_PIXELS; thumbgen keeps that line.
 DEFAULT_MAX_PIXELS = 2 * 89_478_485
 
@@ -106,6 +109,9 @@ def parse_background(text: str) -> tuple[int, int, int, int]:
     """Parse a colour name, ``#rgb``/``#rrggbb``/``#rrggbbaa`` or ``transparent`` to RGBA."""
     if text.strip().lower() in ("transparent", "none"):
         return (0, 0, 0, 0)
+    # Imported here: Pillow costs ~20 ms at start-up, and ``status`` never needs it.
+    from PIL import ImageColor
+
     try:
         rgba = ImageColor.getcolor(text.strip(), "RGBA")
     except ValueError:
@@ -183,14 +189,14 @@ class Options:
 def build_options(
     sizes: Sequence[str] = (DEFAULT_SIZE,),
     *,
-    fit: str = "contain",
-    crop: str = "center",
-    format: str = "auto",
+    fit: str = DEFAULT_FIT,
+    crop: str = DEFAULT_CROP,
+    format: str = DEFAULT_FORMAT,
     quality: int = DEFAULT_QUALITY,
-    out_dir: str | os.PathLike[str] = "thumbnails",
+    out_dir: str | os.PathLike[str] = DEFAULT_OUT,
     name: str = DEFAULT_NAME,
     upscale: bool = False,
-    background: str = "white",
+    background: str = DEFAULT_BACKGROUND,
     max_pixels: int | None = None,
 ) -> Options:
     """Validate user-facing option values and build :class:`Options`.

@@ -50,6 +50,16 @@ def thumbgen_processes(queue_path: str) -> list[int]:
     return found
 
 
+def inotify_watches(pid: int) -> int:
+    """How many inotify watches process ``pid`` holds (its observer is live once > 0)."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+            with contextlib.suppress(OSError):
+                count += Path(f"/proc/{pid}/fdinfo/{fd}").read_text().count("inotify wd:")
+    return count
+
+
 @contextlib.contextmanager
 def watching(
     env: dict[str, str], log: Path, *args: str, queue_path: str
@@ -211,7 +221,7 @@ def test_events_lost_while_the_watcher_stalls_are_found_by_a_rescan(
     inbox.mkdir()
     log = tmp_path / "w.log"
     with watching(env, log, str(inbox), "-w", "0", queue_path=queue_path) as proc:
-        assert wait_until(lambda: os.path.exists(queue_path), timeout=30)
+        assert wait_until(lambda: inotify_watches(proc.pid) > 0, timeout=30)
         # A stalled reader (GC pause, suspended VM) overflows the kernel's event
         # queue: 8,000 files make about 24,000 events, over the default 16,384.
         os.kill(proc.pid, signal.SIGSTOP)

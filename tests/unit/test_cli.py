@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,14 +22,6 @@ def test_every_command_has_help(name: str) -> None:
     assert command.help, f"{name} has no help text"
     result = runner.invoke(app, [name, "--help"])
     assert result.exit_code == 0
-
-
-def test_python_dash_m_runs_the_cli() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "thumbgen", "--help"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0
-    assert "Make thumbnails through a durable local queue." in result.stdout
 
 
 def test_a_bad_size_is_a_usage_error_with_one_line(tmp_path: Path) -> None:

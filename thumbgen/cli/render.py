@@ -6,31 +6,25 @@ and this turns them into text. Data goes to stdout, messages to stderr.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from thumbgen.commands import AddReport, StatusReport
 from thumbgen.jobqueue.contract import Counts
-from thumbgen.watch.watcher import WatchStatus
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from thumbgen.watch.watcher import WatchStatus
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -81,6 +75,15 @@ def add_report(report: AddReport, *, verbose: bool = False) -> None:
 @contextmanager
 def batch_progress(total: int) -> Iterator[tuple[Progress, TaskID]]:
     """A progress bar with done/total, rate, ETA and failures so far."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     progress = Progress(
         TextColumn("[bold]thumbnails"),
         BarColumn(),
@@ -133,23 +136,6 @@ def live_status(refresh: Callable[[], StatusReport], interval: float = 1.0) -> N
         while True:
             live.update(status_table(refresh()))
             time.sleep(interval)
-
-
-def status_json(report: StatusReport) -> str:
-    """The ``status --json`` object."""
-    c = report.counts
-    data = {
-        "queue": report.queue,
-        "queued": c.queued,
-        "running": c.running,
-        "done": c.done,
-        "failed": c.failed,
-        "workers": len(report.workers),
-        "finished_last_minute": report.finished_last_minute,
-        "worker_list": [dataclasses.asdict(w) for w in report.workers],
-        "failures": [{"source": f.source, "error": f.error} for f in report.failures],
-    }
-    return json.dumps(data, indent=2)
 
 
 def failure_lines(report: StatusReport) -> str:

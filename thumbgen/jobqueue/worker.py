@@ -27,6 +27,8 @@ from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
 
+from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
+
 from . import liveness, runner
 from .contract import WorkerInfo
 from .huey_app import Queue
@@ -35,7 +37,6 @@ log = logging.getLogger("thumbgen.worker")
 
 HEARTBEAT_SECONDS = 2.0
 MAINTENANCE_SECONDS = 5.0
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,7 @@ class WorkerConfig:
     #: Stop (gracefully) when the process that started this one goes away.
     exit_with_parent: bool = False
     #: Longest wait for running jobs after the first stop signal.
-    shutdown_timeout: float = 30.0
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT
     #: Longest pause between polls of an idle SQLite queue.
     poll_max: float = 1.0
     retry: runner.RetryPolicy = dataclasses.field(default_factory=runner.RetryPolicy)
@@ -64,26 +65,31 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
     consumer.start()
     parent = os.getppid()
     health, next_maintenance = time.monotonic(), 0.0
-    try:
-        while True:
-            health = consumer.loop(health)
-            if time.monotonic() >= next_maintenance:
-                next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
-                _maintain(queue)
-            if config.burst and _drained(queue):
-                consumer.stop(graceful=True)
-                break
-            if config.exit_with_parent and os.getppid() != parent:
-                consumer.stop(graceful=True)
-                break
-    except ConsumerStopped:
-        pass
-    finally:
-        _reap(consumer)
-        # Whatever the children were running when they stopped goes back now.
-        queue.store.recover(time.time())
-        queue.close()
-    return consumer._signum is not None
+    # Installed after start(), which sets Huey's own handlers: ours decide. The
+    # second signal raises KeyboardInterrupt inside consumer.stop(), which
+    # Huey answers by interrupting the children (their jobs are released).
+    with StopSignals(grace=1) as stop:
+        try:
+            while not stop.count:
+                health = consumer.loop(health)
+                if time.monotonic() >= next_maintenance:
+                    next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                    _maintain(queue)
+                if config.burst and _drained(queue):
+                    break
+                if config.exit_with_parent and os.getppid() != parent:
+                    break
+            if stop.count:
+                log.warning(STOPPING_MESSAGE)
+            consumer.stop(graceful=True)
+        except ConsumerStopped:
+            pass
+        finally:
+            _reap(consumer)
+            # Whatever the children were running when they stopped goes back now.
+            queue.store.recover(time.time())
+            queue.close()
+    return stop.count > 0
 
 
 def _maintain(queue: Queue) -> None:
@@ -129,7 +135,6 @@ class _JobConsumer(Consumer):  # type: ignore[misc]
             health_check_interval=2,
             shutdown_timeout=config.shutdown_timeout,
         )
-        self._signal_actions = dict.fromkeys(_STOP_SIGNALS, (False, True))
 
     def get_environment(self, worker_type: str) -> ProcessEnvironment:
         # Children ignore SIGINT (a terminal's Ctrl-C reaches the whole group;
@@ -155,14 +160,6 @@ class _JobConsumer(Consumer):  # type: ignore[misc]
             interval=self.scheduler_interval,
             periodic=self.periodic,
         )
-
-    def _handle_signal(self, signum: int, frame: Any) -> None:
-        self._signum = signum
-        self._restart, self._graceful = False, True
-        log.warning("stopping: finishing running jobs (press Ctrl-C again to stop at once)")
-        # Any second stop signal, whichever it is, interrupts the wait.
-        for sig in _STOP_SIGNALS:
-            signal.signal(sig, signal.default_int_handler)
 
 
 class _OrphanAwareScheduler(Scheduler):  # type: ignore[misc]

@@ -34,7 +34,17 @@ from watchdog.observers.polling import PollingObserver
 
 from thumbgen.errors import ThumbgenError, UsageError
 
+from .config import WatchConfig as WatchConfig
 from .settle import Settler, is_candidate
+
+__all__ = [
+    "WatchConfig",
+    "WatchError",
+    "WatchStatus",
+    "Watcher",
+    "filesystem_type",
+    "network_hints",
+]
 
 log = logging.getLogger("thumbgen.watch")
 
@@ -46,22 +56,6 @@ _EVENTS = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent,
 
 class WatchError(ThumbgenError):
     """The watcher cannot go on (its observer thread died, a folder vanished)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class WatchConfig:
-    """What to watch and how."""
-
-    folders: tuple[str, ...]
-    recursive: bool = False
-    #: Poll every this many seconds instead of using OS events (network shares).
-    poll: float | None = None
-    #: Seconds without events before a file is looked at.
-    settle: float = 2.0
-    #: Seconds between reconciling rescans.
-    rescan: float = 300.0
-    #: Folders whose files are never sources (the output folder).
-    exclude: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,51 @@
+"""Start-up stays lean: the commands people type all day import only what they use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+#: Heavy modules that ``status`` has no use for (Pillow, the watcher, progress
+#: bars, Huey's consumer machinery).
+NOT_FOR_STATUS = ("PIL", "watchdog", "rich.progress", "huey.consumer")
+
+
+def imported_modules(*args: str, env: dict[str, str]) -> set[str]:
+    """Every module a real ``thumbgen ARGS`` process imported (from ``-X importtime``)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "thumbgen", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip())
+    assert "thumbgen.cli" in names  # the parse found the import lines
+    return names
+
+
+@pytest.mark.parametrize("heavy", NOT_FOR_STATUS)
+def test_status_json_does_not_import_heavy_modules(heavy: str, env: dict[str, str]) -> None:
+    names = imported_modules("status", "--json", env=env)
+    assert not {n for n in names if n == heavy or n.startswith(heavy + ".")}
+
+
+def test_the_check_sees_what_add_imports(env: dict[str, str], tmp_path) -> None:
+    # The same check on a command that does need Pillow: it must see it.
+    names = imported_modules("add", str(tmp_path), env=env)
+    assert "PIL" in names
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "thumbgen", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "Make thumbnails through a durable local queue." in result.stdout
