@@ -33,7 +33,8 @@ from thumbgen.errors import (
 )
 from thumbgen.imaging import atomic, colour, reading
 from thumbgen.imaging import pipeline as imaging
-from thumbgen.imaging.pipeline import Thumbnail, decode, make_thumbnails
+from thumbgen.imaging.decode import decode
+from thumbgen.imaging.pipeline import Thumbnail, make_thumbnails
 from thumbgen.imaging.sniff import sniff
 from thumbgen.options import Format, Options, build_options
 

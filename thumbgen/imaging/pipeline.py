@@ -1,8 +1,7 @@
 """The imaging core: one source file in, every requested thumbnail out.
 
-The source is decoded once, as small as the largest output allows (JPEG DCT
-scaling through ``draft``), turned upright from its EXIF orientation and
-converted to sRGB; then each output is resampled, cropped or padded and
+The source is decoded once (:mod:`.decode`: as small as the largest output
+allows, upright, sRGB); then each output is resampled, cropped or padded and
 written atomically (a file in the target folder that gets the thumbnail's name
 only when complete, through ``link`` or ``os.replace``), so no reader ever sees
 a partial thumbnail.
@@ -12,37 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import math
 import os
-import warnings
 
 from PIL import Image
 
-from thumbgen.errors import OutputError, TooManyPixels, TransientError
+from thumbgen.errors import OutputError, TransientError
 from thumbgen.naming import display_path, render
 from thumbgen.options import Format, Options, OutputSpec
 
 from . import geometry
 from .atomic import atomic_write
-from .colour import has_transparency, to_srgb
+from .colour import has_transparency
+from .decode import Decoded, decode
 from .formats import OUTPUTS
-from .reading import open_image, pillow_errors, reason
+from .reading import reason
 
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_ORIENTATION_TAG = 0x0112
-#: Formats whose decoder can shrink while decoding (Image.draft); their EXIF is in the header.
-_DRAFT_FORMATS = ("JPEG", "MPO")
-# Keep at least this factor between the decoded and the final size: the last
-# Lanczos step then has real pixels to work with (libvips keeps 2x too).
-_DRAFT_GAP = 2.0
 _REDUCING_GAP = 3.0
 
 
@@ -56,18 +39,6 @@ class Thumbnail:
     format: Format
 
 
-@dataclasses.dataclass(frozen=True)
-class Decoded:
-    """A source decoded once: upright 8-bit sRGB pixels and the size they stand for."""
-
-    #: Possibly shrunk while decoding (JPEG DCT scaling), never below twice an output.
-    image: Image.Image
-    #: The source's upright size from its header. Outputs are planned from this,
-    #: not from ``image.size``, so their pixel size never depends on how far the
-    #: decoder happened to shrink (a JPEG and a PNG of one picture match).
-    source_size: tuple[int, int]
-
-
 def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
     """Decode ``source`` once and write every thumbnail ``options`` asks for.
 
@@ -79,69 +50,6 @@ def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list
         return []
     decoded = decode(source, options)
     return [write(decoded, spec, options, source=source, rel_dir=rel_dir) for spec in options.specs]
-
-
-def decode(source: str, options: Options) -> Decoded:
-    """Open, size-check, decode small, orient and colour-convert ``source``.
-
-    Only the header is read before the ``--max-pixels`` check; the decoder is
-    then asked for no more than twice the largest output (in the stored
-    orientation, so 90-degree EXIF rotations get the box swapped).
-    """
-    shown = display_path(source)
-    with open_image(source) as im:
-        _check_pixels(im, shown, options.max_pixels)
-        with pillow_errors(shown):
-            if im.format not in _DRAFT_FORMATS:
-                # Nothing to plan a reduced decode for. Load first: PNG's
-                # getexif() would load anyway, and a decode error it swallowed
-                # could leave a half-decoded image that a second load() accepts.
-                im.load()
-            orientation = _orientation(im)
-            swap = orientation in (5, 6, 7, 8)
-            upright = (im.height, im.width) if swap else im.size
-            _draft(im, options.specs, upright, swap=swap)
-            im.load()
-            pixels = _fix_cmyk_polarity(im)
-            if orientation in _TRANSPOSE:
-                pixels = pixels.transpose(_TRANSPOSE[orientation])
-        return Decoded(to_srgb(pixels, shown), upright)
-
-
-def _check_pixels(im: Image.Image, shown: str, max_pixels: int) -> None:
-    pixels = im.width * im.height
-    if pixels > max_pixels:
-        raise TooManyPixels(
-            f"Too many pixels: {shown} is {im.width}x{im.height} "
-            f"({pixels:,} pixels, limit {max_pixels:,}); "
-            "raise --max-pixels if you trust this file"
-        )
-
-
-def _draft(
-    im: Image.Image, specs: tuple[OutputSpec, ...], upright: tuple[int, int], *, swap: bool
-) -> None:
-    """Let the decoder shrink while decoding (JPEG: 1/2, 1/4 or 1/8 for free).
-
-    A no-op for formats without reduced decoding.
-    """
-    want_w, want_h = geometry.decode_target([geometry.plan(spec, *upright) for spec in specs])
-    if swap:
-        want_w, want_h = want_h, want_w
-    im.draft(None, (math.ceil(want_w * _DRAFT_GAP), math.ceil(want_h * _DRAFT_GAP)))
-
-
-def _fix_cmyk_polarity(im: Image.Image) -> Image.Image:
-    """Undo Pillow's inversion of CMYK JPEGs that are not Adobe-inverted.
-
-    Photoshop stores CMYK JPEGs inverted and marks them with an APP14 "Adobe"
-    segment; Pillow assumes that convention for every CMYK JPEG. Without the
-    marker the samples are plain CMYK (libjpeg, libvips and browsers read them
-    so), and Pillow's inversion would give a colour negative.
-    """
-    if im.mode == "CMYK" and im.format in ("JPEG", "MPO") and "adobe" not in im.info:
-        return im.point(lambda v: 255 - v)
-    return im
 
 
 def write(
@@ -229,14 +137,3 @@ def _output_error(path: str, exc: OSError) -> Exception:
     if exc.errno is None:
         return OutputError(f"Cannot encode {shown}: {reason(exc)}")
     return OutputError(f"Cannot write {shown}: {exc.strerror}; check --out and its permissions")
-
-
-def _orientation(im: Image.Image) -> int:
-    """EXIF orientation 1-8; 0, missing or malformed EXIF count as 1 (upright)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = im.getexif().get(_ORIENTATION_TAG, 1)
-    except Exception:
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
