@@ -10,14 +10,13 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
-from support.procs import run_thumbgen, thumbgen_argv, wait_until
+from support.procs import background, group_alive, run_thumbgen, thumbgen_argv, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,31 +37,9 @@ def counts(queue_path: str) -> dict[str, int]:
             return {"queued": 0, "running": 0, "done": 0, "failed": 0}
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def worker(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker(env: dict[str, str], log: Path, *args: str) -> Any:
     """A ``thumbgen worker`` in its own process group, killed with it at the end."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            thumbgen_argv("worker", *args),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+    return background("worker", *args, env=env, log=log)
 
 
 def big_jpegs(folder: Path, count: int, size: tuple[int, int] = (1600, 1200)) -> list[Path]:

@@ -11,14 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.imagegen import write_jpegs
-from support.procs import run_thumbgen, thumbgen_argv, wait_until
-
-from thumbgen.jobqueue.runner import RetryPolicy
-
-
-def test_backoff_doubles_from_the_first_delay() -> None:
-    policy = RetryPolicy(attempts=4, delay=0.5)
-    assert [policy.backoff(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+from support.procs import background, run_thumbgen, wait_until
 
 
 @pytest.fixture
@@ -74,16 +67,11 @@ def test_a_retry_succeeds_once_space_is_freed(
 ) -> None:
     write_jpegs(tmp_path / "src", 1)
     assert run_thumbgen("add", str(tmp_path / "src"), "-o", str(full_disk), env=env).returncode == 0
-    argv = thumbgen_argv("worker", "-w", "1", "--retries", "5", "--retry-delay", "1")
-    with open(tmp_path / "worker.log", "wb") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
-    try:
+    args = ("worker", "-w", "1", "--retries", "5", "--retry-delay", "1")
+    with background(*args, env=env, log=tmp_path / "worker.log", graceful=True):
         assert wait_until(lambda: _job(queue_path)[2] is not None, timeout=60)
         (full_disk / "filler").unlink()
         assert wait_until(lambda: _job(queue_path)[0] == "done", timeout=60)
-    finally:
-        proc.terminate()
-        proc.wait(60)
     state, attempts, _ = _job(queue_path)
     assert state == "done"
     assert attempts >= 2

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
-from support.procs import run_thumbgen, thumbgen_argv, wait_until
+from support.procs import background, processes_using, run_thumbgen, wait_until
 
 from thumbgen.watch.watcher import WatchConfig, Watcher, WatchError, filesystem_type, network_hints
 
@@ -34,22 +34,6 @@ def jobs(queue_path: str) -> list[tuple[str, str, int]]:
     return [(str(s), str(st), int(n)) for s, st, n in rows]
 
 
-def thumbgen_processes(queue_path: str) -> list[int]:
-    """PIDs of live processes working on this queue (watchers and workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if queue_path.encode() in cmdline and state != "Z":
-            found.append(int(entry))
-    return found
-
-
 def inotify_watches(pid: int) -> int:
     """How many inotify watches process ``pid`` holds (its observer is live once > 0)."""
     count = 0
@@ -65,25 +49,13 @@ def watching(
     env: dict[str, str], log: Path, *args: str, queue_path: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``thumbgen --queue Q watch ARGS`` (the queue on argv, so its processes can be found)."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            thumbgen_argv("--queue", queue_path, "watch", "--settle", SETTLE, *args),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    argv = ("--queue", queue_path, "watch", "--settle", SETTLE, *args)
     try:
-        yield proc
+        with background(*argv, env=env, log=log, graceful=True) as proc:
+            yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pid in thumbgen_processes(queue_path):
+        # Its workers run in a session of their own: find them by the queue.
+        for pid in processes_using(queue_path):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -290,7 +262,7 @@ def test_ctrl_c_exits_130_within_seconds_and_leaves_no_process(
         p.send_signal(signal.SIGINT)
         assert p.wait(15) == 130
         assert time.monotonic() - started < 10
-        assert wait_until(lambda: not thumbgen_processes(queue_path), timeout=5)
+        assert wait_until(lambda: not processes_using(queue_path), timeout=5)
     assert "running" not in {state for _, state, _ in jobs(queue_path)}
 
 
@@ -301,8 +273,8 @@ def test_a_worker_that_dies_is_reported_not_ignored(
     inbox.mkdir()
     log = tmp_path / "w.log"
     with watching(env, log, str(inbox), "-w", "1", queue_path=queue_path) as p:
-        assert wait_until(lambda: len(thumbgen_processes(queue_path)) >= 3, timeout=30)
-        workers = [pid for pid in thumbgen_processes(queue_path) if pid != p.pid]
+        assert wait_until(lambda: len(processes_using(queue_path)) >= 3, timeout=30)
+        workers = [pid for pid in processes_using(queue_path) if pid != p.pid]
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         assert p.wait(20) == 1

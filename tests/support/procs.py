@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -37,3 +40,59 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return predicate()
+
+
+@contextlib.contextmanager
+def background(
+    *args: str, env: dict[str, str], log: Path, graceful: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``thumbgen ARGS`` in its own session, output appended to ``log``.
+
+    On leaving the block the process is stopped (first with SIGINT, given 20 s,
+    when ``graceful``) and then its whole process group is killed, so no
+    worker child outlives the test.
+    """
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            thumbgen_argv(*args),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if graceful and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+
+
+def processes_using(queue_path: str) -> list[int]:
+    """PIDs of live processes whose command line names ``queue_path`` (watchers, workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if queue_path.encode() in cmdline and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of process group ``pgid`` is still there."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
