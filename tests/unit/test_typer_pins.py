@@ -38,4 +38,4 @@ def test_the_injected_defaults_are_the_library_defaults() -> None:
 
 def test_the_installed_typer_is_in_the_pinned_range() -> None:
     major, minor = (int(x) for x in typer.__version__.split(".")[:2])
-    assert (major, minor) == (0, 29), typer.__version__
+    assert (major, minor) == (0, 28), typer.__version__
