@@ -9,16 +9,28 @@ a queued job without a way to be run; the few windows inside Huey itself
 A token carries no job id: whoever holds one claims the oldest due job. That
 makes lost tokens cheap to replace (count them) and spare ones harmless (a
 token that finds nothing does nothing).
+
+A backend is the pair that makes this work: a Huey instance (the transport)
+and a job store that writes its tokens into that transport in the same
+transaction as the job (:class:`Backend`). What a store decides (which
+sources to queue, which workers are dead) is not the store's own: it calls
+the pure functions of :mod:`thumbgen.jobqueue.policy`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from thumbgen.options import Options
+
+if TYPE_CHECKING:
+    from huey import Huey
+
+#: Huey's name for thumbgen's queue (rows and keys in the transport carry it).
+QUEUE_NAME = "thumbgen"
 
 
 class State(enum.StrEnum):
@@ -106,6 +118,27 @@ class Failure:
 
 
 @dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """One job as :meth:`JobStore.jobs` lists it."""
+
+    id: int
+    source: str
+    state: State
+    #: Tries started so far (an interrupted try that was put back does not count).
+    attempts: int
+    #: The last failure's one-line reason (kept while a retry is pending).
+    error: str | None
+    #: The source signature: as submitted, or as the worker read it when done.
+    size: int
+    mtime_ns: int
+    #: The thumbnails written, once done.
+    outputs: tuple[str, ...]
+    queued_at: float | None
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclasses.dataclass(frozen=True)
 class WorkerInfo:
     """A registered worker process."""
 
@@ -174,6 +207,10 @@ class JobStore(Protocol):
         """Failed jobs among one ``add``'s batch plus ``extra_ids``."""
         ...
 
+    def jobs(self, state: State | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Jobs (only those in ``state`` if given) in the order first queued, at most ``limit``."""
+        ...
+
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since`` (for throughput)."""
         ...
@@ -205,3 +242,35 @@ class JobStore(Protocol):
     def close(self) -> None:
         """Release the connection."""
         ...
+
+
+class Tokens(Protocol):
+    """Makes the Huey messages that wake a worker (:class:`~thumbgen.jobqueue.huey_app.Queue`)."""
+
+    queue_name: str
+
+    def immediate(self) -> bytes:
+        """A serialized token to run now."""
+        ...
+
+    def delayed(self, seconds: float) -> tuple[bytes, float]:
+        """A serialized token due in ``seconds``, with its schedule timestamp."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """One queue location's transport and job store, which belong together.
+
+    The store writes each job's token into the transport in the job's own
+    transaction, so a backend provides both: SQLite keeps Huey's tables in
+    the job file; Redis will run both in one server. A subpackage of
+    :mod:`thumbgen.jobqueue` provides one through ``open_backend(location)``
+    and :func:`thumbgen.jobqueue.backend.open_queue` picks it by scheme.
+    """
+
+    location: str
+    #: Carries the tokens; its name is :data:`QUEUE_NAME`, its results are off.
+    huey: Huey
+    #: Opens a store (one per process and thread) that makes tokens with ``Tokens``.
+    open_store: Callable[[Tokens], JobStore]

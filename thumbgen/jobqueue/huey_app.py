@@ -1,9 +1,9 @@
-"""The Huey instance for one queue location, and the job store that goes with it.
+"""The queue facade: one backend's Huey instance, its token task and a job store per thread.
 
 Huey here only carries tokens: a token wakes a worker, which claims the
-oldest due job from the store (see :mod:`thumbgen.store`). Results are off
-(the store holds outcomes) and the SQLite connection runs with
-``synchronous=NORMAL`` like the store's (notes/huey.md section 8).
+oldest due job from the store (:mod:`thumbgen.jobqueue.contract`). Which
+Huey and which store is the backend's business (:class:`Backend`, picked by
+:func:`thumbgen.jobqueue.backend.open_queue`); this module knows neither.
 """
 
 from __future__ import annotations
@@ -12,69 +12,42 @@ import os
 import threading
 from collections.abc import Callable
 
-from huey import SqliteHuey
-from huey.storage import SqliteStorage
-
-from thumbgen.errors import QueueError
-from thumbgen.jobqueue.sqlite.db import BUSY_TIMEOUT
-from thumbgen.jobqueue.sqlite.store import SqliteStore
-
-QUEUE_NAME = "thumbgen"
-
-
-class _NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
-    def _create_connection(self):  # type: ignore[no-untyped-def]
-        conn = super()._create_connection()
-        # Huey leaves SQLite's default FULL, an fsync per dequeue; NORMAL is
-        # crash-safe in WAL mode and several times faster (notes/huey.md 3).
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
-
-
-class _Huey(SqliteHuey):  # type: ignore[misc]
-    storage_class = _NormalSyncStorage
+from .contract import Backend, JobStore
 
 
 class Queue:
-    """One queue location: its Huey instance, its token task and a store per thread."""
+    """One queue location: its Huey instance, its token task and a store per thread.
 
-    def __init__(self, location: str) -> None:
-        if "://" in location:
-            scheme = location.split("://", 1)[0]
-            raise QueueError(
-                f"Unsupported queue {location!r}: {scheme}:// queues are not available yet; "
-                "use a SQLite file path"
-            )
-        self.location = location
-        self.queue_name = QUEUE_NAME
-        try:
-            os.makedirs(os.path.dirname(location) or ".", exist_ok=True)
-            # The store creates Huey's tables with its own (once, not at every
-            # open: creating takes the write lock, and status must not wait).
-            self.huey = _Huey(
-                QUEUE_NAME,
-                filename=location,
-                results=False,
-                timeout=BUSY_TIMEOUT,
-                utc=True,
-                create_tables=False,
-            )
-        except Exception as exc:  # sqlite3 and OS errors alike
-            raise QueueError(f"Cannot open queue {location}: {exc}") from None
+    Built from a :class:`Backend` (what ``open_queue`` does); a location
+    string is still accepted and opened with ``open_backend``.
+    """
+
+    def __init__(self, backend: Backend | str) -> None:
+        if isinstance(backend, str):
+            # Imported here: the chooser imports this module for open_queue.
+            from .backend import open_backend
+
+            backend = open_backend(backend)
+        self.backend = backend
+        self.location = backend.location
+        self.huey = backend.huey
+        self.queue_name: str = backend.huey.name
         self.run_token = self.huey.task(name="run_token")(self._run_token)
-        #: What a token does in a worker process; set by :mod:`thumbgen.worker`.
+        #: What a token does in a worker process; set by :mod:`thumbgen.jobqueue.worker`.
         self.on_token: Callable[[], None] | None = None
         self._local = threading.local()
-        self.store  # noqa: B018 - opening the store creates the schema Huey needs
+        # Opening the first store readies the backend (a new SQLite file gets
+        # its schema, Huey's tables included) and reports a bad location now.
+        self.store  # noqa: B018
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> JobStore:
         """This thread's store connection (a fork gets a fresh one, never the parent's)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            local.store = SqliteStore(self.location, self)
+            local.store = self.backend.open_store(self)
             local.pid = os.getpid()
-        store: SqliteStore = local.store
+        store: JobStore = local.store
         return store
 
     def immediate(self) -> bytes:

@@ -1,28 +1,45 @@
-"""Process identity and liveness, for telling a busy worker from a dead one.
+"""Process identity: the facts for telling a busy worker from a dead one.
 
-On the same host a worker is dead when its PID is gone, is a zombie, or now
-belongs to another process (the start time differs). A zombie counts as dead:
-a SIGKILLed worker stays a zombie until its parent reaps it, and treating it
-as alive once stranded jobs in the prototype (notes/huey.md section 8). Workers
-on other hosts are judged by their heartbeat instead.
+This module reads the facts (this host's name, a pid's kernel start time)
+and arranges for workers to die with their parent; the rule that judges a
+worker from them is :func:`thumbgen.jobqueue.policy.worker_alive`.
+
+A zombie has no start time here: a SIGKILLed worker stays a zombie until its
+parent reaps it, and counting it as alive once stranded jobs in the prototype
+(notes/huey.md section 8).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import os
 import signal
 import socket
+from collections.abc import Callable
 
-#: A worker whose heartbeat is older than this is presumed dead (other hosts).
-LEASE_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """What this machine can tell about its own processes."""
+
+    name: str
+    #: A local pid's start time (None: gone or a zombie); None where there is
+    #: no /proc, so local workers too are judged by their heartbeat.
+    start_time: Callable[[int], str | None] | None
 
 
 def hostname() -> str:
     """This machine's name as workers record it."""
     return socket.gethostname()
+
+
+def this_host() -> Host:
+    """The facts of the machine this process runs on."""
+    return Host(hostname(), start_time if os.path.isdir("/proc") else None)
 
 
 def start_time(pid: int) -> str | None:
@@ -32,6 +49,11 @@ def start_time(pid: int) -> str | None:
             data = f.read()
     except OSError:
         return None
+    return start_time_from_stat(data)
+
+
+def start_time_from_stat(data: bytes) -> str | None:
+    """The start time in a ``/proc/PID/stat`` line, or None for a zombie."""
     # The command name (field 2) may contain spaces; fields resume after ")".
     fields = data[data.rindex(b")") + 2 :].split()
     if fields[0] == b"Z":
@@ -40,11 +62,17 @@ def start_time(pid: int) -> str | None:
 
 
 def is_alive(host: str, pid: int, started: str | None, heartbeat: float, now: float) -> bool:
-    """Whether the worker described by these fields is still running."""
-    if host == hostname() and os.path.isdir("/proc"):
-        current = start_time(pid)
-        return current is not None and (started is None or current == started)
-    return now - heartbeat < LEASE_SECONDS
+    """Whether the worker described by these fields is still running.
+
+    Kept for callers written before :mod:`~thumbgen.jobqueue.policy`; new code
+    calls ``policy.alive_here(worker, now)`` with the :class:`WorkerInfo`.
+    """
+    # Imported here: the policy builds on this module's facts.
+    from thumbgen.jobqueue import policy
+    from thumbgen.jobqueue.contract import WorkerInfo
+
+    worker = WorkerInfo("", host, pid, started, heartbeat, heartbeat, 0, None)
+    return policy.alive_here(worker, now)
 
 
 def die_with_parent(sig: int = signal.SIGUSR1) -> None:

@@ -1,5 +1,8 @@
 """The SQLite connection under the job store: schema, transactions, errors, tokens.
 
+Tokens are rows in Huey's own tables (:mod:`.huey_storage`), written in the
+caller's transaction so that a job and its token commit together.
+
 One :class:`SqliteDb` per process and thread. Write transactions start with
 ``BEGIN IMMEDIATE`` so the busy timeout applies to them (a deferred one that
 upgrades can fail at once); every SQLite error leaves as a one-line
@@ -13,30 +16,16 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
-
-from huey.storage import SqliteStorage
+from typing import Any
 
 from thumbgen.errors import QueueError, TransientError
+from thumbgen.jobqueue.contract import Tokens
 
+from . import huey_storage
 from .schema import SCHEMA_VERSION, statements
 
 #: How long a write waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
-
-
-class Tokens(Protocol):
-    """Makes the Huey messages that wake a worker (see :mod:`thumbgen.huey_app`)."""
-
-    queue_name: str
-
-    def immediate(self) -> bytes:
-        """A token to run now."""
-        ...
-
-    def delayed(self, seconds: float) -> tuple[bytes, float]:
-        """A token for later, with the timestamp Huey's schedule table expects."""
-        ...
 
 
 class SqliteDb:
@@ -55,8 +44,7 @@ class SqliteDb:
                 # submit): only a file without the schema takes the write lock.
                 if self._schema_version() != SCHEMA_VERSION:
                     with self._write() as db:
-                        for ddl in SqliteStorage.ddl:
-                            db.execute(ddl)
+                        huey_storage.create_tables(db)
                         self._create(db)
         except OSError as exc:
             raise QueueError(f"Cannot open queue {path}: {exc.strerror or exc}") from None
@@ -125,17 +113,19 @@ class SqliteDb:
         # Tokens carry no job id, so one message serves the whole transaction.
         data = self._tokens.immediate()
         name = self._tokens.queue_name
-        db.executemany(
-            "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)",
-            ((name, data) for _ in range(count)),
-        )
+        db.executemany(huey_storage.INSERT_TOKEN, ((name, data) for _ in range(count)))
 
     def _add_delayed_token(self, db: sqlite3.Connection, delay: float) -> None:
         data, timestamp = self._tokens.delayed(delay)
-        db.execute(
-            "INSERT INTO schedule (queue, data, timestamp) VALUES (?, ?, ?)",
-            (self._tokens.queue_name, data, timestamp),
-        )
+        db.execute(huey_storage.INSERT_SCHEDULED_TOKEN, (self._tokens.queue_name, data, timestamp))
+
+    def _count_tokens(self, db: sqlite3.Connection) -> int:
+        name = self._tokens.queue_name
+        return int(db.execute(huey_storage.COUNT_TOKENS, (name, name)).fetchone()[0])
+
+    def _drop_tokens(self, db: sqlite3.Connection) -> None:
+        for sql in huey_storage.DELETE_TOKENS:
+            db.execute(sql, (self._tokens.queue_name,))
 
     def close(self) -> None:
         """Close the connection."""

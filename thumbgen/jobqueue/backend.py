@@ -1,0 +1,41 @@
+"""Which backend a queue location gets: the one place that chooses.
+
+A file path gives the SQLite backend. ``redis://`` and ``rediss://`` are
+where the Redis backend (issue 9) plugs in: a ``thumbgen.jobqueue.redis``
+subpackage providing ``open_backend(url) -> Backend``, called from
+:func:`open_backend` below in place of today's error.
+"""
+
+from __future__ import annotations
+
+from thumbgen.errors import QueueError
+
+from .contract import Backend
+from .huey_app import Queue
+
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+def open_queue(location: str) -> Queue:
+    """The queue at ``location`` (a SQLite file path), opened and ready."""
+    return Queue(open_backend(location))
+
+
+def open_backend(location: str) -> Backend:
+    """The backend (transport and job-store factory) for ``location``, by its scheme."""
+    scheme = location.split("://", 1)[0] if "://" in location else None
+    if scheme is None:
+        from . import sqlite
+
+        return sqlite.open_backend(location)
+    if scheme in REDIS_SCHEMES:
+        # Issue 9: `from . import redis; return redis.open_backend(location)`.
+        raise _unsupported(location, scheme)
+    raise _unsupported(location, scheme)
+
+
+def _unsupported(location: str, scheme: str) -> QueueError:
+    return QueueError(
+        f"Unsupported queue {location!r}: {scheme}:// queues are not available yet; "
+        "use a SQLite file path"
+    )

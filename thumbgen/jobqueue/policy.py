@@ -1,0 +1,195 @@
+"""What the queue decides, as pure functions every backend calls.
+
+A backend reads what a decision needs, calls a function here and writes the
+outcome atomically; it never decides itself. So the decision table of
+``submit`` (new, pending, changed, up to date, failed before, name conflict)
+and the liveness rule of ``recover`` are written once, and tested once
+without a database (tests/unit/jobqueue/test_policy.py). Whatever touches
+the file system or the process table comes in as a callable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from . import liveness
+from .contract import NewJob, State, SubmitResult, WorkerInfo
+
+#: A worker whose heartbeat is older than this is presumed dead (other hosts).
+LEASE_SECONDS = 30.0
+
+
+def job_key(source: str, rel_dir: str, digest: str) -> str:
+    """A job's identity: one job per source, output folder and options digest."""
+    return hashlib.sha1(f"{source}\0{rel_dir}\0{digest}".encode()).hexdigest()[:24]
+
+
+# -- submitting -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExistingJob:
+    """What ``submit`` needs to know of the job a store already holds for a key."""
+
+    id: int
+    state: State
+    size: int
+    mtime_ns: int
+    #: None until the job has been done once.
+    outputs: Sequence[str] | None
+    error: str | None
+
+
+class Decision(enum.Enum):
+    """What ``submit`` does with one source."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    FORCED = "forced"
+    OUTPUTS_MISSING = "outputs missing"
+    PENDING = "pending"
+    FAILED_BEFORE = "failed before"
+    UP_TO_DATE = "up to date"
+    CONFLICT = "conflict"
+
+    @property
+    def queues(self) -> bool:
+        """Whether the job is (re)queued with a token."""
+        return self in _QUEUES
+
+
+_QUEUES = frozenset({Decision.NEW, Decision.CHANGED, Decision.FORCED, Decision.OUTPUTS_MISSING})
+
+
+def decide_submit(
+    new: NewJob,
+    existing: ExistingJob | None,
+    target_owner: str,
+    *,
+    force: bool,
+    exists: Callable[[str], bool],
+) -> Decision:
+    """The decision table of ``submit`` for one source.
+
+    ``target_owner`` is the source that owns ``new.target`` (``new.source``
+    itself when nobody did); ``exists`` tells whether a path is on disk.
+    """
+    # A target belongs to the first source queued for it, while that source
+    # exists: two sources with one target would overwrite each other.
+    if target_owner != new.source and exists(target_owner):
+        return Decision.CONFLICT
+    if existing is None:
+        return Decision.NEW
+    if existing.state in (State.QUEUED, State.RUNNING):
+        return Decision.PENDING
+    if (existing.size, existing.mtime_ns) != (new.size, new.mtime_ns):
+        return Decision.CHANGED
+    if force:
+        return Decision.FORCED
+    if existing.state == State.FAILED:
+        return Decision.FAILED_BEFORE
+    # Recorded outputs are checked, not trusted: a deleted thumbnail is made again.
+    if existing.outputs is not None and all(exists(p) for p in existing.outputs):
+        return Decision.UP_TO_DATE
+    return Decision.OUTPUTS_MISSING
+
+
+@dataclasses.dataclass
+class SubmitPlan:
+    """What a backend writes for one ``submit``: new rows, requeued rows, the result."""
+
+    #: (key, job) for sources without a job yet.
+    inserts: list[tuple[str, NewJob]] = dataclasses.field(default_factory=list)
+    #: (job id, job) for finished jobs to queue again with the job's signature.
+    requeues: list[tuple[int, NewJob]] = dataclasses.field(default_factory=list)
+    result: SubmitResult = dataclasses.field(default_factory=SubmitResult)
+
+
+def plan_submit(
+    jobs: Mapping[str, NewJob],
+    existing: Mapping[str, ExistingJob],
+    owners: Mapping[str, str],
+    *,
+    force: bool,
+    exists: Callable[[str], bool],
+) -> SubmitPlan:
+    """Decide every source of one ``submit``.
+
+    ``jobs`` and ``existing`` are keyed by :func:`job_key`; ``owners`` maps a
+    target to the source the store already holds for it (the first queued).
+    Within the batch, the first source of a target owns it.
+    """
+    plan = SubmitPlan()
+    result = plan.result
+    owners = dict(owners)
+    for key, job in jobs.items():
+        owner = owners.setdefault(job.target, job.source)
+        row = existing.get(key)
+        decision = decide_submit(job, row, owner, force=force, exists=exists)
+        if decision is Decision.CONFLICT:
+            result.conflicts.append((job.source, owner))
+        elif row is None:
+            plan.inserts.append((key, job))
+        elif decision.queues:
+            plan.requeues.append((row.id, job))
+        elif decision is Decision.PENDING:
+            result.pending_ids.append(row.id)
+        elif decision is Decision.FAILED_BEFORE:
+            result.failed_before.append((job.source, row.error or "failed"))
+        else:
+            result.up_to_date += 1
+    result.queued = len(plan.inserts) + len(plan.requeues)
+    return plan
+
+
+# -- liveness -------------------------------------------------------------------
+
+
+def worker_alive(worker: WorkerInfo, now: float, host: liveness.Host) -> bool:
+    """The liveness rule: who counts as still running.
+
+    On the same host (with a process table) a worker is alive while its pid
+    runs and is not a zombie, with the start time it registered (a reused
+    pid belongs to someone else). Elsewhere it is alive while its heartbeat
+    is younger than :data:`LEASE_SECONDS`.
+    """
+    if worker.host == host.name and host.start_time is not None:
+        current = host.start_time(worker.pid)
+        return current is not None and (worker.proc_start is None or current == worker.proc_start)
+    return now - worker.heartbeat < LEASE_SECONDS
+
+
+def alive_here(worker: WorkerInfo, now: float) -> bool:
+    """:func:`worker_alive` judged from the machine this process runs on."""
+    return worker_alive(worker, now, liveness.this_host())
+
+
+@dataclasses.dataclass(frozen=True)
+class Dead:
+    """What ``recover`` undoes."""
+
+    #: Owners of running jobs that are not alive: their jobs go back to the queue.
+    owners: list[str]
+    #: Registered workers that are not alive: forgotten.
+    workers: list[str]
+
+
+def dead_owners(
+    workers: Sequence[WorkerInfo],
+    running_owners: Iterable[str],
+    now: float,
+    is_alive: Callable[[WorkerInfo, float], bool],
+) -> Dead:
+    """Which owners of running jobs, and which registered workers, are dead.
+
+    An owner with no registered worker counts as dead: workers register
+    before they claim and unregister only once they stop.
+    """
+    alive = {w.id for w in workers if is_alive(w, now)}
+    return Dead(
+        owners=[o for o in running_owners if o not in alive],
+        workers=[w.id for w in workers if w.id not in alive],
+    )

@@ -1,0 +1,62 @@
+"""Huey's SQLite storage as thumbgen runs it: tables created by the store, ``synchronous=NORMAL``.
+
+Thumbgen leans on two of Huey's internals here, pinned by
+tests/unit/jobqueue/test_huey_pins.py: ``SqliteStorage._create_connection``
+(overridden below) and the ``task`` and ``schedule`` tables of
+``SqliteStorage.ddl``, which the job store writes its tokens into.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from huey import SqliteHuey
+from huey.storage import SqliteStorage
+
+from thumbgen.jobqueue.contract import QUEUE_NAME
+
+#: Where Huey keeps a token: ``task`` (run now) and ``schedule`` (run at ``timestamp``).
+INSERT_TOKEN = "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)"
+INSERT_SCHEDULED_TOKEN = "INSERT INTO schedule (queue, data, timestamp) VALUES (?, ?, ?)"
+COUNT_TOKENS = (
+    "SELECT (SELECT count(*) FROM task WHERE queue = ?)"
+    " + (SELECT count(*) FROM schedule WHERE queue = ?)"
+)
+DELETE_TOKENS = ("DELETE FROM task WHERE queue = ?", "DELETE FROM schedule WHERE queue = ?")
+
+
+class NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
+    """Huey's storage with ``synchronous=NORMAL``, like the store's connection."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = super()._create_connection()
+        # Huey leaves SQLite's default FULL, an fsync per dequeue; NORMAL is
+        # crash-safe in WAL mode and several times faster (notes/huey.md 3).
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+
+class ThumbgenSqliteHuey(SqliteHuey):  # type: ignore[misc]
+    """SqliteHuey on :class:`NormalSyncStorage`."""
+
+    storage_class = NormalSyncStorage
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    """Create Huey's tables inside the caller's transaction."""
+    for ddl in SqliteStorage.ddl:
+        db.execute(ddl)
+
+
+def make_huey(path: str, busy_timeout: float) -> ThumbgenSqliteHuey:
+    """The transport for the queue file at ``path`` (opens no connection yet)."""
+    # The store creates Huey's tables with its own (once, not at every open:
+    # creating takes the write lock, and status must not wait).
+    return ThumbgenSqliteHuey(
+        QUEUE_NAME,
+        filename=path,
+        results=False,
+        timeout=busy_timeout,
+        utc=True,
+        create_tables=False,
+    )
