@@ -270,7 +270,8 @@ class Backend:
     """
 
     location: str
-    #: Carries the tokens; its name is :data:`QUEUE_NAME`, its results are off.
-    huey: Huey
+    #: Makes the transport: a Huey named :data:`QUEUE_NAME`, results off.
+    #: Called on first use only, so that reading commands never import Huey.
+    open_huey: Callable[[], Huey]
     #: Opens a store (one per process and thread) that makes tokens with ``Tokens``.
     open_store: Callable[[Tokens], JobStore]

@@ -4,6 +4,8 @@ Huey here only carries tokens: a token wakes a worker, which claims the
 oldest due job from the store (:mod:`thumbgen.jobqueue.contract`). Which
 Huey and which store is the backend's business (:class:`Backend`, picked by
 :func:`thumbgen.jobqueue.backend.open_queue`); this module knows neither.
+The Huey instance is made when first needed (a token, a worker): importing
+Huey loads its consumer machinery, which reading commands have no use for.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .contract import Backend, JobStore
+from .contract import QUEUE_NAME, Backend, JobStore
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 
 class Queue:
@@ -30,15 +36,27 @@ class Queue:
             backend = open_backend(backend)
         self.backend = backend
         self.location = backend.location
-        self.huey = backend.huey
-        self.queue_name: str = backend.huey.name
-        self.run_token = self.huey.task(name="run_token")(self._run_token)
+        self.queue_name = QUEUE_NAME
         #: What a token does in a worker process; set by :mod:`thumbgen.jobqueue.worker`.
         self.on_token: Callable[[], None] | None = None
+        self._huey: Huey | None = None
+        self._token_task: Any = None
+        self._huey_lock = threading.Lock()
         self._local = threading.local()
         # Opening the first store readies the backend (a new SQLite file gets
         # its schema, Huey's tables included) and reports a bad location now.
         self.store  # noqa: B018
+
+    @property
+    def huey(self) -> Huey:
+        """The transport, made on first use: ``status`` and friends never load Huey."""
+        if self._huey is None:
+            with self._huey_lock:
+                if self._huey is None:
+                    huey = self.backend.open_huey()
+                    self._token_task = huey.task(name="run_token")(self._run_token)
+                    self._huey = huey
+        return self._huey
 
     @property
     def store(self) -> JobStore:
@@ -52,14 +70,16 @@ class Queue:
 
     def immediate(self) -> bytes:
         """A serialized token to run now."""
-        data: bytes = self.huey.serialize_task(self.run_token.s())
+        huey = self.huey
+        data: bytes = huey.serialize_task(self._token_task.s())
         return data
 
     def delayed(self, seconds: float) -> tuple[bytes, float]:
         """A serialized token due in ``seconds``, with its schedule timestamp."""
-        task = self.run_token.s(delay=seconds)
+        huey = self.huey
+        task = self._token_task.s(delay=seconds)
         # The same conversion Huey's own add_schedule() applies to task.eta.
-        return self.huey.serialize_task(task), float(task.eta.timestamp())
+        return huey.serialize_task(task), float(task.eta.timestamp())
 
     def _run_token(self) -> None:
         if self.on_token is not None:
@@ -75,4 +95,5 @@ class Queue:
     def close(self) -> None:
         """Close this thread's store and Huey's connection (before forking, at exit)."""
         self.close_thread()
-        self.huey.storage.close()
+        if self._huey is not None:
+            self._huey.storage.close()

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from huey import SqliteHuey
 
 from thumbgen.errors import QueueError
-from thumbgen.jobqueue import backend
-from thumbgen.jobqueue.contract import QUEUE_NAME, Counts
+from thumbgen.jobqueue import backend, sqlite
+from thumbgen.jobqueue.contract import QUEUE_NAME, Counts, NewJob
 from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.options import build_options
 
 
 def test_a_path_opens_the_sqlite_backend(tmp_path: Path) -> None:
     path = str(tmp_path / "sub" / "queue.db")
     chosen = backend.open_backend(path)
     assert chosen.location == path
-    assert chosen.huey.name == QUEUE_NAME
-    assert isinstance(chosen.huey, SqliteHuey)
+    transport = chosen.open_huey()
+    assert transport.name == QUEUE_NAME
+    assert isinstance(transport, SqliteHuey)
     queue = backend.open_queue(path)
     try:
         assert queue.location == path
@@ -64,3 +67,26 @@ def test_a_refused_location_creates_nothing(
     with pytest.raises(QueueError):
         backend.open_queue("redis://localhost:6379/0")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_transport_is_made_only_when_a_token_is(tmp_path: Path) -> None:
+    # Reading commands must not import Huey (its package loads the consumer).
+    made: list[str] = []
+    sqlite_backend = sqlite.open_backend(str(tmp_path / "queue.db"))
+
+    def open_huey() -> object:
+        made.append("huey")
+        return sqlite_backend.open_huey()
+
+    queue = Queue(dataclasses.replace(sqlite_backend, open_huey=open_huey))
+    try:
+        assert queue.store.counts() == Counts()
+        assert queue.store.jobs() == []
+        assert made == []
+        job = NewJob("/src/a.jpg", "", 1, 1, "/out/a_*.*")
+        queue.store.submit([job], build_options(out_dir=tmp_path / "out"), batch="b")
+        assert made == ["huey"]
+        assert queue.huey.pending_count() == 1
+        assert made == ["huey"]  # once per queue
+    finally:
+        queue.close()

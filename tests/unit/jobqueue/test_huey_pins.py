@@ -1,8 +1,9 @@
 """The parts of Huey thumbgen's queue leans on beyond its public API, pinned.
 
-The SQLite backend overrides ``SqliteStorage._create_connection`` and writes
-tokens straight into Huey's ``task`` and ``schedule`` tables, in the job's
-own transaction. None of that is Huey's promise, so an upgrade that changes
+The SQLite backend overrides ``SqliteStorage._create_connection``, creates
+Huey's tables from a copy of ``SqliteStorage.ddl`` and writes tokens
+straight into the ``task`` and ``schedule`` tables, in the job's own
+transaction. None of that is Huey's promise, so an upgrade that changes
 it must fail here, loudly, before it strands a job. (The worker's use of
 Huey's consumer internals is pinned beside the worker.)
 
@@ -22,7 +23,8 @@ from huey.storage import SqliteStorage
 
 from thumbgen.jobqueue.contract import QUEUE_NAME, Backend
 from thumbgen.jobqueue.huey_app import Queue
-from thumbgen.jobqueue.sqlite import huey_storage
+from thumbgen.jobqueue.sqlite import db as sqlite_db
+from thumbgen.jobqueue.sqlite import huey_storage, schema
 
 #: The minor version these pins were checked on; pyproject pins the same range.
 PINNED = (3, 5)
@@ -68,6 +70,11 @@ def test_sqlite_huey_builds_its_storage_from_storage_class() -> None:
     assert transport.name == QUEUE_NAME
 
 
+def test_the_schema_creates_hueys_tables_exactly_as_huey_would() -> None:
+    assert tuple(SqliteStorage.ddl) == schema.HUEY_DDL
+    assert schema.statements()[: len(schema.HUEY_DDL)] == list(SqliteStorage.ddl)
+
+
 def test_ddl_has_the_task_and_schedule_tables_the_store_writes() -> None:
     conn = sqlite3.connect(":memory:")
     for ddl in SqliteStorage.ddl:
@@ -85,18 +92,18 @@ def test_ddl_has_the_task_and_schedule_tables_the_store_writes() -> None:
         "timestamp": ("real", True),
     }
     # The store's own statements compile against them.
-    conn.execute(huey_storage.INSERT_TOKEN, (QUEUE_NAME, b"x"))
-    conn.execute(huey_storage.INSERT_SCHEDULED_TOKEN, (QUEUE_NAME, b"x", 1.0))
-    assert conn.execute(huey_storage.COUNT_TOKENS, (QUEUE_NAME, QUEUE_NAME)).fetchone() == (2,)
-    for sql in huey_storage.DELETE_TOKENS:
+    conn.execute(sqlite_db.INSERT_TOKEN, (QUEUE_NAME, b"x"))
+    conn.execute(sqlite_db.INSERT_SCHEDULED_TOKEN, (QUEUE_NAME, b"x", 1.0))
+    assert conn.execute(sqlite_db.COUNT_TOKENS, (QUEUE_NAME, QUEUE_NAME)).fetchone() == (2,)
+    for sql in sqlite_db.DELETE_TOKENS:
         conn.execute(sql, (QUEUE_NAME,))
-    assert conn.execute(huey_storage.COUNT_TOKENS, (QUEUE_NAME, QUEUE_NAME)).fetchone() == (0,)
+    assert conn.execute(sqlite_db.COUNT_TOKENS, (QUEUE_NAME, QUEUE_NAME)).fetchone() == (0,)
 
 
 def test_huey_dequeues_and_counts_a_token_row_the_store_wrote() -> None:
     storage = _storage()
-    storage.conn.execute(huey_storage.INSERT_TOKEN, (QUEUE_NAME, b"token"))
-    storage.conn.execute(huey_storage.INSERT_TOKEN, ("another-queue", b"not ours"))
+    storage.conn.execute(sqlite_db.INSERT_TOKEN, (QUEUE_NAME, b"token"))
+    storage.conn.execute(sqlite_db.INSERT_TOKEN, ("another-queue", b"not ours"))
     assert storage.queue_size() == 1
     assert bytes(storage.dequeue()) == b"token"
     assert storage.dequeue() is None
@@ -108,14 +115,14 @@ def test_hueys_scheduler_reads_the_timestamp_the_store_wrote(delay: float) -> No
     # Queue.delayed() makes the (message, timestamp) pair the store inserts;
     # Huey's scheduler must release it at its eta and not before.
     transport = huey_storage.make_huey(":memory:", 1.0)
-    queue = Queue(Backend(":memory:", transport, lambda tokens: None))  # tokens, no store
+    queue = Queue(Backend(":memory:", lambda: transport, lambda tokens: None))  # tokens, no store
     data, timestamp = queue.delayed(delay)
     eta = transport.deserialize_task(data).eta
     storage = transport.storage
     with storage.db(commit=True) as curs:
         for ddl in SqliteStorage.ddl:
             curs.execute(ddl)
-    storage.conn.execute(huey_storage.INSERT_SCHEDULED_TOKEN, (QUEUE_NAME, data, timestamp))
+    storage.conn.execute(sqlite_db.INSERT_SCHEDULED_TOKEN, (QUEUE_NAME, data, timestamp))
     assert storage.schedule_size() == 1
     assert transport.read_schedule(eta - datetime.timedelta(seconds=1)) == []
     (task,) = transport.read_schedule(eta)

@@ -1,7 +1,8 @@
 """The SQLite connection under the job store: schema, transactions, errors, tokens.
 
-Tokens are rows in Huey's own tables (:mod:`.huey_storage`), written in the
-caller's transaction so that a job and its token commit together.
+Tokens are rows in Huey's own ``task`` and ``schedule`` tables, written in
+the caller's transaction so that a job and its token commit together; the
+statements below are all the SQL thumbgen runs on them.
 
 One :class:`SqliteDb` per process and thread. Write transactions start with
 ``BEGIN IMMEDIATE`` so the busy timeout applies to them (a deferred one that
@@ -21,11 +22,19 @@ from typing import Any
 from thumbgen.errors import QueueError, TransientError
 from thumbgen.jobqueue.contract import Tokens
 
-from . import huey_storage
 from .schema import SCHEMA_VERSION, statements
 
 #: How long a write waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
+
+#: A token to run now, and one due at ``timestamp`` (Huey's scheduler moves it).
+INSERT_TOKEN = "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)"
+INSERT_SCHEDULED_TOKEN = "INSERT INTO schedule (queue, data, timestamp) VALUES (?, ?, ?)"
+COUNT_TOKENS = (
+    "SELECT (SELECT count(*) FROM task WHERE queue = ?)"
+    " + (SELECT count(*) FROM schedule WHERE queue = ?)"
+)
+DELETE_TOKENS = ("DELETE FROM task WHERE queue = ?", "DELETE FROM schedule WHERE queue = ?")
 
 
 class SqliteDb:
@@ -44,7 +53,6 @@ class SqliteDb:
                 # submit): only a file without the schema takes the write lock.
                 if self._schema_version() != SCHEMA_VERSION:
                     with self._write() as db:
-                        huey_storage.create_tables(db)
                         self._create(db)
         except OSError as exc:
             raise QueueError(f"Cannot open queue {path}: {exc.strerror or exc}") from None
@@ -113,18 +121,18 @@ class SqliteDb:
         # Tokens carry no job id, so one message serves the whole transaction.
         data = self._tokens.immediate()
         name = self._tokens.queue_name
-        db.executemany(huey_storage.INSERT_TOKEN, ((name, data) for _ in range(count)))
+        db.executemany(INSERT_TOKEN, ((name, data) for _ in range(count)))
 
     def _add_delayed_token(self, db: sqlite3.Connection, delay: float) -> None:
         data, timestamp = self._tokens.delayed(delay)
-        db.execute(huey_storage.INSERT_SCHEDULED_TOKEN, (self._tokens.queue_name, data, timestamp))
+        db.execute(INSERT_SCHEDULED_TOKEN, (self._tokens.queue_name, data, timestamp))
 
     def _count_tokens(self, db: sqlite3.Connection) -> int:
         name = self._tokens.queue_name
-        return int(db.execute(huey_storage.COUNT_TOKENS, (name, name)).fetchone()[0])
+        return int(db.execute(COUNT_TOKENS, (name, name)).fetchone()[0])
 
     def _drop_tokens(self, db: sqlite3.Connection) -> None:
-        for sql in huey_storage.DELETE_TOKENS:
+        for sql in DELETE_TOKENS:
             db.execute(sql, (self._tokens.queue_name,))
 
     def close(self) -> None:

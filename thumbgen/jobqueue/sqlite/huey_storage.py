@@ -1,9 +1,11 @@
 """Huey's SQLite storage as thumbgen runs it: tables created by the store, ``synchronous=NORMAL``.
 
-Thumbgen leans on two of Huey's internals here, pinned by
+Thumbgen leans on two of Huey's internals, pinned by
 tests/unit/jobqueue/test_huey_pins.py: ``SqliteStorage._create_connection``
 (overridden below) and the ``task`` and ``schedule`` tables of
-``SqliteStorage.ddl``, which the job store writes its tokens into.
+``SqliteStorage.ddl``, which the job store creates (:mod:`.schema`) and
+writes its tokens into (:mod:`.db`). Importing Huey loads its consumer too,
+so this module is imported only when a transport is made.
 """
 
 from __future__ import annotations
@@ -14,15 +16,6 @@ from huey import SqliteHuey
 from huey.storage import SqliteStorage
 
 from thumbgen.jobqueue.contract import QUEUE_NAME
-
-#: Where Huey keeps a token: ``task`` (run now) and ``schedule`` (run at ``timestamp``).
-INSERT_TOKEN = "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)"
-INSERT_SCHEDULED_TOKEN = "INSERT INTO schedule (queue, data, timestamp) VALUES (?, ?, ?)"
-COUNT_TOKENS = (
-    "SELECT (SELECT count(*) FROM task WHERE queue = ?)"
-    " + (SELECT count(*) FROM schedule WHERE queue = ?)"
-)
-DELETE_TOKENS = ("DELETE FROM task WHERE queue = ?", "DELETE FROM schedule WHERE queue = ?")
 
 
 class NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
@@ -40,12 +33,6 @@ class ThumbgenSqliteHuey(SqliteHuey):  # type: ignore[misc]
     """SqliteHuey on :class:`NormalSyncStorage`."""
 
     storage_class = NormalSyncStorage
-
-
-def create_tables(db: sqlite3.Connection) -> None:
-    """Create Huey's tables inside the caller's transaction."""
-    for ddl in SqliteStorage.ddl:
-        db.execute(ddl)
 
 
 def make_huey(path: str, busy_timeout: float) -> ThumbgenSqliteHuey:

@@ -1,10 +1,32 @@
-"""The SQLite job store's schema (Huey's own tables are created by Huey)."""
+"""The SQLite queue file's schema: the job store's tables and Huey's.
+
+Huey's tables are created here, not by Huey, so that the store can create
+them in its own transaction and a new file never needs Huey imported
+(importing it loads its consumer, which ``status`` must not pay for).
+:data:`HUEY_DDL` is a copy of ``huey.storage.SqliteStorage.ddl``;
+tests/unit/jobqueue/test_huey_pins.py fails the moment the two differ.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
 SCHEMA_VERSION = "2"
+
+#: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
+HUEY_DDL = (
+    "create table if not exists kv (queue text not null, key text not null,"
+    " value blob not null, primary key(queue, key))",
+    "create table if not exists schedule (id integer not null primary key,"
+    " queue text not null, data blob not null, timestamp real not null)",
+    "create index if not exists schedule_queue_timestamp on schedule (queue, timestamp)",
+    "create table if not exists task (id integer not null primary key, queue text not null,"
+    " data blob not null, priority real not null default 0.0)",
+    "create index if not exists task_queue_priority_id on task (queue, priority desc, id)",
+    "create table if not exists counter (queue text not null, key text not null,"
+    " value integer not null default 0, primary key(queue, key))",
+    "drop index if exists task_priority_id",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,8 +75,8 @@ CREATE TABLE IF NOT EXISTS workers (
 
 
 def statements() -> list[str]:
-    """The schema as single statements (triggers hold inner semicolons)."""
-    result, current = [], []
+    """The schema as single statements, Huey's first (triggers hold inner semicolons)."""
+    result, current = list(HUEY_DDL), []
     for line in _SCHEMA.strip().splitlines():
         current.append(line)
         text = "\n".join(current)
