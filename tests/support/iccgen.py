@@ -186,6 +186,17 @@ def adobe_rgb() -> bytes:
     )
 
 
+def grey_profile(gamma: float | Literal["srgb"] = 2.2) -> bytes:
+    """ICC v4 display ('mntr') grey profile: one tone curve (kTRC), like "Gray Gamma 2.2"."""
+    tags = {
+        "desc": _mluc(f"Gray Gamma {gamma} (thumbgen test)"),
+        "cprt": _mluc("No copyright, generated for tests"),
+        "wtpt": _xyz_tag(D50),
+        "kTRC": _curve(gamma),
+    }
+    return _assemble(b"mntr", b"GRAY", b"XYZ ", tags)
+
+
 # --- CMYK output profile (lut based) -----------------------------------------------
 
 

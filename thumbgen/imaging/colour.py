@@ -1,15 +1,19 @@
 """Colour: bring any decoded image to 8-bit sRGB (L, LA, RGB or RGBA).
 
-Embedded ICC profiles are converted to sRGB so that wide-gamut and CMYK
-pictures keep their visible colour once the profile is dropped. Building a
-transform costs 10-60 ms while applying it to a thumbnail-sized image costs
-1-2 ms, so transforms are cached per profile.
+Embedded ICC profiles (RGB, CMYK and grey) are converted to sRGB so that
+wide-gamut and CMYK pictures keep their visible colour once the profile is
+dropped. A CMYK image without a usable profile goes through a shipped
+default one (``profiles/cmyk.icc``, SWOP-like, the one libvips uses), since
+plain ``255 - ink`` arithmetic oversaturates every colour; CIELab pixels go
+through a Lab profile. Building a transform costs 10-60 ms while applying it
+to a thumbnail-sized image costs 1-2 ms, so transforms are cached per profile.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+from importlib import resources
 
 from PIL import Image, ImageCms
 
@@ -19,6 +23,14 @@ from thumbgen.errors import UnsupportedImage
 WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+#: Stands for the D50 CIELab of Pillow's mode LAB in the transform cache.
+_LAB = b"lab"
+
+
+@functools.cache
+def default_cmyk_profile() -> bytes:
+    """The ICC profile assumed for CMYK images that carry none (see ``profiles/LICENSE.md``)."""
+    return resources.files(__package__).joinpath("profiles", "cmyk.icc").read_bytes()
 
 
 def to_srgb(im: Image.Image, source: str) -> Image.Image:
@@ -30,16 +42,23 @@ def to_srgb(im: Image.Image, source: str) -> Image.Image:
     better thumbnail than no thumbnail.
     """
     icc = im.info.get("icc_profile")
+    if im.mode == "LAB":
+        # Pillow's own LAB -> RGB conversion ignores the white point and gamma.
+        converted = _apply_profile(im, _LAB)
+        if converted is not None:
+            return converted
     try:
         im = _to_8bit(im, source)
     except (ValueError, OSError) as exc:
         raise UnsupportedImage(f"Unsupported image mode {im.mode} in {source} ({exc})") from None
-    if icc and im.mode in ("RGB", "RGBA", "CMYK"):
+    if icc and im.mode in ("RGB", "RGBA", "CMYK", "L", "LA"):
         converted = _apply_profile(im, icc)
         if converted is not None:
             im = converted
     if im.mode == "CMYK":
-        im = im.convert("RGB")
+        # No profile, or one LittleCMS refuses: the default one, as if embedded.
+        converted = _apply_profile(im, default_cmyk_profile())
+        im = converted if converted is not None else im.convert("RGB")
     if im.mode not in WORKING_MODES:
         raise UnsupportedImage(f"Unsupported image mode {im.mode} in {source}")
     return im
@@ -90,6 +109,9 @@ def _scale_16bit(im: Image.Image) -> Image.Image:
 
 
 def _apply_profile(im: Image.Image, icc: bytes) -> Image.Image | None:
+    """``im`` converted from ``icc`` to sRGB, or None when the profile cannot be used."""
+    if im.mode in ("L", "LA"):
+        return _apply_grey_profile(im, icc)
     out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
     transform = _transform(icc, im.mode, out_mode)
     if transform is None:
@@ -103,19 +125,48 @@ def _apply_profile(im: Image.Image, icc: bytes) -> Image.Image | None:
     return result
 
 
+def _apply_grey_profile(im: Image.Image, icc: bytes) -> Image.Image | None:
+    """Grey through a grey profile: to sRGB and back to one band (neutral greys stay neutral).
+
+    LittleCMS has no LA format, so the alpha band is set aside and put back.
+    """
+    grey = im.getchannel("L") if im.mode == "LA" else im
+    transform = _transform(icc, "L", "RGB")
+    if transform is None:
+        return None
+    try:
+        rgb = ImageCms.applyTransform(grey, transform)
+    except (ImageCms.PyCMSError, ValueError, OSError):
+        return None
+    assert rgb is not None
+    # R, G and B are equal for a grey input; G is the exact value, no weighting.
+    result = rgb.getchannel("G")
+    if im.mode == "LA":
+        result = Image.merge("LA", (result, im.getchannel("A")))
+    result.info = {k: v for k, v in im.info.items() if k != "icc_profile"}
+    return result
+
+
 @functools.lru_cache(maxsize=32)
 def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
     # Relative colorimetric with black point compensation, as libvips does:
     # in-gamut colours stay exact, out-of-gamut ones clip to the nearest.
+    flags = ImageCms.Flags.BLACKPOINTCOMPENSATION
     try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if icc == _LAB:
+            profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
+            # LittleCMS's precomputed 8-bit Lab table is 9 levels off in dark
+            # blues; Lab sources are rare enough to pay for the exact pipeline.
+            flags |= ImageCms.Flags.NOOPTIMIZE
+        else:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         return ImageCms.buildTransform(
             profile,
             _SRGB,
             in_mode,
             out_mode,
             renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+            flags=flags,
         )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None

@@ -46,20 +46,25 @@ def test_transform_cache_is_hit_across_files(tmp_path: Path) -> None:
     assert (info.misses, info.hits) == (1, 2)
 
 
+# C0 M100 Y100 K0 through the default (press) profile and through the toy one.
+PRESS_RED = (231, 0, 17)
+
+
 @pytest.mark.parametrize(
-    "make",
+    ("make", "red"),
     [
-        lambda p: imagegen.cmyk_jpeg(p),
-        lambda p: imagegen.cmyk_jpeg(p, icc=iccgen.cmyk_profile()),
-        lambda p: imagegen.cmyk_jpeg_plain(p),
+        (lambda p: imagegen.cmyk_jpeg(p), PRESS_RED),
+        (lambda p: imagegen.cmyk_jpeg(p, icc=iccgen.cmyk_profile()), (255, 0, 0)),
+        (lambda p: imagegen.cmyk_jpeg_plain(p), PRESS_RED),
     ],
     ids=["adobe-inverted", "adobe-inverted+profile", "plain-no-adobe-marker"],
 )
-def test_cmyk_red_stays_red(tmp_path: Path, make: Any) -> None:
+def test_cmyk_red_stays_red(tmp_path: Path, make: Any, red: tuple[int, int, int]) -> None:
+    # A polarity mistake gives the negative (cyan), far from either red.
     src = make(tmp_path / "cmyk.jpg")
     out = load(one(src, opts(tmp_path, ("32",), format="png")).path)
     assert out.mode == "RGB"
-    assert close(rgb_at(out, 0.5, 0.5), (255, 0, 0), 8)
+    assert close(rgb_at(out, 0.5, 0.5), red, 8)
 
 
 def test_16_bit_gradient_spans_the_full_8_bit_range(tmp_path: Path) -> None:
