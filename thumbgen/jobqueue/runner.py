@@ -8,7 +8,6 @@ An interrupt (a second Ctrl-C, a parent that died) puts the job back.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 
@@ -17,21 +16,9 @@ from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
 
 from .contract import Job, JobStore
+from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how soon transient failures are tried again."""
-
-    attempts: int = 3
-    delay: float = 2.0
-    factor: float = 2.0
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed try number ``attempt`` (1-based)."""
-        return float(self.delay * self.factor ** max(attempt - 1, 0))
 
 
 def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None:
