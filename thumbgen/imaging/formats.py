@@ -160,6 +160,11 @@ def by_pillow(pillow_format: str | None) -> ImageFormat | None:
     return _BY_PILLOW.get(pillow_format or "")
 
 
+def article(label: str) -> str:
+    """``"a"`` or ``"an"`` for a format's name as spoken: an AVIF, an SVG, a PNG."""
+    return "an" if label[:1].upper() in "AEFILMNORSX" else "a"
+
+
 def common_labels() -> str:
     """The readable formats worth naming to a user: ``"JPEG, PNG, GIF, ..."``."""
     return ", ".join(f.shown for f in INPUTS if f.common and f.readable)

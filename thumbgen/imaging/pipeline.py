@@ -15,7 +15,7 @@ import os
 
 from PIL import Image
 
-from thumbgen.errors import OutputError, TransientError
+from thumbgen.errors import OutputError, TooManyPixels, TransientError
 from thumbgen.naming import display_path, render
 from thumbgen.options import Format, Options, OutputSpec
 
@@ -49,7 +49,19 @@ def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list
     if not options.specs:
         return []
     decoded = decode(source, options)
-    return [write(decoded, spec, options, source=source, rel_dir=rel_dir) for spec in options.specs]
+    thumbnails = []
+    for spec in options.specs:
+        try:
+            thumbnails.append(write(decoded, spec, options, source=source, rel_dir=rel_dir))
+        except MemoryError:
+            # Resampling or encoding a huge (but allowed) source: the same
+            # advice as a decode that ran out of memory, not an internal error.
+            raise TooManyPixels(
+                f"Not enough memory to make the {spec.size.label} thumbnail of "
+                f"{display_path(source)}; run fewer workers (-w), ask for smaller sizes "
+                "or lower --max-pixels to refuse such files"
+            ) from None
+    return thumbnails
 
 
 def write(
@@ -122,6 +134,8 @@ def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
             im.save(f, format=out.pillow_format, **params)
     except OSError as exc:
         raise _output_error(path, exc) from None
+    except MemoryError:
+        raise
     except Exception as exc:
         # Encoders raise ValueError and friends for what they cannot store.
         raise OutputError(f"Cannot encode {display_path(path)}: {reason(exc)}") from None

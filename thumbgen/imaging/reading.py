@@ -2,7 +2,10 @@
 
 Decoders raise all sorts of exceptions on damaged data (OSError, SyntaxError,
 ValueError, struct.error...); everything here turns them into
-:class:`~thumbgen.errors.ThumbgenError` subclasses that name the file.
+:class:`~thumbgen.errors.ThumbgenError` subclasses that name the file. A file
+whose first bytes name a format but that Pillow cannot open is described for
+what it is (a 16-bit CIELab TIFF, an AVIF larger than its decoder accepts),
+never called "not an image".
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -20,39 +24,134 @@ from thumbgen.errors import (
     NotAnImage,
     SourceError,
     SourceMissing,
+    ThumbgenError,
     TooManyPixels,
     TransientError,
+    UnsupportedImage,
 )
 from thumbgen.naming import display_path
 
-from . import formats
+from . import formats, headers
+from .sniff import identify
 
 #: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
 READ_FORMATS = formats.READ_FORMATS
+#: libavif's default limits (avif.h: AVIF_DEFAULT_IMAGE_DIMENSION_LIMIT, _SIZE_LIMIT).
+AVIF_MAX_SIDE, AVIF_MAX_PIXELS = 32768, 16384 * 16384
 
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def open_image(source: str) -> Iterator[Image.Image]:
-    """Open ``source`` reading only its header, with clear errors for every failure."""
-    shown = display_path(source)
+def open_source(source: str) -> Iterator[tuple[BinaryIO, formats.ImageFormat | None]]:
+    """Open ``source`` and tell its format by content; the file is closed on exit.
+
+    The format is None when no signature matched (Pillow is then asked).
+    """
     try:
-        f = open(source, "rb")  # noqa: SIM115 - closed below, after the image
+        f = open(source, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise _source_error(source, exc) from None
     with f:
-        with pillow_errors(shown), pillow_limit_lifted():
+        try:
+            fmt = identify(f, source)
+        except OSError as exc:
+            raise _source_error(source, exc) from None
+        yield f, fmt
+
+
+@contextlib.contextmanager
+def open_pillow(
+    f: BinaryIO, shown: str, fmt: formats.ImageFormat | None, max_pixels: int | None = None
+) -> Iterator[Image.Image]:
+    """Open ``f`` with Pillow reading only its header, with clear errors for every failure.
+
+    ``max_pixels`` lets a refusal say "too many pixels" when the header shows it.
+    """
+    f.seek(0)
+    with pillow_errors(shown):
+        with pillow_limit_lifted():
             try:
-                im = Image.open(f, formats=READ_FORMATS)
+                im: Image.Image | None = Image.open(f, formats=READ_FORMATS)
             except UnidentifiedImageError:
-                raise NotAnImage(
-                    f"Not an image thumbgen can read: {shown} "
-                    f"(content is not {formats.common_labels()} or another known format)"
-                ) from None
-        # Not closed here: close() would also drop the decoded pixels, and the
-        # file handle it would release is ours and closed by ``with f``.
+                im = None
+        # Outside the lock: asking the plugin why takes it again.
+        if im is None:
+            raise refused(f, shown, fmt, max_pixels)
+    # Not closed here: close() would also drop the decoded pixels, and the
+    # file handle it would release is the caller's.
+    yield im
+
+
+@contextlib.contextmanager
+def open_image(source: str) -> Iterator[Image.Image]:
+    """Open ``source`` reading only its header, with clear errors for every failure."""
+    with open_source(source) as (f, fmt), open_pillow(f, display_path(source), fmt) as im:
         yield im
+
+
+def check_pixels(size: tuple[int, int], shown: str, max_pixels: int) -> None:
+    """Refuse a source larger than ``--max-pixels``, from its header size."""
+    width, height = size
+    pixels = width * height
+    if pixels > max_pixels:
+        raise TooManyPixels(
+            f"Too many pixels: {shown} is {width}x{height} "
+            f"({pixels:,} pixels, limit {max_pixels:,}); "
+            "raise --max-pixels if you trust this file"
+        )
+
+
+def refused(
+    f: BinaryIO, shown: str, fmt: formats.ImageFormat | None, max_pixels: int | None
+) -> ThumbgenError:
+    """The error for a file Pillow would not open: what it is, and why it failed."""
+    if fmt is None:
+        return NotAnImage(
+            f"Not an image thumbgen can read: {shown} "
+            f"(content is not {formats.common_labels()} or another known format)"
+        )
+    why = _plugin_reason(f, fmt)
+    if fmt.name in ("AVIF", "HEIF"):
+        size = headers.iso_image_size(f)
+        if size is not None:
+            if max_pixels is not None:
+                check_pixels(size, shown, max_pixels)
+            width, height = size
+            if fmt.name == "AVIF" and (
+                max(size) > AVIF_MAX_SIDE or width * height > AVIF_MAX_PIXELS
+            ):
+                return UnsupportedImage(
+                    f"Unsupported image: {shown} is a {width}x{height} AVIF, larger than its "
+                    f"decoder (libavif) accepts: at most {AVIF_MAX_SIDE} pixels a side "
+                    f"and {AVIF_MAX_PIXELS:,} in all"
+                )
+    if fmt.name == "TIFF":
+        layout = headers.describe_tiff(f)
+        if layout is not None:
+            return UnsupportedImage(
+                f"Unsupported image: {shown} is a {layout} TIFF, which Pillow cannot decode ({why})"
+            )
+    return CorruptImage(
+        f"Corrupt image: {shown} is {formats.article(fmt.shown)} {fmt.shown} "
+        f"its decoder cannot read ({why})"
+    )
+
+
+def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str:
+    """What the format's own Pillow plugin says about the file (Image.open hides it)."""
+    for name in fmt.pillow_formats:
+        factory = Image.OPEN.get(name, (None, None))[0]
+        if factory is None:
+            continue
+        f.seek(0)
+        try:
+            with warnings.catch_warnings(), pillow_limit_lifted():
+                warnings.simplefilter("ignore")
+                factory(f, "")
+        except Exception as exc:
+            return reason(exc)
+    return "its plugin gave no reason"
 
 
 def stat_source(source: str) -> os.stat_result:

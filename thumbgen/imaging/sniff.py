@@ -8,8 +8,12 @@ match no signature are handed to Pillow as a last resort (TGA has no magic).
 from __future__ import annotations
 
 import warnings
+from typing import BinaryIO
 
 from . import formats
+
+#: Enough for every signature and a typical ISO "ftyp" box.
+HEAD_BYTES = 64
 
 
 class NotImage(Exception):
@@ -23,15 +27,26 @@ def sniff(path: str) -> str:
     ``OSError`` from opening or reading the file is left to the caller.
     """
     with open(path, "rb") as f:
-        head = f.read(64)  # enough for every signature and a typical ISO "ftyp" box
-    if not head:
-        raise NotImage("empty file")
-    found = _recognise(head)
+        if not f.read(1):
+            raise NotImage("empty file")
+        found = identify(f, path)
     if found is None:
         return _ask_pillow(path)
     if found.skip is not None:
         raise NotImage(found.skip)
     return found.name
+
+
+def identify(f: BinaryIO, name: str) -> formats.ImageFormat | None:
+    """The format the content of the open file ``f`` names, or None; ``f`` is left at 0.
+
+    ``name`` is the file's path; its extension only breaks ties between formats
+    that share a container.
+    """
+    f.seek(0)
+    head = f.read(HEAD_BYTES)
+    f.seek(0)
+    return _recognise(head)
 
 
 def _recognise(head: bytes) -> formats.ImageFormat | None:

@@ -1,0 +1,117 @@
+"""What every decoder shares: the :class:`Stored` result and the two basic decoders.
+
+A decoder gets the opened image (header read, no pixels yet) and the outputs
+wanted, and returns the loaded pixels as the file stores them with the EXIF
+orientation that turns them upright. ``decode_reduced`` lets the JPEG decoder
+shrink while decoding; ``decode_full`` loads every pixel. Format-specific
+decoders (:mod:`.fixups`, :mod:`.heif`, :mod:`.jxl`) build on these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+
+from PIL import Image
+
+from thumbgen.options import OutputSpec
+
+from . import geometry
+
+#: Orientations that turn the picture by 90 degrees: width and height swap.
+SWAPPING = (5, 6, 7, 8)
+_ORIENTATION_TAG = 0x0112
+# Keep at least this factor between the decoded and the final size: the last
+# Lanczos step then has real pixels to work with (libvips keeps 2x too).
+_DRAFT_GAP = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """What a decoder returns: loaded pixels as the file stores them, not yet upright."""
+
+    #: Loaded; possibly smaller than ``size`` when the decoder shrank while decoding.
+    image: Image.Image
+    #: The stored size the header announced.
+    size: tuple[int, int]
+    #: EXIF orientation 1-8.
+    orientation: int
+
+
+#: A decoder gets the opened image (header read, no pixels yet) and the outputs
+#: wanted, and returns the loaded pixels. Pillow's exceptions may pass through:
+#: the caller turns them into one-line errors.
+Decoder = Callable[[Image.Image, tuple[OutputSpec, ...]], Stored]
+
+
+def decode_reduced(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
+    """Decode no larger than twice the largest output (JPEG DCT scaling: 1/2, 1/4, 1/8).
+
+    The EXIF sits in the header, so the orientation is known before decoding;
+    the box is planned in stored orientation (swapped for 90-degree turns).
+    """
+    orientation = exif_orientation(im)
+    size = im.size
+    draft(im, specs, upright_size(size, orientation), swap=orientation in SWAPPING)
+    im.load()
+    return Stored(_fix_cmyk_polarity(im), size, orientation)
+
+
+def decode_full(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
+    """Decode every pixel: for formats that cannot shrink while decoding."""
+    # Load first: PNG's getexif() would load anyway, and a decode error it
+    # swallowed could leave a half-decoded image that a second load() accepts.
+    im.load()
+    # The size after loading: an ICO frame may turn out other than announced.
+    return Stored(im, im.size, exif_orientation(im))
+
+
+def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """``size`` once turned by EXIF ``orientation``."""
+    return (size[1], size[0]) if orientation in SWAPPING else size
+
+
+def decode_box(
+    specs: tuple[OutputSpec, ...], upright: tuple[int, int], *, swap: bool
+) -> tuple[int, int]:
+    """The least decoded size (stored orientation) that still serves every output well."""
+    want_w, want_h = geometry.decode_target([geometry.plan(spec, *upright) for spec in specs])
+    if swap:
+        want_w, want_h = want_h, want_w
+    return (math.ceil(want_w * _DRAFT_GAP), math.ceil(want_h * _DRAFT_GAP))
+
+
+def draft(
+    im: Image.Image, specs: tuple[OutputSpec, ...], upright: tuple[int, int], *, swap: bool
+) -> None:
+    """Let the decoder shrink while decoding (JPEG: 1/2, 1/4 or 1/8 for free).
+
+    A no-op for formats without reduced decoding.
+    """
+    im.draft(None, decode_box(specs, upright, swap=swap))
+
+
+def _fix_cmyk_polarity(im: Image.Image) -> Image.Image:
+    """Undo Pillow's inversion of CMYK JPEGs that are not Adobe-inverted.
+
+    Photoshop stores CMYK JPEGs inverted and marks them with an APP14 "Adobe"
+    segment; Pillow assumes that convention for every CMYK JPEG. Without the
+    marker the samples are plain CMYK (libjpeg, libvips and browsers read them
+    so), and Pillow's inversion would give a colour negative.
+    """
+    if im.mode == "CMYK" and im.format in ("JPEG", "MPO") and "adobe" not in im.info:
+        return im.point(lambda v: 255 - v)
+    return im
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """EXIF orientation 1-8; 0, missing or malformed EXIF count as 1 (upright)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
