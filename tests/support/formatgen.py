@@ -168,10 +168,12 @@ def heic_rotated(
 
 
 def _patch_orientation(data: bytes, old: int, new: int) -> bytes:
-    """Rewrite the value of the EXIF orientation entry (little-endian, as Pillow writes it)."""
-    entry = struct.pack("<HHIH", ORIENTATION, 3, 1, old)
-    assert data.count(entry) == 1, "expected exactly one EXIF orientation entry"
-    return data.replace(entry, struct.pack("<HHIH", ORIENTATION, 3, 1, new))
+    """Rewrite the value of the one EXIF orientation entry in ``data`` (either byte order)."""
+    for order in "<>":
+        entry = struct.pack(f"{order}HHIH", ORIENTATION, 3, 1, old)
+        if data.count(entry) == 1:
+            return data.replace(entry, struct.pack(f"{order}HHIH", ORIENTATION, 3, 1, new))
+    raise AssertionError("expected exactly one EXIF orientation entry")
 
 
 def heic(path: PathLike, picture: Image.Image, **save: Any) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 from support.imagegen import write_jpegs
 
 from thumbgen.discover import Skipped, Source, common_root, discover
+from thumbgen.imaging import formats
 
 
 def _sources(paths: list[str], exclude: list[str] | None = None) -> list[Source]:
@@ -63,10 +65,22 @@ def test_non_images_are_skipped_with_a_reason_by_content_not_name(tmp_path: Path
     }
 
 
-def test_heic_is_named_in_the_reason(tmp_path: Path) -> None:
-    (tmp_path / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(16))
-    (skip,) = _skipped([str(tmp_path)])
-    assert skip.reason == "HEIC/HEIF is not supported; convert it to JPEG first"
+def test_a_format_without_its_package_is_named_in_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sys.modules[name] = None: the import system's "not installed".
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    formats.importable.cache_clear()
+    try:
+        (tmp_path / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(16))
+        (skip,) = _skipped([str(tmp_path)])
+    finally:
+        monkeypatch.undo()
+        formats.importable.cache_clear()
+    assert skip.reason == (
+        "HEIC/HEIF needs pillow-heif, a dependency of thumbgen-cli that is missing: "
+        "reinstall thumbgen-cli"
+    )
 
 
 def test_fifos_and_other_special_files_are_skipped(tmp_path: Path) -> None:

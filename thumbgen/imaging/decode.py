@@ -25,6 +25,7 @@ from . import formats
 from .colour import to_srgb
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_tiff
+from .heif import decode_heif
 from .reading import check_pixels, open_pillow, open_source, pillow_errors
 
 __all__ = [
@@ -99,6 +100,7 @@ DECODERS: dict[str, Decoder] = {
     "JPEG": decode_reduced,
     "TIFF": decode_tiff,
     "BMP": decode_bmp,
+    "HEIF": decode_heif,
 }
 
 #: Decoders by format name for formats read from the file by other libraries.

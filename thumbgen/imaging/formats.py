@@ -1,20 +1,28 @@
 """The one table of image formats: what thumbgen reads, how it recognises them, what it writes.
 
 Sniffing (first bytes), opening (the Pillow plugins allowed), the watcher's
-name filter and the output encoders all derive their lists from here, so a
-new format (HEIC, RAW, JPEG XL, SVG...) is one new row. A format that is
-recognised but not readable yet carries the reason it is skipped.
+name filter, the README's list and the output encoders all derive their
+lists from here, so a new format is one new row (plus, when Pillow cannot
+decode it as it is, one decoder entry in :mod:`.decode`). A format read by a
+library outside Pillow names that module; when it is not installed, the
+format is still recognised and skipped with a line saying how to install it.
+A format that is recognised but not readable at all carries the reason.
 
 Pure data that imports no Pillow, so that the watcher's name filter stays
-cheap.
+cheap; whether a module is installed is asked without importing it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 from collections.abc import Mapping
 
 from thumbgen.options import Format
+
+#: The distribution users install; named in "needs the ... extra" lines.
+DISTRIBUTION = "thumbgen-cli"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,10 +65,24 @@ class ImageFormat:
     common: bool = False
     #: Set for a format that is recognised but not readable yet: why it is skipped.
     skip: str | None = None
+    #: The Python module outside Pillow that reads it (a Pillow plugin, or a
+    #: library a file decoder calls); None for Pillow's own decoders.
+    module: str | None = None
+    #: The PyPI distribution that installs :attr:`module`.
+    package: str | None = None
+    #: The optional extra of thumbgen-cli that installs it; None for a regular dependency.
+    extra: str | None = None
+    #: Its files may be TIFF files inside: told from TIFF by content (DNGVersion,
+    #: Canon's "CR" marker) or, failing that, by one of :attr:`extensions`.
+    tiff_based: bool = False
+    #: XML documents whose root element has this name (``svg``).
+    xml_root: str | None = None
+    #: gzip-compressed files with one of these extensions (``.svgz``).
+    gzip_extensions: tuple[str, ...] = ()
 
     @property
     def readable(self) -> bool:
-        """True when thumbgen decodes this format today."""
+        """True when thumbgen decodes this format (perhaps once its extra is installed)."""
         return self.skip is None
 
     @property
@@ -121,19 +143,25 @@ INPUTS: tuple[ImageFormat, ...] = (
     ImageFormat("PCX", ("PCX",), ()),
     ImageFormat("SGI", ("SGI",), ()),
     ImageFormat("DDS", ("DDS",), (".dds",), (_at(0, b"DDS "),)),
+    # Every iPhone photo since 2017; libheif (in pillow-heif's wheels) decodes it.
     ImageFormat(
         "HEIF",
-        (),
-        (".heic", ".heif"),
+        ("HEIF",),
+        (".heic", ".heif", ".hif"),
         brands=(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"),
         label="HEIC/HEIF",
-        skip="HEIC/HEIF is not supported; convert it to JPEG first",
+        common=True,
+        module="pillow_heif",
+        package="pillow-heif",
     ),
 )
 
-#: Pillow plugins ``Image.open`` may use, in the order it tries them; rarer
-#: Pillow decoders stay off (less attack surface).
-READ_FORMATS: tuple[str, ...] = tuple(p for f in INPUTS if f.readable for p in f.pillow_formats)
+#: Pillow's own plugins ``Image.open`` may try, in that order, on a file no
+#: signature named; rarer Pillow decoders stay off (less attack surface). The
+#: plugins of other packages are only asked for files their signature names.
+READ_FORMATS: tuple[str, ...] = tuple(
+    p for f in INPUTS if f.readable and f.module is None for p in f.pillow_formats
+)
 
 #: Extensions of the formats thumbgen reads (names only decide candidacy; content decides the rest).
 READ_EXTENSIONS: frozenset[str] = frozenset(e for f in INPUTS if f.readable for e in f.extensions)
@@ -160,6 +188,37 @@ def by_pillow(pillow_format: str | None) -> ImageFormat | None:
     return _BY_PILLOW.get(pillow_format or "")
 
 
+#: Formats whose files may be TIFF files inside (camera RAW).
+TIFF_BASED: tuple[ImageFormat, ...] = tuple(f for f in INPUTS if f.tiff_based)
+#: Formats that are XML documents with a known root element (SVG).
+XML_ROOTS: Mapping[str, ImageFormat] = {f.xml_root: f for f in INPUTS if f.xml_root}
+#: Formats stored gzip-compressed under some extensions (SVGZ).
+GZIPPED: tuple[ImageFormat, ...] = tuple(f for f in INPUTS if f.gzip_extensions)
+
+
+@functools.cache
+def importable(module: str) -> bool:
+    """True when ``module`` can be imported; asked of the import system, not imported."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing(fmt: ImageFormat) -> str | None:
+    """Why ``fmt`` cannot be read here (its module is not installed), or None when it can."""
+    if fmt.module is None or importable(fmt.module):
+        return None
+    if fmt.extra is not None:
+        return (
+            f"{fmt.shown} needs the {fmt.extra} extra: pipx install '{DISTRIBUTION}[{fmt.extra}]'"
+        )
+    return (
+        f"{fmt.shown} needs {fmt.package}, a dependency of {DISTRIBUTION} that is missing: "
+        f"reinstall {DISTRIBUTION}"
+    )
+
+
 def article(label: str) -> str:
     """``"a"`` or ``"an"`` for a format's name as spoken: an AVIF, an SVG, a PNG."""
     return "an" if label[:1].upper() in "AEFILMNORSX" else "a"
@@ -167,7 +226,7 @@ def article(label: str) -> str:
 
 def common_labels() -> str:
     """The readable formats worth naming to a user: ``"JPEG, PNG, GIF, ..."``."""
-    return ", ".join(f.shown for f in INPUTS if f.common and f.readable)
+    return ", ".join(f.shown for f in INPUTS if f.common and f.readable and missing(f) is None)
 
 
 @dataclasses.dataclass(frozen=True)

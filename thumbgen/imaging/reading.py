@@ -31,7 +31,7 @@ from thumbgen.errors import (
 )
 from thumbgen.naming import display_path
 
-from . import formats, headers
+from . import formats, headers, plugins
 from .sniff import identify
 
 #: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
@@ -57,7 +57,17 @@ def open_source(source: str) -> Iterator[tuple[BinaryIO, formats.ImageFormat | N
             fmt = identify(f, source)
         except OSError as exc:
             raise _source_error(source, exc) from None
+        if fmt is not None:
+            _check_readable(fmt, display_path(source))
         yield f, fmt
+
+
+def _check_readable(fmt: formats.ImageFormat, shown: str) -> None:
+    if fmt.skip is not None:
+        raise NotAnImage(f"Not an image thumbgen can read: {shown} ({fmt.skip})")
+    why = formats.missing(fmt)
+    if why is not None:
+        raise UnsupportedImage(f"Cannot read {shown}: {why}")
 
 
 @contextlib.contextmanager
@@ -69,10 +79,21 @@ def open_pillow(
     ``max_pixels`` lets a refusal say "too many pixels" when the header shows it.
     """
     f.seek(0)
+    allowed = READ_FORMATS
+    if fmt is not None and fmt.module is not None:
+        try:
+            plugins.register(fmt)
+        except ImportError as exc:
+            # Installed (find_spec saw it) but broken: a missing shared library...
+            raise UnsupportedImage(
+                f"Cannot read {shown}: the {fmt.shown} decoder ({fmt.package}) "
+                f"does not load: {reason(exc)}"
+            ) from None
+        allowed = (*fmt.pillow_formats, *READ_FORMATS)
     with pillow_errors(shown):
         with pillow_limit_lifted():
             try:
-                im: Image.Image | None = Image.open(f, formats=READ_FORMATS)
+                im: Image.Image | None = Image.open(f, formats=allowed)
             except UnidentifiedImageError:
                 im = None
         # Outside the lock: asking the plugin why takes it again.

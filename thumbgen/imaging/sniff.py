@@ -3,17 +3,35 @@
 ``add`` looks at every file it is given; reading a few bytes is about 20 times
 cheaper than asking Pillow, which matters at 100,000 files. Files whose bytes
 match no signature are handed to Pillow as a last resort (TGA has no magic).
+
+Two families need more than fixed bytes: camera RAW files that are TIFF files
+inside (a DNG is told by its DNGVersion tag, a CR2 by Canon's marker, the
+others only by their extension, as their content is a valid TIFF), and SVG,
+an XML document told by its root element (gzipped as ``.svgz``).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from typing import BinaryIO
 
-from . import formats
+from . import formats, headers
 
 #: Enough for every signature and a typical ISO "ftyp" box.
 HEAD_BYTES = 64
+#: How far into an XML file the root element is looked for (after prolog and comments).
+XML_BYTES = 4096
+_XML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
+# The prolog SVG files start with: XML declaration, comments, processing
+# instructions and a DOCTYPE (with an internal subset), then the root's name.
+_XML_ROOT = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*"
+    rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]",
+    re.DOTALL,
+)
+_CANON_CR2 = (8, b"CR\x02\x00")
 
 
 class NotImage(Exception):
@@ -34,6 +52,9 @@ def sniff(path: str) -> str:
         return _ask_pillow(path)
     if found.skip is not None:
         raise NotImage(found.skip)
+    why = formats.missing(found)
+    if why is not None:
+        raise NotImage(why)
     return found.name
 
 
@@ -46,7 +67,39 @@ def identify(f: BinaryIO, name: str) -> formats.ImageFormat | None:
     f.seek(0)
     head = f.read(HEAD_BYTES)
     f.seek(0)
-    return _recognise(head)
+    found = _recognise(head)
+    if found is not None and found.name == "TIFF":
+        found = _inside_tiff(f, head, name) or found
+    elif found is None and _XML_START.match(head):
+        found = _xml_format(f)
+    elif found is None and head[:2] == b"\x1f\x8b":
+        ext = os.path.splitext(name)[1].lower()
+        found = next((g for g in formats.GZIPPED if ext in g.gzip_extensions), None)
+    f.seek(0)
+    return found
+
+
+def _inside_tiff(f: BinaryIO, head: bytes, name: str) -> formats.ImageFormat | None:
+    """The TIFF-based format (camera RAW) a TIFF file really is, or None for a plain TIFF.
+
+    Content first (a DNG named ``.tif`` is still a DNG), then the extension:
+    a NEF or an ARW is a valid TIFF whose first image is a small preview.
+    """
+    if not formats.TIFF_BASED:
+        return None
+    if head.startswith(_CANON_CR2[1], _CANON_CR2[0]) or headers.is_dng(f):
+        return formats.TIFF_BASED[0]
+    ext = os.path.splitext(name)[1].lower()
+    return next((t for t in formats.TIFF_BASED if ext in t.extensions), None)
+
+
+def _xml_format(f: BinaryIO) -> formats.ImageFormat | None:
+    """The format of an XML document, told by the name of its root element."""
+    f.seek(0)
+    match = _XML_ROOT.match(f.read(XML_BYTES))
+    if match is None:
+        return None
+    return formats.XML_ROOTS.get(match.group(1).decode("ascii", "replace"))
 
 
 def _recognise(head: bytes) -> formats.ImageFormat | None:

@@ -1,13 +1,15 @@
-"""Fixtures of the imaging unit tests: both ways of writing atomically, a known umask."""
+"""Fixtures of the imaging unit tests: both ways of writing atomically, a known umask,
+a Python module made impossible to import (an optional extra not installed)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from thumbgen.imaging import atomic
+from thumbgen.imaging import atomic, formats
 
 
 @pytest.fixture(params=["unnamed", "named"])
@@ -26,3 +28,20 @@ def umask_022() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+@pytest.fixture
+def without_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Call with a module name to make it unimportable for the test, as if not installed.
+
+    ``sys.modules[name] = None`` is the import system's own "not available":
+    ``import`` raises ImportError and ``importlib.util.find_spec`` returns None.
+    """
+
+    def block(name: str) -> None:
+        monkeypatch.setitem(sys.modules, name, None)
+        formats.importable.cache_clear()
+
+    yield block
+    monkeypatch.undo()
+    formats.importable.cache_clear()

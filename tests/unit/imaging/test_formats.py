@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from PIL import Image
 from support import imagegen
 
 from thumbgen.errors import NotAnImage
-from thumbgen.imaging import formats, reading
+from thumbgen.imaging import decode, formats, plugins, reading
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.options import Format
 from thumbgen.watch.settle import IMAGE_EXTENSIONS, is_candidate
@@ -68,17 +69,38 @@ def test_every_pillow_name_maps_to_exactly_one_format() -> None:
     assert formats.by_pillow(None) is None
 
 
-def test_readable_formats_have_a_pillow_plugin_and_skipped_ones_a_reason() -> None:
+def test_readable_formats_have_a_decoder_and_skipped_ones_a_reason() -> None:
     Image.init()
     for fmt in formats.INPUTS:
-        if fmt.readable:
-            assert fmt.pillow_formats, fmt.name
-            assert all(p in Image.OPEN for p in fmt.pillow_formats), fmt.name
-        else:
+        if not fmt.readable:
             assert fmt.skip
             assert not fmt.pillow_formats  # nothing may try to decode it
+        elif not fmt.pillow_formats:
+            assert fmt.name in decode.FILE_DECODERS, fmt.name  # read by another library
+            assert fmt.module, fmt.name
+        elif fmt.module is None:
+            assert all(p in Image.OPEN for p in fmt.pillow_formats), fmt.name
+        elif formats.importable(fmt.module):
+            plugins.register(fmt)  # a plugin of another package, loaded on demand
+            assert all(p in Image.OPEN for p in fmt.pillow_formats), fmt.name
     assert reading.READ_FORMATS == formats.READ_FORMATS
     assert "MPO" not in formats.READ_FORMATS  # reached through JPEG's plugin, not tried alone
+
+
+def test_plugins_of_other_packages_are_never_tried_blindly() -> None:
+    # Only a file whose signature names HEIF or JPEG XL reaches their plugins.
+    for fmt in formats.INPUTS:
+        if fmt.module is not None:
+            assert not set(fmt.pillow_formats) & set(formats.READ_FORMATS), fmt.name
+            assert fmt.signatures or fmt.brands or fmt.tiff_based or fmt.xml_root, fmt.name
+
+
+def test_formats_outside_pillow_name_their_package() -> None:
+    for fmt in formats.INPUTS:
+        if fmt.module is not None:
+            assert fmt.package, fmt.name
+        if fmt.extra is not None:
+            assert fmt.module is not None, fmt.name
 
 
 def test_tga_is_tried_before_pcx() -> None:
@@ -141,9 +163,23 @@ def test_each_brand_is_sniffed(
         assert str(info.value) == fmt.skip
 
 
-def test_heic_keeps_its_advice() -> None:
+def test_a_format_whose_package_is_missing_is_skipped_with_how_to_install_it(
+    tmp_path: Path, without_module: Callable[[str], None]
+) -> None:
     heif = next(f for f in formats.INPUTS if f.name == "HEIF")
-    assert heif.skip == "HEIC/HEIF is not supported; convert it to JPEG first"
+    without_module("pillow_heif")
+    path = tmp_path / "photo.heic"
+    path.write_bytes(ftyp(b"heic", b"mif1") + bytes(32))
+    with pytest.raises(NotImage) as info:
+        sniff(str(path))
+    assert (
+        str(info.value)
+        == formats.missing(heif)
+        == (
+            "HEIC/HEIF needs pillow-heif, a dependency of thumbgen-cli that is missing: "
+            "reinstall thumbgen-cli"
+        )
+    )
 
 
 def test_avif_brand_wins_over_the_generic_heif_one(tmp_path: Path) -> None:
@@ -178,5 +214,5 @@ def test_not_an_image_message_names_the_common_formats(tmp_path: Path) -> None:
         pass
     assert str(info.value) == (
         f"Not an image thumbgen can read: {src} "
-        "(content is not JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP or another known format)"
+        "(content is not JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, HEIC/HEIF or another known format)"
     )
