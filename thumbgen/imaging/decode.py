@@ -26,6 +26,7 @@ from .colour import to_srgb
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_tiff
 from .heif import decode_heif
+from .raw import decode_raw
 from .reading import check_pixels, open_pillow, open_source, pillow_errors
 
 __all__ = [
@@ -104,7 +105,7 @@ DECODERS: dict[str, Decoder] = {
 }
 
 #: Decoders by format name for formats read from the file by other libraries.
-FILE_DECODERS: dict[str, FileDecoder] = {}
+FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw}
 
 
 def _turn_upright(stored: Stored) -> tuple[Image.Image, tuple[int, int]]:

@@ -91,6 +91,13 @@ class ImageFormat:
         return self.label or self.name
 
 
+# Camera RAW extensions LibRaw reads (DNG, Canon, Nikon, Sony, Fujifilm, Olympus,
+# Panasonic/Leica, Pentax, Samsung, Hasselblad, Epson, Kodak, Leaf, Mamiya, Phase One).
+_RAW_EXTENSIONS = (
+    *(".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf"),
+    *(".rw2", ".rwl", ".pef", ".srw", ".3fr", ".erf", ".kdc", ".dcr", ".mos", ".mef", ".iiq"),
+)
+
 # netpbm: "P1".."P6" and one whitespace byte (bytes.isspace: space, \t, \n, \v, \f, \r).
 _NETPBM = tuple(
     Signature(((0, b"P%d%c" % (n, space)),), weak=True)
@@ -153,6 +160,26 @@ INPUTS: tuple[ImageFormat, ...] = (
         common=True,
         module="pillow_heif",
         package="pillow-heif",
+    ),
+    # Camera RAW through LibRaw (rawpy). DNG, NEF, ARW, PEF... are TIFF files
+    # inside; ORF, RW2, RAF and CR3 have their own magic.
+    ImageFormat(
+        "RAW",
+        (),
+        _RAW_EXTENSIONS,
+        (
+            _at(0, b"IIRO"),
+            _at(0, b"IIRS"),
+            _at(0, b"MMOR"),
+            _at(0, b"IIU\x00"),
+            _at(0, b"FUJIFILMCCD-RAW "),
+        ),
+        brands=(b"crx ",),
+        label="camera RAW",
+        module="rawpy",
+        package="rawpy",
+        extra="raw",
+        tiff_based=True,
     ),
 )
 
