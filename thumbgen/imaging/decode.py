@@ -26,11 +26,13 @@ from .colour import to_srgb
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_tiff
 from .heif import decode_heif
+from .jxl import decode_jxl, header_size
 from .raw import decode_raw
 from .reading import check_pixels, open_pillow, open_source, pillow_errors
 
 __all__ = [
     "DECODERS",
+    "EARLY_SIZES",
     "FILE_DECODERS",
     "Decoded",
     "Decoder",
@@ -81,6 +83,10 @@ def decode(source: str, options: Options) -> Decoded:
             with pillow_errors(shown):
                 pixels, upright = _turn_upright(stored)
             return Decoded(to_srgb(pixels, shown), upright)
+        early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
+        declared = early(f) if early is not None else None
+        if declared is not None:
+            check_pixels(declared, shown, options.max_pixels)
         with open_pillow(f, shown, fmt, options.max_pixels) as im:
             check_pixels(im.size, shown, options.max_pixels)
             decoder = decoder_for(im.format)
@@ -102,7 +108,12 @@ DECODERS: dict[str, Decoder] = {
     "TIFF": decode_tiff,
     "BMP": decode_bmp,
     "HEIF": decode_heif,
+    "JXL": decode_jxl,
 }
+
+#: Header readers for formats whose Pillow plugin decodes everything while
+#: opening: ``--max-pixels`` is checked from these before the plugin runs.
+EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": header_size}
 
 #: Decoders by format name for formats read from the file by other libraries.
 FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw}

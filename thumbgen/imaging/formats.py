@@ -161,6 +161,16 @@ INPUTS: tuple[ImageFormat, ...] = (
         module="pillow_heif",
         package="pillow-heif",
     ),
+    ImageFormat(
+        "JXL",
+        ("JXL",),
+        (".jxl",),
+        (_at(0, b"\xff\x0a"), _at(0, b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
+        label="JPEG XL",
+        module="pillow_jxl",
+        package="pillow-jxl-plugin",
+        extra="jxl",
+    ),
     # Camera RAW through LibRaw (rawpy). DNG, NEF, ARW, PEF... are TIFF files
     # inside; ORF, RW2, RAF and CR3 have their own magic.
     ImageFormat(

@@ -1,0 +1,107 @@
+"""JPEG XL: files made with pillow-jxl-plugin's encoder; sizes read before the plugin decodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from support import formatgen, imagegen
+from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at
+
+from thumbgen.errors import TooManyPixels, UnsupportedImage
+from thumbgen.imaging import jxl
+from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.options import Format
+
+pytest.importorskip("pillow_jxl")
+
+
+def test_a_jpeg_xl_becomes_a_thumbnail_of_the_same_pixels(tmp_path: Path) -> None:
+    picture = imagegen.asymmetric((120, 80))
+    src = formatgen.jxl(tmp_path / "p.jxl", picture)
+    assert sniff(str(src)) == "JXL"
+    out = load(one(src, opts(tmp_path, ("120",), format="png")).path)
+    assert out.size == (120, 80)
+    assert mean_difference(out, picture) < 1
+
+
+@pytest.mark.parametrize("size", [(120, 80), (64, 64), (1000, 37), (16, 16), (8, 2048), (33, 17)])
+@pytest.mark.parametrize("container", [False, True])
+def test_the_declared_size_is_read_from_the_header(
+    tmp_path: Path, size: tuple[int, int], container: bool
+) -> None:
+    src = formatgen.jxl(
+        tmp_path / "s.jxl", Image.new("RGB", size, (9, 9, 9)), use_container=container
+    )
+    with open(src, "rb") as f:
+        assert jxl.header_size(f) == size
+
+
+def _codestream_claiming(width: int, height: int) -> bytes:
+    # SizeHeader, LSB first: small=0, height as U32 selector 3 (30 bits), ratio 0,
+    # width likewise; then junk that no decoder should ever be asked to read.
+    value, pos = 0, 0
+    for bits, field in ((1, 0), (2, 3), (30, height - 1), (3, 0), (2, 3), (30, width - 1)):
+        value |= field << pos
+        pos += bits
+    return b"\xff\x0a" + value.to_bytes((pos + 7) // 8, "little") + bytes(64)
+
+
+def test_a_jpeg_xl_bomb_is_refused_before_the_plugin_decodes_it(tmp_path: Path) -> None:
+    src = tmp_path / "bomb.jxl"
+    src.write_bytes(_codestream_claiming(100_000, 100_000))
+    with open(src, "rb") as f:
+        assert jxl.header_size(f) == (100_000, 100_000)
+    with pytest.raises(TooManyPixels, match=r"is 100000x100000 \(10,000,000,000 pixels"):
+        make_thumbnails(str(src), opts(tmp_path))
+
+
+def test_an_exif_orientation_inside_a_jpeg_xl_does_not_turn_it(tmp_path: Path) -> None:
+    # The codestream's own orientation is normative; an Exif box is informative.
+    exif = Image.Exif()
+    exif[imagegen.ORIENTATION] = 6
+    picture = imagegen.asymmetric((120, 80))
+    src = formatgen.jxl(tmp_path / "p.jxl", picture, exif=exif.tobytes())
+    with Image.open(src) as im:
+        assert im.getexif().get(imagegen.ORIENTATION) == 6  # the box is there
+    out = load(one(src, opts(tmp_path, ("120",), format="png")).path)
+    assert out.size == (120, 80)
+    assert imagegen.quadrants(out) == UPRIGHT
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_recompressed_jpeg_is_turned_by_its_exif(tmp_path: Path, orientation: int) -> None:
+    jpeg = imagegen.save_with_orientation(
+        imagegen.asymmetric((120, 80)), tmp_path / "p.jpg", orientation
+    )
+    src = formatgen.jxl_from_jpeg(tmp_path / "p.jxl", jpeg)
+    out = load(one(src, opts(tmp_path, ("120",), format="png")).path)
+    assert out.size == (120, 80)
+    assert imagegen.quadrants(out) == UPRIGHT
+
+
+def test_a_jpeg_xl_with_alpha_keeps_it(tmp_path: Path) -> None:
+    picture = Image.new("RGBA", (64, 64), (255, 0, 255, 0))
+    picture.paste((0, 0, 255, 255), (32, 0, 64, 64))
+    src = formatgen.jxl(tmp_path / "a.jxl", picture)
+    (thumb,) = make_thumbnails(str(src), opts(tmp_path, ("32",)))
+    assert thumb.format is Format.PNG
+    out = load(thumb.path)
+    assert rgb_at(out, 0.1, 0.5)[3] == 0
+    assert close(rgb_at(out, 0.9, 0.5), (0, 0, 255, 255), 2)
+
+
+def test_without_the_plugin_a_jpeg_xl_is_skipped_naming_the_extra(
+    tmp_path: Path, without_module: Callable[[str], None]
+) -> None:
+    src = formatgen.jxl(tmp_path / "p.jxl", imagegen.asymmetric((32, 24)))
+    without_module("pillow_jxl")
+    line = "JPEG XL needs the jxl extra: pipx install 'thumbgen-cli[jxl]'"
+    with pytest.raises(NotImage, match=r"^JPEG XL needs the jxl extra"):
+        sniff(str(src))
+    with pytest.raises(UnsupportedImage) as info:
+        make_thumbnails(str(src), opts(tmp_path))
+    assert str(info.value) == f"Cannot read {src}: {line}"
