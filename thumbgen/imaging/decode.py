@@ -29,6 +29,7 @@ from .heif import decode_heif
 from .jxl import decode_jxl, header_size
 from .raw import decode_raw
 from .reading import check_pixels, open_pillow, open_source, pillow_errors
+from .svg import decode_svg
 
 __all__ = [
     "DECODERS",
@@ -116,7 +117,7 @@ DECODERS: dict[str, Decoder] = {
 EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": header_size}
 
 #: Decoders by format name for formats read from the file by other libraries.
-FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw}
+FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw, "SVG": decode_svg}
 
 
 def _turn_upright(stored: Stored) -> tuple[Image.Image, tuple[int, int]]:

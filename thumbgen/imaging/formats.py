@@ -191,6 +191,17 @@ INPUTS: tuple[ImageFormat, ...] = (
         extra="raw",
         tiff_based=True,
     ),
+    ImageFormat(
+        "SVG",
+        (),
+        (".svg", ".svgz"),
+        label="SVG",
+        module="resvg_py",
+        package="resvg-py",
+        extra="svg",
+        xml_root="svg",
+        gzip_extensions=(".svgz",),
+    ),
 )
 
 #: Pillow's own plugins ``Image.open`` may try, in that order, on a file no
