@@ -267,6 +267,20 @@ def missing(fmt: ImageFormat) -> str | None:
     )
 
 
+def readme_table() -> str:
+    """The README's table of input formats, made from :data:`INPUTS` (a test keeps them equal)."""
+    rows = ["| format | extensions | read by |", "|---|---|---|"]
+    for fmt in INPUTS:
+        if not fmt.readable or not fmt.extensions:
+            continue
+        by = "Pillow" if fmt.module is None else f"`{fmt.package}`"
+        if fmt.extra is not None:
+            by += f" (extra `{fmt.extra}`: `pipx install '{DISTRIBUTION}[{fmt.extra}]'`)"
+        exts = " ".join(f"`{e}`" for e in fmt.extensions)
+        rows.append(f"| {fmt.shown} | {exts} | {by} |")
+    return "\n".join(rows) + "\n"
+
+
 def article(label: str) -> str:
     """``"a"`` or ``"an"`` for a format's name as spoken: an AVIF, an SVG, a PNG."""
     return "an" if label[:1].upper() in "AEFILMNORSX" else "a"

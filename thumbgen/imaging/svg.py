@@ -17,19 +17,21 @@ import dataclasses
 import io
 import os
 import struct
-import subprocess
 import sys
 import threading
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from PIL import Image
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.options import Options
 
-from . import geometry, svg_render
+from . import geometry
 from .decoders import Stored
 from .reading import reason
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: The drawing process is killed after this long, whatever it is doing.
 SECONDS = 20.0
@@ -38,6 +40,8 @@ SECONDS = 20.0
 BASE_MEMORY = 512 << 20
 BYTES_PER_PIXEL = 32
 _CHILD = os.path.join(os.path.dirname(__file__), "svg_render.py")
+#: Largest document accepted, compressed or not (libvips refuses SVGs over 10 MB).
+MAX_BYTES = 16 << 20
 #: Precision of the virtual integer size the output boxes are planned on.
 _PLAN_SIDE = 10_000
 
@@ -45,10 +49,10 @@ _PLAN_SIDE = 10_000
 def decode_svg(f: BinaryIO, shown: str, options: Options) -> Stored:
     """Draw ``f`` at the size its largest thumbnail needs, in a capped, timed child."""
     # (Whether resvg_py is installed was asked when the file was identified.)
-    data = f.read(svg_render.MAX_BYTES + 1)
-    if len(data) > svg_render.MAX_BYTES:
+    data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
         raise UnsupportedImage(
-            f"Unsupported image: {shown} is an SVG larger than {svg_render.MAX_BYTES >> 20} MiB"
+            f"Unsupported image: {shown} is an SVG larger than {MAX_BYTES >> 20} MiB"
         )
     child = _Child(shown)
     try:
@@ -91,11 +95,21 @@ class _Child:
     """One drawing process and the conversation with it, killed at the deadline."""
 
     def __init__(self, shown: str) -> None:
+        import subprocess  # here: a folder of JPEGs should not pay for it
+
         self.shown = shown
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env["RUST_BACKTRACE"] = "0"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", _CHILD, str(BASE_MEMORY), str(BYTES_PER_PIXEL)],
+        argv = [
+            sys.executable,
+            "-I",
+            _CHILD,
+            str(BASE_MEMORY),
+            str(BYTES_PER_PIXEL),
+            str(MAX_BYTES),
+        ]
+        self.proc: subprocess.Popen[bytes] = subprocess.Popen(
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

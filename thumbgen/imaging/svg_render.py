@@ -1,7 +1,8 @@
 """The SVG drawing process: parse, strip every outside reference, draw with resvg.
 
 Run by :mod:`.svg` as a separate Python process
-(``python -I svg_render.py BASE_BYTES BYTES_PER_PIXEL``: its memory cap), and
+(``python -I svg_render.py BASE_BYTES BYTES_PER_PIXEL MAX_BYTES``: its memory
+cap and the largest document), and
 otherwise imported only for its constants and by tests: resvg allocates the
 whole canvas up front and aborts the process when it cannot, and a hostile
 drawing can take any time, so the process is what gets killed, capped and
@@ -37,7 +38,7 @@ except ImportError:  # not POSIX: the parent's time limit still applies
     resource = None  # type: ignore[assignment]
 
 SVG_NS = "http://www.w3.org/2000/svg"
-#: Largest document accepted, compressed or not (libvips refuses SVGs over 10 MB).
+#: Largest document accepted, compressed or not; the parent passes its own limit.
 MAX_BYTES = 16 << 20
 # CSS absolute units in px (CSS Values 4): what resvg uses at 96 dpi.
 _UNITS = {"px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 4 / 3, "pc": 16.0,
@@ -147,7 +148,8 @@ def main() -> int:
     """Talk to the parent on stdin/stdout; see the module docstring."""
     import resvg_py
 
-    base, per_pixel = int(sys.argv[1]), int(sys.argv[2])
+    global MAX_BYTES
+    base, per_pixel, MAX_BYTES = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     _limit_memory(base)
     try:
         root = sanitise(document(_read_blob(sys.stdin.buffer)))

@@ -216,3 +216,14 @@ def test_not_an_image_message_names_the_common_formats(tmp_path: Path) -> None:
         f"Not an image thumbgen can read: {src} "
         "(content is not JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, HEIC/HEIF or another known format)"
     )
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+@pytest.mark.skipif(
+    "## Formats" not in README.read_text(), reason="README has no Formats section yet"
+)
+def test_the_readme_lists_the_formats_of_the_table() -> None:
+    # The README's table is formats.readme_table(); regenerate it after adding a row.
+    assert formats.readme_table() in README.read_text()
