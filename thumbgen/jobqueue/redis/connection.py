@@ -1,0 +1,154 @@
+"""Connecting to Redis: the client, one-line errors, and waiting out an outage.
+
+The ``redis`` package is an optional extra; it is imported here and only
+when a Redis queue is opened, so a SQLite user never needs it and a missing
+package gives one line saying how to install it.
+
+Two ways to meet a failure. Commands (``add``, ``status``) tell the user at
+once, in one line (:func:`explain`). Workers wait: :func:`patiently` retries
+a step with backoff until Redis answers again or :data:`Settings.reconnect`
+runs out, so a Redis restart or a network cut costs time, not work. Every
+step a worker retries is safe to run twice (each script checks the state it
+starts from, and a claim carries a request id), so a reply lost with the
+connection does no harm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from thumbgen.errors import QueueError, TransientError
+
+from .url import RedisLocation
+
+if TYPE_CHECKING:
+    import redis
+
+T = TypeVar("T")
+log = logging.getLogger("thumbgen.redis")
+
+INSTALL_HINT = "pip install 'thumbgen-cli[redis]'"
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise QueueError(f"{name}={value!r} is not a number of seconds") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Timings of a Redis queue; each can be set by environment (tests run in seconds).
+
+    Production defaults, and why: a lease of 30 s is fifteen heartbeats
+    (workers beat every 2 s), so a slow disk, a long GC pause or a short
+    network blip never takes a job from a healthy worker, while a dead
+    machine's job runs again within about half a minute (plus the 5 s
+    maintenance round of some live worker). A socket timeout of 10 s notices
+    a silent network cut well inside the lease. Workers wait an hour for
+    Redis to come back before giving up: long enough for a restart or a
+    failover, short enough that a worker pointed at a wrong host says so.
+    """
+
+    lease: float = 30.0
+    socket_timeout: float = 10.0
+    connect_timeout: float = 5.0
+    reconnect: float = 3600.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """The defaults, overridden by ``THUMBGEN_REDIS_*`` variables."""
+        return cls(
+            lease=_env_float("THUMBGEN_REDIS_LEASE", cls.lease),
+            socket_timeout=_env_float("THUMBGEN_REDIS_SOCKET_TIMEOUT", cls.socket_timeout),
+            connect_timeout=_env_float("THUMBGEN_REDIS_CONNECT_TIMEOUT", cls.connect_timeout),
+            reconnect=_env_float("THUMBGEN_REDIS_RECONNECT", cls.reconnect),
+        )
+
+
+def import_redis() -> Any:
+    """The ``redis`` module, or a one-line QueueError saying how to install it."""
+    try:
+        import redis
+    except ImportError:
+        raise QueueError(f"Redis queues need the redis package: {INSTALL_HINT}") from None
+    return redis
+
+
+def connect(location: RedisLocation, settings: Settings) -> redis.Redis:
+    """A client for ``location`` (connections are made on first use)."""
+    redis_mod = import_redis()
+    client: redis.Redis = redis_mod.Redis.from_url(
+        location.url,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.connect_timeout,
+        socket_keepalive=True,
+        health_check_interval=15,
+        decode_responses=False,
+    )
+    return client
+
+
+def explain(location: RedisLocation, exc: Exception) -> QueueError:
+    """A one-line error for a failure talking to Redis at ``location``."""
+    redis_mod = import_redis()
+    shown = location.shown
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, redis_mod.AuthenticationError) or "WRONGPASS" in text:
+        return QueueError(f"Redis at {shown} refused the password (check the URL)")
+    if "NOAUTH" in text:
+        return QueueError(f"Redis at {shown} needs a password: redis://:PASSWORD@host:port/db")
+    if isinstance(exc, (redis_mod.ConnectionError, redis_mod.TimeoutError)):
+        return QueueError(f"Cannot reach Redis at {shown}: {text}")
+    return QueueError(f"Redis at {shown} failed: {text}")
+
+
+def is_outage(exc: Exception) -> bool:
+    """Whether ``exc`` means Redis is (for now) out of reach, or still loading after a restart."""
+    redis_mod = import_redis()
+    if isinstance(exc, redis_mod.AuthenticationError):
+        return False
+    if isinstance(exc, (redis_mod.ConnectionError, redis_mod.TimeoutError)):
+        return True
+    return isinstance(exc, redis_mod.BusyLoadingError) or "LOADING" in str(exc)
+
+
+def once(location: RedisLocation, step: Callable[[], T]) -> T:
+    """``step`` run once; any Redis failure becomes a one-line QueueError (commands)."""
+    redis_mod = import_redis()
+    try:
+        return step()
+    except redis_mod.RedisError as exc:
+        raise explain(location, exc) from None
+
+
+def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]) -> T:
+    """``step`` retried with backoff while Redis is out of reach (workers).
+
+    Waits up to ``settings.reconnect`` seconds in all, doubling the pause
+    from 0.1 s to 5 s (with jitter, so a fleet of workers does not knock in
+    step); then, or for a failure that waiting cannot cure, a one-line error.
+    """
+    redis_mod = import_redis()
+    deadline = time.monotonic() + settings.reconnect
+    pause, warned = 0.1, False
+    while True:
+        try:
+            return step()
+        except redis_mod.RedisError as exc:
+            if not is_outage(exc) or time.monotonic() + pause > deadline:
+                error = explain(location, exc)
+                raise (TransientError(str(error)) if is_outage(exc) else error) from None
+            if not warned:
+                log.warning("%s; waiting for it to come back", explain(location, exc))
+                warned = True
+            time.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, 5.0)
