@@ -7,7 +7,8 @@ formats Pillow opens (JPEG shrinks while decoding; everything else loads in
 full), :data:`FILE_DECODERS` for formats read by other libraries from the
 file itself. A new way of decoding is one new function and one new entry.
 The steps after it are the same for every format: apply the EXIF
-orientation, convert to sRGB.
+orientation, convert to sRGB (for RGB sources: after resizing, see
+:attr:`Decoded.transform`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import dataclasses
 from collections.abc import Callable
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, ImageCms
 
 from thumbgen.naming import display_path
 from thumbgen.options import Options
 
 from . import formats
-from .colour import to_srgb
+from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_tiff
 from .heif import decode_heif
@@ -66,6 +67,10 @@ class Decoded:
     #: not from ``image.size``, so their pixel size never depends on how far the
     #: decoder happened to shrink (a JPEG and a PNG of one picture match).
     source_size: tuple[int, int]
+    #: The colour transform to sRGB still to apply, after resizing (RGB
+    #: sources with a profile: a tenth of the pixels to convert); None when
+    #: ``image`` is sRGB already.
+    transform: ImageCms.ImageCmsTransform | None = None
 
 
 #: A decoder for a format Pillow does not open: it gets the open file (at its
@@ -83,7 +88,8 @@ def decode(source: str, options: Options) -> Decoded:
             stored = file_decoder(f, shown, options)
             with pillow_errors(shown):
                 pixels, upright = _turn_upright(stored)
-            return Decoded(to_srgb(pixels, shown), upright)
+            srgb, transform = to_srgb_later(pixels, shown)
+            return Decoded(srgb, upright, transform)
         early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
         declared = early(f) if early is not None else None
         if declared is not None:
@@ -94,7 +100,8 @@ def decode(source: str, options: Options) -> Decoded:
             with pillow_errors(shown):
                 stored = decoder(im, options.specs)
                 pixels, upright = _turn_upright(stored)
-            return Decoded(to_srgb(pixels, shown), upright)
+            srgb, transform = to_srgb_later(pixels, shown)
+            return Decoded(srgb, upright, transform)
 
 
 def decoder_for(pillow_format: str | None) -> Decoder:

@@ -21,7 +21,7 @@ from thumbgen.options import Format, Options, OutputSpec
 
 from . import geometry
 from .atomic import atomic_write
-from .colour import has_transparency
+from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
 from .reading import reason
@@ -94,6 +94,9 @@ def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
         # reducing_gap: integer box reduction first, then Lanczos on the last 3x:
         # as good as a full Lanczos at a fraction of the cost.
         im = im.resize(plan.resize, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    # Colour after resizing: fewer pixels to convert, and before the crop
+    # (entropy looks at the colours) and the pad (its background is sRGB).
+    im = finish(im, decoded.transform)
     if plan.crop is not None:
         left, top = geometry.crop_origin(im, plan.crop, spec.crop)
         im = im.crop((left, top, left + plan.crop[0], top + plan.crop[1]))
