@@ -11,12 +11,16 @@ wants (fast, nothing left on disk).
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -42,14 +46,22 @@ class RedisServer:
         self.persistent = persistent
         self.password = password
         self.bind = bind
-        self.port = port or free_port(bind if bind != "0.0.0.0" else "127.0.0.1")
+        self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        """The first address it listens on (``bind`` may list several)."""
+        return self.bind.split()[0]
 
     @property
     def url(self) -> str:
         """The URL a client uses (with the password, if any)."""
+        return self.url_via(self.host)
+
+    def url_via(self, host: str) -> str:
+        """The URL through another of its addresses (one per network namespace)."""
         auth = f":{self.password}@" if self.password else ""
-        host = "127.0.0.1" if self.bind == "0.0.0.0" else self.bind
         return f"redis://{auth}{host}:{self.port}/0"
 
     def argv(self) -> list[str]:
@@ -87,9 +99,8 @@ class RedisServer:
         raise RuntimeError("redis-server did not answer within 15 s")
 
     def _answers(self) -> bool:
-        host = "127.0.0.1" if self.bind == "0.0.0.0" else self.bind
         try:
-            with socket.create_connection((host, self.port), timeout=0.5) as s:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")
                 reply = s.recv(64)
         except OSError:
@@ -125,3 +136,67 @@ def redis_server(workdir: Path, **kwargs: object) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+#: Timings that make leases and reconnects take seconds, not minutes.
+FAST_REDIS = {
+    "THUMBGEN_REDIS_LEASE": "4",
+    "THUMBGEN_REDIS_SOCKET_TIMEOUT": "2",
+    "THUMBGEN_REDIS_CONNECT_TIMEOUT": "1",
+}
+
+
+def redis_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a thumbgen process on the queue at ``url``, with fast timings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBGEN_")}
+    env.update(FAST_REDIS)
+    env["THUMBGEN_QUEUE"] = url
+    env.update(extra)
+    return env
+
+
+def status_json(env: dict[str, str]) -> dict[str, Any]:
+    """``thumbgen status --json`` run as a separate process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "thumbgen", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def tiny_jpegs(folder: Path, count: int, size: tuple[int, int] = (96, 64)) -> list[Path]:
+    """``count`` small JPEGs, each a different colour (so outputs tell them apart)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"img{i:04d}.jpg"
+        Image.new("RGB", size, (i % 256, (i * 7) % 256, (i * 13) % 256)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def check_outputs(out_dir: Path, jobs: list[dict[str, Any]], box: int) -> None:
+    """Each done job's outputs exist once, complete, with nothing else left in ``out_dir``.
+
+    Complete: every recorded output decodes in full and fits the box. Once:
+    the folder holds exactly the recorded outputs, one per job (no second
+    copy under another name, no temporary file of an interrupted write).
+    """
+    from PIL import Image
+
+    recorded = [o for job in jobs for o in job["outputs"]]
+    assert len(recorded) == len(set(recorded)) == len(jobs)
+    on_disk = sorted(str(p) for p in out_dir.rglob("*") if p.is_file())
+    assert on_disk == sorted(recorded)
+    for path in recorded:
+        with Image.open(path) as img:
+            img.load()
+            assert max(img.size) <= box

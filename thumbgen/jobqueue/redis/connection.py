@@ -74,6 +74,26 @@ class Settings:
         )
 
 
+#: The password for a URL without one: keeps it out of command lines,
+#: process listings and ``status`` output, which show the URL.
+PASSWORD_ENV = "THUMBGEN_REDIS_PASSWORD"
+
+
+def password() -> str | None:
+    """The password from :data:`PASSWORD_ENV`, if set."""
+    return os.environ.get(PASSWORD_ENV) or None
+
+
+def client_options(settings: Settings, *, read_timeout: float = 0.0) -> dict[str, Any]:
+    """Keyword arguments for redis-py's ``from_url`` (a password in the URL wins)."""
+    return {
+        "socket_timeout": settings.socket_timeout + read_timeout,
+        "socket_connect_timeout": settings.connect_timeout,
+        "socket_keepalive": True,
+        "password": password(),
+    }
+
+
 def import_redis() -> Any:
     """The ``redis`` module, or a one-line QueueError saying how to install it."""
     try:
@@ -87,12 +107,7 @@ def connect(location: RedisLocation, settings: Settings) -> redis.Redis:
     """A client for ``location`` (connections are made on first use)."""
     redis_mod = import_redis()
     client: redis.Redis = redis_mod.Redis.from_url(
-        location.url,
-        socket_timeout=settings.socket_timeout,
-        socket_connect_timeout=settings.connect_timeout,
-        socket_keepalive=True,
-        health_check_interval=15,
-        decode_responses=False,
+        location.url, health_check_interval=15, decode_responses=False, **client_options(settings)
     )
     return client
 
@@ -102,10 +117,13 @@ def explain(location: RedisLocation, exc: Exception) -> QueueError:
     redis_mod = import_redis()
     shown = location.shown
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, redis_mod.AuthenticationError) or "WRONGPASS" in text:
-        return QueueError(f"Redis at {shown} refused the password (check the URL)")
-    if "NOAUTH" in text:
-        return QueueError(f"Redis at {shown} needs a password: redis://:PASSWORD@host:port/db")
+    if isinstance(exc, redis_mod.AuthenticationError) or "WRONGPASS" in text or "NOAUTH" in text:
+        if location.password is None and password() is None:
+            return QueueError(
+                f"Redis at {shown} needs a password: put it in the URL "
+                f"(redis://:PASSWORD@host:port/db) or in {PASSWORD_ENV}"
+            )
+        return QueueError(f"Redis at {shown} refused the password (check it)")
     if isinstance(exc, (redis_mod.ConnectionError, redis_mod.TimeoutError)):
         return QueueError(f"Cannot reach Redis at {shown}: {text}")
     return QueueError(f"Redis at {shown} failed: {text}")
