@@ -1,14 +1,16 @@
 """What is particular to the SQLite backend: its file, its SQL, Huey's tables inside it.
 
-The behaviour every backend shares is in test_store.py; these tests read the
-queue file with sqlite3 or reach the store's connection, so they run on
-SQLite only.
+The behaviour every backend shares is in test_store.py and its siblings;
+these tests read the queue file with sqlite3 or reach the store's
+connection, so they run on SQLite only (opening and read-only access:
+test_sqlite_open.py; upgrades of older files: test_sqlite_migration.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -93,11 +95,16 @@ def test_counters_match_a_count_of_the_rows(queue: Queue, tmp_path: Path) -> Non
     assert store.counts() == Counts(**{s.value: rows.get(s.value, 0) for s in State})
 
 
-def test_a_claim_costs_the_same_with_many_jobs_queued(queue: Queue, tmp_path: Path) -> None:
+@pytest.mark.parametrize("priorities", [1, 3])
+def test_a_claim_costs_the_same_with_many_jobs_queued(
+    queue: Queue, tmp_path: Path, priorities: int
+) -> None:
     # Counted in SQLite VM steps, not seconds: sorting every queued row made a
-    # claim O(n) (26 ms at 100,000 queued); the due index makes it O(log n).
+    # claim O(n) (26 ms at 100,000 queued); the claim index (priority DESC,
+    # not_before, id) makes it O(log n) with priorities too.
     jobs = [NewJob(f"/src/{i}.jpg", "", 1, 1, f"/out/{i}") for i in range(20_000)]
-    queue.store.submit(jobs, _options(tmp_path), batch="b")
+    for p in range(priorities):
+        queue.store.submit(jobs[p::priorities], _options(tmp_path), batch="b", priority=p)
     steps = [0]
 
     def count() -> int:
@@ -106,8 +113,58 @@ def test_a_claim_costs_the_same_with_many_jobs_queued(queue: Queue, tmp_path: Pa
 
     store: Any = queue.store  # the SQLite store's own connection
     store._conn.set_progress_handler(count, 1000)
-    assert queue.store.claim(OWNER) is not None
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    assert job.source == f"/src/{priorities - 1}.jpg"
     assert steps[0] < 5, f"{steps[0]} thousand VM steps for one claim"
+
+
+def test_the_claim_reads_the_claim_index(queue: Queue) -> None:
+    plan = _sql(
+        queue,
+        "EXPLAIN QUERY PLAN SELECT id FROM jobs INDEXED BY jobs_claim"
+        " WHERE state = 'queued' AND not_before <= 0 ORDER BY priority DESC, not_before, id"
+        " LIMIT 1",
+    )
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "jobs_claim" in details
+    assert "TEMP B-TREE" not in details  # no sort: the index is in claim order
+
+
+def test_a_name_that_is_not_utf8_is_a_blob_of_its_bytes(queue: Queue, tmp_path: Path) -> None:
+    bad = os.fsdecode(b"/src/bad\xffbyte.jpg")
+    jobs = [NewJob(bad, "", 1, 1, bad + "_*.*"), NewJob("/src/caf\u00e9.jpg", "", 1, 1, "/o")]
+    queue.store.submit(jobs, _options(tmp_path), batch="b")
+    rows = _sql(queue, "SELECT typeof(source), source, typeof(target) FROM jobs ORDER BY id")
+    assert rows == [
+        ("blob", b"/src/bad\xffbyte.jpg", "blob"),
+        ("text", "/src/caf\u00e9.jpg", "text"),  # UTF-8 names stay readable text
+    ]
+
+
+def test_pause_is_a_row_of_meta(queue: Queue) -> None:
+    queue.store.pause()
+    assert [key for (key,) in _sql(queue, "SELECT key FROM meta ORDER BY key")] == [
+        "paused",
+        "schema",
+    ]
+    queue.store.resume()
+    assert _sql(queue, "SELECT count(*) FROM meta WHERE key = 'paused'") == [(0,)]
+
+
+def test_tries_are_kept_in_the_jobs_own_row(queue: Queue, tmp_path: Path) -> None:
+    # No table of their own: the statements that change the job record them.
+    queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
+    job = queue.store.claim(OWNER)
+    assert job is not None
+    queue.store.fail(job.id, OWNER, "Cannot write /out/x", source_fault=False)
+    ((history, fault),) = _sql(queue, f"SELECT history, source_fault FROM jobs WHERE id = {job.id}")
+    ((number, worker, host, started, ended, outcome, error),) = json.loads(history)
+    assert (number, worker, host, outcome, error) == (1, OWNER, "", "failed", "Cannot write /out/x")
+    assert started <= ended
+    assert fault == 0
+    tables = {name for (name,) in _sql(queue, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "attempts" not in tables
 
 
 def test_opening_a_queue_does_not_wait_for_a_writer(

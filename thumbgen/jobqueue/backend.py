@@ -2,8 +2,8 @@
 
 A file path gives the SQLite backend. ``redis://`` and ``rediss://`` are
 where the Redis backend (issue 9) plugs in: a ``thumbgen.jobqueue.redis``
-subpackage providing ``open_backend(url) -> Backend``, called from
-:func:`open_backend` below in place of today's error.
+subpackage providing ``open_backend(url, *, create, readonly) -> Backend``,
+called from :func:`open_backend` below in place of today's error.
 """
 
 from __future__ import annotations
@@ -16,21 +16,28 @@ from .huey_app import Queue
 REDIS_SCHEMES = ("redis", "rediss")
 
 
-def open_queue(location: str) -> Queue:
-    """The queue at ``location`` (a SQLite file path), opened and ready."""
-    return Queue(open_backend(location))
+def open_queue(location: str, *, create: bool = True, readonly: bool = False) -> Queue:
+    """The queue at ``location`` (a SQLite file path), opened and ready.
+
+    ``create=False`` refuses a location that holds no queue (QueueError "No
+    queue at ...") and creates nothing; only the commands that put work in
+    create one. ``readonly=True`` opens it for reading only (status, jobs,
+    show), which works on a queue file the user may read but not write.
+    """
+    return Queue(open_backend(location, create=create, readonly=readonly))
 
 
-def open_backend(location: str) -> Backend:
+def open_backend(location: str, *, create: bool = True, readonly: bool = False) -> Backend:
     """The backend (transport and job-store factory) for ``location``, by its scheme."""
     scheme = location.split("://", 1)[0] if "://" in location else None
     if scheme is None:
         from . import sqlite
 
-        return sqlite.open_backend(location)
+        return sqlite.open_backend(location, create=create, readonly=readonly)
     if scheme in REDIS_SCHEMES:
-        # Issue 9: `from . import redis; return redis.open_backend(location)`.
-        raise _unsupported(location, scheme)
+        from . import redis
+
+        return redis.open_backend(location, create=create, readonly=readonly)
     raise _unsupported(location, scheme)
 
 

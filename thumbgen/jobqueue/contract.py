@@ -6,173 +6,138 @@ writes the job and its token in one transaction, so a crash can never leave
 a queued job without a way to be run; the few windows inside Huey itself
 (a token popped but not yet used) are closed by :meth:`JobStore.top_up`.
 
-A token carries no job id: whoever holds one claims the oldest due job. That
-makes lost tokens cheap to replace (count them) and spare ones harmless (a
-token that finds nothing does nothing).
+A token carries no job id: whoever holds one claims the best due job
+(highest priority, then oldest due). That makes lost tokens cheap to replace
+(count them) and spare ones harmless (a token that finds nothing does
+nothing). While the queue is paused no token is made and claims find
+nothing; :meth:`JobStore.resume` tops the tokens up again.
+
+Every transition here is one atomic step that checks the state it starts
+from (a stale worker cannot overwrite a newer attempt), so a Redis store can
+make each one a Lua script; the counters per state change in the same step.
 
 A backend is the pair that makes this work: a Huey instance (the transport)
 and a job store that writes its tokens into that transport in the same
 transaction as the job (:class:`Backend`). What a store decides (which
 sources to queue, which workers are dead) is not the store's own: it calls
-the pure functions of :mod:`thumbgen.jobqueue.policy`.
+the pure functions of :mod:`thumbgen.jobqueue.policy`. The data classes live
+in :mod:`thumbgen.jobqueue.records` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from thumbgen.options import Options
 
+from .records import (
+    Attempt,
+    Counts,
+    Failure,
+    Job,
+    JobDetail,
+    JobRecord,
+    NewJob,
+    Outcome,
+    State,
+    SubmitResult,
+    WorkerInfo,
+)
+
 if TYPE_CHECKING:
     from huey import Huey
+
+__all__ = [
+    "HISTORY_LIMIT",
+    "QUEUE_NAME",
+    "Attempt",
+    "Backend",
+    "Counts",
+    "Failure",
+    "Job",
+    "JobDetail",
+    "JobRecord",
+    "JobStore",
+    "NewJob",
+    "Outcome",
+    "State",
+    "SubmitResult",
+    "Tokens",
+    "WorkerInfo",
+]
 
 #: Huey's name for thumbgen's queue (rows and keys in the transport carry it).
 QUEUE_NAME = "thumbgen"
 
-
-class State(enum.StrEnum):
-    """A job's state."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclasses.dataclass(frozen=True)
-class NewJob:
-    """A source as ``add`` submits it."""
-
-    source: str
-    rel_dir: str
-    size: int
-    mtime_ns: int
-    #: Output path pattern with size, width, height and extension left open;
-    #: two sources with one target would overwrite each other's thumbnails.
-    target: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """A claimed job, as a worker runs it."""
-
-    id: int
-    source: str
-    rel_dir: str
-    options: Options
-    attempts: int
-
-
-@dataclasses.dataclass
-class SubmitResult:
-    """What :meth:`JobStore.submit` did with each source."""
-
-    queued: int = 0
-    up_to_date: int = 0
-    #: Jobs already queued or running for the same source and options.
-    pending_ids: list[int] = dataclasses.field(default_factory=list)
-    #: Sources that failed before and have not changed since: (source, error).
-    failed_before: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    #: Sources refused because another source owns their target: (source, other).
-    conflicts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-
-    def merge(self, other: SubmitResult) -> None:
-        """Add ``other``'s numbers to this result."""
-        self.queued += other.queued
-        self.up_to_date += other.up_to_date
-        self.pending_ids.extend(other.pending_ids)
-        self.failed_before.extend(other.failed_before)
-        self.conflicts.extend(other.conflicts)
-
-
-@dataclasses.dataclass(frozen=True)
-class Counts:
-    """Jobs per state."""
-
-    queued: int = 0
-    running: int = 0
-    done: int = 0
-    failed: int = 0
-
-    @property
-    def total(self) -> int:
-        """All jobs counted."""
-        return self.queued + self.running + self.done + self.failed
-
-    @property
-    def finished(self) -> int:
-        """Jobs that will not run again unless asked: done or failed."""
-        return self.done + self.failed
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """A failed job and its one-line reason."""
-
-    source: str
-    error: str
-    finished_at: float
-
-
-@dataclasses.dataclass(frozen=True)
-class JobRecord:
-    """One job as :meth:`JobStore.jobs` lists it."""
-
-    id: int
-    source: str
-    state: State
-    #: Tries started so far (an interrupted try that was put back does not count).
-    attempts: int
-    #: The last failure's one-line reason (kept while a retry is pending).
-    error: str | None
-    #: The source signature: as submitted, or as the worker read it when done.
-    size: int
-    mtime_ns: int
-    #: The thumbnails written, once done.
-    outputs: tuple[str, ...]
-    queued_at: float | None
-    started_at: float | None
-    finished_at: float | None
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkerInfo:
-    """A registered worker process."""
-
-    id: str
-    host: str
-    pid: int
-    proc_start: str | None
-    started_at: float
-    heartbeat: float
-    jobs_done: int
-    current: str | None
+#: Tries a store keeps per job for :meth:`JobStore.job`: the newest ones
+#: (numbering goes on), so that a file re-queued for years stays one small job.
+HISTORY_LIMIT = 20
 
 
 class JobStore(Protocol):
-    """What the queue needs from a store (SQLite today; Redis is a second implementation)."""
+    """What the queue needs from a store (SQLite today; Redis is a second implementation).
+
+    A store opened read-only (``open_queue(..., readonly=True)``) answers
+    every query and ``submit(..., dry_run=True)``; anything that would write
+    raises :class:`~thumbgen.errors.QueueError`.
+    """
+
+    # -- submitting ----------------------------------------------------------
 
     def submit(
-        self, jobs: Sequence[NewJob], options: Options, *, batch: str, force: bool = False
+        self,
+        jobs: Sequence[NewJob],
+        options: Options,
+        *,
+        batch: str,
+        force: bool = False,
+        priority: int = 0,
+        dry_run: bool = False,
     ) -> SubmitResult:
-        """Queue ``jobs`` (one transaction), skipping fresh, pending and failed-before ones."""
+        """Queue ``jobs`` (one transaction), skipping fresh, pending and failed-before ones.
+
+        Jobs queued (new or again) get ``priority``; a job already pending
+        keeps its own. With ``dry_run`` every decision is made against the
+        store as it is and nothing is written (no job, no token): the result
+        lists the sources that would be queued in ``would_queue`` and counts
+        ``queued`` as 0. Sources within one call are judged together, calls
+        one by one, so a dry run of several chunks does not see the earlier
+        chunks' would-be jobs (a name conflict across chunks goes unseen).
+        """
         ...
 
+    # -- running -------------------------------------------------------------
+
     def claim(self, owner: str) -> Job | None:
-        """Move the oldest due queued job to running for ``owner``; None if there is none."""
+        """Move the best due queued job to running for ``owner``; None if there is none.
+
+        Best: highest priority, then oldest due, then first queued. While
+        the queue is paused this returns None. The claim starts an attempt
+        (:class:`Attempt`) on the owner's behalf in the same step, and each
+        outcome below ends it in its own.
+        """
         ...
 
     def finish(
         self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
     ) -> None:
-        """Mark a running job done with its outputs and the source signature it was made from."""
+        """Mark a running job done with its outputs and the source signature it was made from.
+
+        Like every outcome below, it changes nothing unless ``owner`` still
+        runs the job (a worker presumed dead cannot overwrite a later try).
+        """
         ...
 
-    def fail(self, job_id: int, owner: str, error: str) -> None:
-        """Mark a running job failed with a one-line reason."""
+    def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
+        """Mark a running job failed with a one-line reason.
+
+        ``source_fault=False`` records a failure that was not the source's
+        doing (its output could not be written, a transient error ran out of
+        tries): a later submit of the unchanged source queues it again
+        instead of reporting it as failed before.
+        """
         ...
 
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
@@ -188,8 +153,13 @@ class JobStore(Protocol):
         ...
 
     def top_up(self) -> int:
-        """Add tokens until every queued job has one; return how many were added."""
+        """Add tokens until every queued job has one; return how many were added.
+
+        Adds none while the queue is paused (:meth:`resume` tops up).
+        """
         ...
+
+    # -- reading -------------------------------------------------------------
 
     def counts(self) -> Counts:
         """Jobs per state, in constant time."""
@@ -211,17 +181,69 @@ class JobStore(Protocol):
         """Jobs (only those in ``state`` if given) in the order first queued, at most ``limit``."""
         ...
 
+    def job(self, ref: int | str) -> JobDetail | None:
+        """One job by id (an int) or by source path (a str: its most recently queued job).
+
+        None when there is no such job. Its attempts come oldest first, the
+        newest :data:`HISTORY_LIMIT` of them; tries made before the queue
+        recorded attempts (schema 2) are not shown.
+        """
+        ...
+
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since`` (for throughput)."""
         ...
 
-    def retry_failed(self) -> int:
-        """Queue every failed job again; return how many."""
+    def paused(self) -> bool:
+        """Whether workers are held from claiming (:meth:`pause`), in constant time."""
         ...
 
-    def clear(self, states: Sequence[State]) -> int:
-        """Forget jobs in ``states``; return how many."""
+    # -- steering ------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop every worker of this queue, on every host, from claiming jobs.
+
+        Running jobs finish. The state lives in the store, so workers started
+        later obey it too; tokens waiting in the transport are dropped (the
+        queued jobs keep their places) and :meth:`resume` makes them again.
+        """
         ...
+
+    def resume(self) -> None:
+        """Let workers claim again, with a token for every queued job (one step)."""
+        ...
+
+    def cancel(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
+        """Move queued jobs (never running ones) to cancelled; return how many.
+
+        The jobs named by id or by source path (every job of that source,
+        whatever its options); with neither, every queued job. Cancelled is
+        not failed: a later submit of the unchanged source queues it again.
+        """
+        ...
+
+    def retry(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
+        """Queue failed or cancelled jobs again, tries reset; return how many.
+
+        The jobs named by id or by source path; with neither, every failed
+        job (cancelled ones stay cancelled unless named).
+        """
+        ...
+
+    def retry_failed(self) -> int:
+        """Queue every failed job again; return how many (``retry()`` with no names)."""
+        ...
+
+    def clear(self, states: Sequence[State], older_than: float | None = None) -> int:
+        """Forget jobs in ``states`` with their attempts; return how many.
+
+        With ``older_than`` (seconds), only jobs that finished (done, failed
+        or cancelled) more than that long ago. Clearing every state with no
+        age also drops every token.
+        """
+        ...
+
+    # -- workers -------------------------------------------------------------
 
     def register_worker(self, info: WorkerInfo) -> None:
         """Record a worker process as started."""
@@ -265,8 +287,10 @@ class Backend:
     The store writes each job's token into the transport in the job's own
     transaction, so a backend provides both: SQLite keeps Huey's tables in
     the job file; Redis will run both in one server. A subpackage of
-    :mod:`thumbgen.jobqueue` provides one through ``open_backend(location)``
-    and :func:`thumbgen.jobqueue.backend.open_queue` picks it by scheme.
+    :mod:`thumbgen.jobqueue` provides one through ``open_backend(location, *,
+    create, readonly)`` and :func:`thumbgen.jobqueue.backend.open_queue` picks
+    it by scheme. ``create=False`` refuses a location that holds no queue;
+    ``readonly=True`` gives stores that never write (reading commands).
     """
 
     location: str

@@ -16,16 +16,36 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from thumbgen.errors import OutputError, ThumbgenError
+
 from . import liveness
-from .contract import NewJob, State, SubmitResult, WorkerInfo
+from .records import NewJob, State, SubmitResult, WorkerInfo
 
 #: A worker whose heartbeat is older than this is presumed dead (other hosts).
 LEASE_SECONDS = 30.0
 
 
 def job_key(source: str, rel_dir: str, digest: str) -> str:
-    """A job's identity: one job per source, output folder and options digest."""
-    return hashlib.sha1(f"{source}\0{rel_dir}\0{digest}".encode()).hexdigest()[:24]
+    """A job's identity: one job per source, output folder and options digest.
+
+    Names are hashed as their bytes: a Linux name that is not UTF-8 reaches
+    Python with surrogate escapes, which ``surrogateescape`` turns back into
+    the original bytes (what :func:`os.fsencode` does on Linux, but the same
+    on every host, which a shared Redis needs). UTF-8 names hash as before.
+    """
+    text = f"{source}\0{rel_dir}\0{digest}"
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def blames_source(error: ThumbgenError) -> bool:
+    """Whether a job's final failure is its source's fault (and so worth remembering).
+
+    Only then does a later submit of the unchanged source report it as
+    "failed before". A thumbnail that could not be written, or a transient
+    error that outlasted its tries, says nothing about the file: once the
+    output folder or the disk is fixed, the next ``add`` queues it again.
+    """
+    return not (error.transient or isinstance(error, OutputError))
 
 
 # -- submitting -----------------------------------------------------------------
@@ -45,6 +65,8 @@ class ExistingJob(NamedTuple):
     #: None until the job has been done once.
     outputs: Sequence[str] | None
     error: str | None
+    #: For a failed job: whether the failure was the source's fault (see blames_source).
+    source_fault: bool = True
 
 
 class Decision(enum.Enum):
@@ -54,6 +76,10 @@ class Decision(enum.Enum):
     CHANGED = "changed", True
     FORCED = "forced", True
     OUTPUTS_MISSING = "outputs missing", True
+    #: Failed before, but not through the source's fault: tried again.
+    FAILED_NOT_SOURCE = "failed before, not the source's fault", True
+    #: Cancelled before: cancelling is not failing, so it is queued again.
+    CANCELLED = "cancelled before", True
     PENDING = "pending", False
     FAILED_BEFORE = "failed before", False
     UP_TO_DATE = "up to date", False
@@ -72,11 +98,14 @@ _NEW = Decision.NEW
 _CHANGED = Decision.CHANGED
 _FORCED = Decision.FORCED
 _OUTPUTS_MISSING = Decision.OUTPUTS_MISSING
+_FAILED_NOT_SOURCE = Decision.FAILED_NOT_SOURCE
+_CANCELLED = Decision.CANCELLED
 _PENDING = Decision.PENDING
 _FAILED_BEFORE = Decision.FAILED_BEFORE
 _UP_TO_DATE = Decision.UP_TO_DATE
 _CONFLICT = Decision.CONFLICT
 _FAILED = State.FAILED
+_CANCELLED_STATE = State.CANCELLED
 _PENDING_STATES = frozenset({State.QUEUED, State.RUNNING})
 
 
@@ -106,7 +135,9 @@ def decide_submit(
     if force:
         return _FORCED
     if existing.state == _FAILED:
-        return _FAILED_BEFORE
+        return _FAILED_BEFORE if existing.source_fault else _FAILED_NOT_SOURCE
+    if existing.state == _CANCELLED_STATE:
+        return _CANCELLED
     # Recorded outputs are checked, not trusted: a deleted thumbnail is made again.
     if existing.outputs is not None and all(exists(p) for p in existing.outputs):
         return _UP_TO_DATE
@@ -131,21 +162,27 @@ def plan_submit(
     *,
     force: bool,
     exists: Callable[[str], bool],
+    dry_run: bool = False,
 ) -> SubmitPlan:
     """Decide every source of one ``submit``.
 
     ``jobs`` and ``existing`` are keyed by :func:`job_key`; ``owners`` maps a
     target to the source the store already holds for it (the first queued).
-    Within the batch, the first source of a target owns it.
+    Within the batch, the first source of a target owns it. A ``dry_run``
+    plan is the same plan, its result listing what would be queued (in
+    ``would_queue``, with ``queued`` 0) for a store that writes none of it.
     """
     plan = SubmitPlan()
     result = plan.result
     taken = dict(owners)
+    would_queue = result.would_queue
     for key, job in jobs.items():
         owner = taken.setdefault(job.target, job.source)
         row = existing.get(key)
         decision = decide_submit(job, row, owner, force=force, exists=exists)
         if decision.queues:
+            if dry_run:
+                would_queue.append(job.source)
             if row is None:
                 plan.inserts.append((key, job))
             else:
@@ -158,7 +195,7 @@ def plan_submit(
             result.failed_before.append((job.source, row.error or "failed"))
         else:  # a conflict, with or without a row of its own
             result.conflicts.append((job.source, owner))
-    result.queued = len(plan.inserts) + len(plan.requeues)
+    result.queued = 0 if dry_run else len(plan.inserts) + len(plan.requeues)
     return plan
 
 

@@ -1,9 +1,12 @@
 """What a worker does with a token: claim a job, make its thumbnails, record the outcome.
 
 Permanent errors fail the job at once; transient ones are retried with
-exponential backoff until the attempts run out. An unexpected exception is a
-bug: it is logged with its traceback and fails only that job, never the worker.
-An interrupt (a second Ctrl-C, a parent that died) puts the job back.
+exponential backoff until the attempts run out. Whether a failure is held
+against the source (``add`` then says "failed before") is the policy's call
+(:func:`~thumbgen.jobqueue.policy.blames_source`): output and transient
+failures are not. An unexpected exception is a bug: it is logged with its
+traceback and fails only that job, never the worker. An interrupt (a second
+Ctrl-C, a parent that died) puts the job back.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import time
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
+from thumbgen.naming import display_path
 
 from .contract import Job, JobStore
+from .policy import blames_source
 from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")
 
 
 def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None:
-    """Claim the oldest due job and run it to an outcome; None if nothing was due."""
+    """Claim the best due job and run it to an outcome; None if nothing was due (or paused)."""
     job = store.claim(worker_id)
     if job is None:
         return None
@@ -39,7 +44,7 @@ def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None
             store.retry_later(job.id, worker_id, str(exc), delay)
         else:
             log.warning("failed: %s", exc)
-            store.fail(job.id, worker_id, str(exc))
+            store.fail(job.id, worker_id, str(exc), source_fault=blames_source(exc))
     except KeyboardInterrupt:
         store.release(job.id, worker_id)
         raise
@@ -48,7 +53,8 @@ def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None
         store.fail(
             job.id,
             worker_id,
-            f"Internal error on {job.source}: {type(exc).__name__}: {exc} (please report this)",
+            f"Internal error on {display_path(job.source)}: {type(exc).__name__}: {exc}"
+            " (please report this)",
         )
     else:
         store.finish(job.id, worker_id, [t.path for t in thumbs], st.st_size, st.st_mtime_ns)

@@ -6,8 +6,12 @@ and the liveness rule ``recover`` judges workers by.
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import pytest
 
+from thumbgen import errors
 from thumbgen.jobqueue import liveness, policy
 from thumbgen.jobqueue.contract import NewJob, State, SubmitResult, WorkerInfo
 from thumbgen.jobqueue.policy import Decision, ExistingJob
@@ -22,8 +26,9 @@ def _existing(
     mtime_ns: int = 1,
     outputs: tuple[str, ...] | None = OUT,
     error: str | None = None,
+    source_fault: bool = True,
 ) -> ExistingJob:
-    return ExistingJob(7, state, size, mtime_ns, outputs, error)
+    return ExistingJob(7, state, size, mtime_ns, outputs, error, source_fault)
 
 
 def _decide(
@@ -90,13 +95,43 @@ def test_a_vanished_owner_no_longer_blocks_the_target() -> None:
     assert _decide(None, owner="/src/a.png", on_disk=frozenset()) is Decision.NEW
 
 
-def test_only_new_changed_forced_and_missing_outputs_queue() -> None:
+def test_a_failure_that_was_not_the_sources_fault_is_queued_again() -> None:
+    # Its output could not be written, or a transient error outlasted its tries.
+    existing = _existing(State.FAILED, error="Cannot write /out/a_64.jpg", source_fault=False)
+    assert _decide(existing) is Decision.FAILED_NOT_SOURCE
+    assert _decide(existing, on_disk=frozenset()) is Decision.FAILED_NOT_SOURCE
+    assert Decision.FAILED_NOT_SOURCE.queues
+
+
+def test_a_changed_or_forced_source_says_so_whoever_was_at_fault() -> None:
+    existing = _existing(State.FAILED, source_fault=False)
+    assert _decide(existing._replace(size=1)) is Decision.CHANGED
+    assert _decide(existing, force=True) is Decision.FORCED
+
+
+def test_a_cancelled_job_is_queued_again_unchanged_or_not() -> None:
+    assert _decide(_existing(State.CANCELLED)) is Decision.CANCELLED
+    assert _decide(_existing(State.CANCELLED, outputs=None)) is Decision.CANCELLED
+    assert _decide(_existing(State.CANCELLED, size=1)) is Decision.CHANGED
+
+
+def test_failures_are_the_sources_fault_unless_output_or_transient() -> None:
+    assert policy.blames_source(errors.CorruptImage("Corrupt image: a.jpg"))
+    assert policy.blames_source(errors.NotAnImage("Not an image: a.jpg"))
+    assert policy.blames_source(errors.SourceMissing("Not found: a.jpg"))
+    assert not policy.blames_source(errors.OutputError("Cannot write /out/a_64.jpg"))
+    assert not policy.blames_source(errors.TransientError("I/O error reading a.jpg"))
+
+
+def test_only_new_changed_forced_missing_outputs_and_not_held_against_it_queue() -> None:
     queueing = {d for d in Decision if d.queues}
     assert queueing == {
         Decision.NEW,
         Decision.CHANGED,
         Decision.FORCED,
         Decision.OUTPUTS_MISSING,
+        Decision.FAILED_NOT_SOURCE,
+        Decision.CANCELLED,
     }
 
 
@@ -127,6 +162,35 @@ def test_plan_sorts_each_source_into_its_outcome() -> None:
     )
 
 
+def test_plan_requeues_cancelled_jobs_and_failures_that_were_not_the_sources() -> None:
+    jobs = {f"k{i}": _job(f"{i}.jpg") for i in range(3)}
+    existing = {
+        "k0": ExistingJob(10, State.CANCELLED, 100, 1, None, None),
+        "k1": ExistingJob(11, State.FAILED, 100, 1, None, "Cannot write", False),
+        "k2": ExistingJob(12, State.FAILED, 100, 1, None, "Corrupt image", True),
+    }
+    plan = policy.plan_submit(jobs, existing, {}, force=False, exists=lambda p: False)
+    assert plan.requeues == [(10, jobs["k0"]), (11, jobs["k1"])]
+    assert plan.result.queued == 2
+    assert plan.result.failed_before == [("/src/2.jpg", "Corrupt image")]
+
+
+def test_a_dry_run_plan_lists_what_it_would_queue_and_counts_nothing_queued() -> None:
+    jobs = {f"k{i}": _job(f"{i}.jpg") for i in range(4)}
+    existing = {
+        "k1": ExistingJob(11, State.QUEUED, 100, 1, None, None),
+        "k2": ExistingJob(12, State.DONE, 100, 2, ("/o2",), None),  # changed
+    }
+    real = policy.plan_submit(jobs, existing, {}, force=False, exists=lambda p: False)
+    dry = policy.plan_submit(jobs, existing, {}, force=False, exists=lambda p: False, dry_run=True)
+    # The same decisions, so a store could write them; only the result differs.
+    assert (dry.inserts, dry.requeues) == (real.inserts, real.requeues)
+    assert dry.result.would_queue == ["/src/0.jpg", "/src/2.jpg", "/src/3.jpg"]
+    assert (dry.result.queued, real.result.queued) == (0, 3)
+    assert real.result.would_queue == []
+    assert dry.result.pending_ids == real.result.pending_ids == [11]
+
+
 def test_plan_gives_a_target_to_the_stored_owner_then_to_the_first_in_the_batch() -> None:
     jobs = {
         "a": _job("a.jpg", "/out/a_*.*"),
@@ -144,6 +208,16 @@ def test_plan_gives_a_target_to_the_stored_owner_then_to_the_first_in_the_batch(
         ("/src/c.png", "/src/c.jpg"),
     ]
     assert plan.result.queued == 1
+
+
+def test_a_job_key_hashes_the_bytes_of_a_name_that_is_not_utf8() -> None:
+    bad = os.fsdecode(b"/src/bad\xffbyte.jpg")  # U+DCFF stands for the byte
+    key = policy.job_key(bad, "", "d1")
+    assert key == policy.job_key(bad, "", "d1")
+    assert key != policy.job_key("/src/bad\xffbyte.jpg", "", "d1")  # U+00FF is another name
+    # UTF-8 names keep the keys they always had (queue files made before still match).
+    expected = hashlib.sha1("/src/é.jpg\0\0d1".encode()).hexdigest()[:24]
+    assert policy.job_key("/src/é.jpg", "", "d1") == expected
 
 
 def test_a_job_key_depends_on_source_folder_and_options() -> None:

@@ -1,8 +1,8 @@
-"""The SQLite job store's queries: counts, failures, job listings, workers.
+"""The SQLite job store's queries: counts, failures, job listings, one job, workers.
 
-Only reads live here (the transitions are in :mod:`.store`); each runs on
-the store's connection without a write lock, so ``status`` never waits for
-a writer.
+Only reads live here (the transitions are in :mod:`.store` and
+:mod:`.controls`); each runs without a write lock, so ``status`` never waits
+for a writer, and each works on a queue opened read-only.
 """
 
 from __future__ import annotations
@@ -12,20 +12,39 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from thumbgen.jobqueue.contract import Counts, Failure, JobRecord, State, WorkerInfo
+from thumbgen.jobqueue.contract import (
+    Attempt,
+    Counts,
+    Failure,
+    JobDetail,
+    JobRecord,
+    Outcome,
+    State,
+    Tokens,
+    WorkerInfo,
+)
+from thumbgen.options import Options
 
-from .db import SqliteDb
+from .db import IS_PAUSED, SqliteDb
+from .text import from_db, from_db_opt, to_db
 
 CHUNK = 500  # bound parameters per IN (...) query
 #: The columns of a JobRecord, in its field order.
 _RECORD_COLUMNS = (
     "id, source, state, attempts, error, size, mtime_ns, outputs, queued_at, started_at,"
-    " finished_at"
+    " finished_at, priority"
 )
+_FAILURE_COLUMNS = "source, error, finished_at"
 
 
 class SqliteReads(SqliteDb):
     """The reading half of :class:`~thumbgen.jobqueue.sqlite.store.SqliteStore`."""
+
+    def __init__(
+        self, path: str, tokens: Tokens, *, create: bool = True, readonly: bool = False
+    ) -> None:
+        super().__init__(path, tokens, create=create, readonly=readonly)
+        self._options: dict[int, Options] = {}
 
     def counts(self) -> Counts:
         """Jobs per state from the trigger-kept counters."""
@@ -54,16 +73,16 @@ class SqliteReads(SqliteDb):
     def failures(self, limit: int | None = None) -> list[Failure]:
         """Failed jobs, newest first."""
         rows = self._read(
-            "SELECT source, error, finished_at FROM jobs WHERE state = 'failed'"
+            f"SELECT {_FAILURE_COLUMNS} FROM jobs WHERE state = 'failed'"
             " ORDER BY finished_at DESC LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        return [Failure(str(s), str(e or "failed"), float(t or 0)) for s, e, t in rows]
+        return [_failure(row) for row in rows]
 
     def batch_failures(self, batch: str, extra_ids: Sequence[int] = ()) -> list[Failure]:
         """Failed jobs among one batch plus ``extra_ids``, oldest first."""
         rows = self._read(
-            "SELECT source, error, finished_at FROM jobs WHERE batch = ? AND state = 'failed'",
+            f"SELECT {_FAILURE_COLUMNS} FROM jobs WHERE batch = ? AND state = 'failed'",
             (batch,),
         )
         ids = list(extra_ids)
@@ -71,12 +90,11 @@ class SqliteReads(SqliteDb):
             chunk = ids[i : i + CHUNK]
             marks = ",".join("?" * len(chunk))
             rows += self._read(
-                "SELECT source, error, finished_at FROM jobs"
+                f"SELECT {_FAILURE_COLUMNS} FROM jobs"
                 f" WHERE id IN ({marks}) AND state = 'failed' AND batch IS NOT ?",
                 (*chunk, batch),
             )
-        failures = [Failure(str(s), str(e or "failed"), float(t or 0)) for s, e, t in rows]
-        return sorted(failures, key=lambda f: f.finished_at)
+        return sorted((_failure(row) for row in rows), key=lambda f: f.finished_at)
 
     def jobs(self, state: State | None = None, limit: int | None = None) -> list[JobRecord]:
         """Jobs in id order (the order first queued), optionally of one state."""
@@ -87,6 +105,31 @@ class SqliteReads(SqliteDb):
         )
         return [_record(row) for row in rows]
 
+    def job(self, ref: int | str) -> JobDetail | None:
+        """One job by id or by source (its most recently queued job), with its tries."""
+        if isinstance(ref, str):
+            rows = self._read(
+                f"SELECT {_RECORD_COLUMNS}, spec_id, history FROM jobs WHERE source = ?"
+                " ORDER BY queued_at DESC, id DESC LIMIT 1",
+                (to_db(ref),),
+            )
+        else:
+            rows = self._read(
+                f"SELECT {_RECORD_COLUMNS}, spec_id, history FROM jobs WHERE id = ?", (ref,)
+            )
+        if not rows:
+            return None
+        *fields, spec_id, history = rows[0]
+        options = self._query(lambda conn: self._options_on(conn, spec_id))
+        tries = tuple(_attempt(entry) for entry in json.loads(history or "[]"))
+        return JobDetail(_record(fields), options, tries)
+
+    def _options_on(self, conn: sqlite3.Connection, spec_id: int) -> Options:
+        if spec_id not in self._options:
+            row = conn.execute("SELECT options FROM specs WHERE id = ?", (spec_id,)).fetchone()
+            self._options[spec_id] = Options.from_json(row[0])
+        return self._options[spec_id]
+
     def finished_since(self, since: float) -> int:
         """Jobs that finished at or after ``since``."""
         row = self._read(
@@ -95,34 +138,65 @@ class SqliteReads(SqliteDb):
         )
         return int(row[0][0])
 
+    def paused(self) -> bool:
+        """Whether the queue is paused: one row of ``meta``."""
+        return bool(self._read(IS_PAUSED))
+
     def workers(self) -> list[WorkerInfo]:
         """Every registered worker."""
-        with self._errors():
-            return self._workers(self._conn)
+        return self._query(self._workers)
 
     @staticmethod
     def _workers(db: sqlite3.Connection) -> list[WorkerInfo]:
-        return [WorkerInfo(*row) for row in db.execute("SELECT * FROM workers ORDER BY started_at")]
+        rows = db.execute("SELECT * FROM workers ORDER BY started_at").fetchall()
+        return [
+            WorkerInfo(w_id, host, pid, started, at, beat, done, from_db_opt(current))
+            for w_id, host, pid, started, at, beat, done, current in rows
+        ]
 
 
 def outputs_of(column: str | None) -> list[str] | None:
-    """The outputs column: a JSON list once done, NULL before."""
+    """The outputs column: a JSON list once done, NULL before.
+
+    JSON keeps names that are not UTF-8 as ``\\udcXX`` escapes, which read
+    back as the same surrogate-escaped ``str``.
+    """
     return None if column is None else list(json.loads(column))
 
 
+def _failure(row: Sequence[Any]) -> Failure:
+    source, error, finished_at = row
+    return Failure(from_db(source), from_db_opt(error) or "failed", float(finished_at or 0))
+
+
 def _record(row: Sequence[Any]) -> JobRecord:
-    job_id, source, state, attempts, error, size, mtime_ns, outputs, *times = row
+    job_id, source, state, attempts, error, size, mtime_ns, outputs, *times, priority = row
     queued_at, started_at, finished_at = times
     return JobRecord(
         job_id,
-        source,
+        from_db(source),
         State(state),
         attempts,
-        error,
+        from_db_opt(error),
         size,
         mtime_ns,
         tuple(outputs_of(outputs) or ()),
         queued_at,
         started_at,
         finished_at,
+        priority,
+    )
+
+
+def _attempt(entry: Sequence[Any]) -> Attempt:
+    """One entry of the history column: [number, worker, host, started, ended, outcome, error]."""
+    number, worker, host, started_at, ended_at, outcome, error = entry
+    return Attempt(
+        number,
+        worker,
+        host or "",
+        started_at,
+        ended_at,
+        None if outcome is None else Outcome(outcome),
+        error,
     )

@@ -5,13 +5,19 @@ them in its own transaction and a new file never needs Huey imported
 (importing it loads its consumer, which ``status`` must not pay for).
 :data:`HUEY_DDL` is a copy of ``huey.storage.SqliteStorage.ddl``;
 tests/unit/jobqueue/test_huey_pins.py fails the moment the two differ.
+
+Files on users' machines are upgraded in place by :func:`migrate` when they
+are first opened by this version (tests/contract/test_sqlite_migration.py
+builds a version 2 file from that version's DDL). The pause flag is a row
+``('paused', time)`` in ``meta``, absent while workers may claim.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = "2"
+#: 3: priorities, cancelled jobs, each job's tries, pause, failures not the source's fault.
+SCHEMA_VERSION = "3"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -28,10 +34,14 @@ HUEY_DDL = (
     "drop index if exists task_priority_id",
 )
 
-_SCHEMA = """
+#: The tables, as a new file gets them; an older file keeps its own and gets
+#: the missing columns from :data:`_ADDED_COLUMNS`.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS specs (
     id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE, options TEXT NOT NULL);
+-- source, rel_dir, target and error hold TEXT, or a BLOB of the bytes of a
+-- name that is not UTF-8 (text.py); TEXT affinity leaves BLOBs as they are.
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
@@ -50,13 +60,42 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at REAL,
     finished_at REAL,
     error TEXT,
-    outputs TEXT);
+    outputs TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    source_fault INTEGER NOT NULL DEFAULT 1,
+    -- The newest tries, a JSON array of [number, worker, host, started_at,
+    -- ended_at, outcome, error]: written by the statements that change the
+    -- job anyway, so a try costs no row, index or statement of its own.
+    history TEXT);
+CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
+    started_at REAL NOT NULL, heartbeat REAL NOT NULL,
+    jobs_done INTEGER NOT NULL DEFAULT 0, current TEXT);
+"""
+
+#: Columns added since version 2, for files that have the table without them.
+#: Existing failures keep counting as the source's fault, as they did.
+_ADDED_COLUMNS = (
+    ("jobs", "priority", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "source_fault", "INTEGER NOT NULL DEFAULT 1"),
+    ("jobs", "history", "TEXT"),
+)
+
+#: Indexes, counters and triggers, once every column exists.
+_AFTER_COLUMNS = """
+-- Claim order: highest priority, then oldest due. Version 2 had jobs_due
+-- (not_before, id); claims name their index, so the old one goes.
+DROP INDEX IF EXISTS jobs_due;
+CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (priority DESC, not_before, id)
+    WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_state_finished ON jobs (state, finished_at);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (not_before, id) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch);
 CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
-CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
-INSERT OR IGNORE INTO job_counts VALUES ('queued', 0), ('running', 0), ('done', 0), ('failed', 0);
+-- job(source), cancel and retry by source.
+CREATE INDEX IF NOT EXISTS jobs_source ON jobs (source);
+INSERT OR IGNORE INTO job_counts VALUES
+    ('queued', 0), ('running', 0), ('done', 0), ('failed', 0), ('cancelled', 0);
 -- No insert trigger: jobs are only inserted by submit, which adds them to the
 -- counter in the same transaction. Version 1 had one; drop it and recount.
 DROP TRIGGER IF EXISTS jobs_count_insert;
@@ -67,17 +106,36 @@ CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF state ON jobs
     WHEN OLD.state <> NEW.state BEGIN
     UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
     UPDATE job_counts SET n = n + 1 WHERE state = NEW.state; END;
-CREATE TABLE IF NOT EXISTS workers (
-    id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
-    started_at REAL NOT NULL, heartbeat REAL NOT NULL,
-    jobs_done INTEGER NOT NULL DEFAULT 0, current TEXT);
 """
 
 
 def statements() -> list[str]:
-    """The schema as single statements, Huey's first (triggers hold inner semicolons)."""
-    result, current = list(HUEY_DDL), []
-    for line in _SCHEMA.strip().splitlines():
+    """A new file's schema as single statements, Huey's first."""
+    return [*HUEY_DDL, *_split(_TABLES), *_split(_AFTER_COLUMNS)]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a file of any earlier version (or none) to :data:`SCHEMA_VERSION`, in place.
+
+    Runs in the caller's write transaction (executescript() would commit it)
+    and only when the version differs, so it may be slow: it recounts.
+    Every step is idempotent: two processes upgrading at once do no harm.
+    """
+    for statement in (*HUEY_DDL, *_split(_TABLES)):
+        db.execute(statement)
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    for statement in _split(_AFTER_COLUMNS):
+        db.execute(statement)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+
+def _split(script: str) -> list[str]:
+    """``script`` as single statements (triggers hold inner semicolons)."""
+    result, current = [], []
+    for line in script.strip().splitlines():
         current.append(line)
         text = "\n".join(current)
         if sqlite3.complete_statement(text):

@@ -3,7 +3,9 @@
 Sharing the file is what makes submits atomic: a job row and its token (a
 row in Huey's ``task`` table) commit together. Counters per state are kept by
 triggers (and, for inserts, by submit in the same transaction), so ``status``
-reads four rows whatever the queue holds.
+reads five rows whatever the queue holds. Each try of a job is a row of
+``attempts``, opened by the claim and closed by the outcome in the same
+transaction as the job's own change.
 
 Durability: WAL with ``synchronous=NORMAL`` survives any process crash. A
 submit is committed with ``synchronous=FULL``, so what ``add`` reports as
@@ -12,7 +14,8 @@ seconds on power loss, which only means some jobs run again.
 
 The store decides nothing: which sources to queue and which workers are dead
 come from :mod:`thumbgen.jobqueue.policy`; this module reads the rows those
-decisions need and writes their outcome in one transaction.
+decisions need and writes their outcome in one transaction. Paths go through
+:mod:`.text` on their way in and out, so any Linux name round-trips.
 """
 
 from __future__ import annotations
@@ -22,32 +25,68 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from thumbgen.jobqueue import policy
 from thumbgen.jobqueue.contract import (
+    HISTORY_LIMIT,
     Job,
     NewJob,
+    Outcome,
     State,
     SubmitResult,
-    Tokens,
     WorkerInfo,
 )
-from thumbgen.jobqueue.policy import ExistingJob
+from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
 from thumbgen.options import Options
 
-from .reads import CHUNK, SqliteReads, outputs_of
+from .controls import SqliteControls
+from .reads import CHUNK, outputs_of
+from .text import from_db, from_db_opt, to_db, to_db_opt
 
 #: State by column value; a dict look-up costs a tenth of State(value) per row.
 _STATES = {s.value: s for s in State}
+_DONE, _FAILED, _RETRY = Outcome.DONE.value, Outcome.FAILED.value, Outcome.RETRY.value
+_RELEASED, _REQUEUED = Outcome.RELEASED.value, Outcome.REQUEUED.value
+
+#: The kept tries before a new one: the oldest goes once there are HISTORY_LIMIT.
+_KEPT = (
+    f"CASE WHEN json_array_length(coalesce(history, '[]')) >= {HISTORY_LIMIT}"
+    " THEN json_remove(history, '$[0]') ELSE coalesce(history, '[]') END"
+)
+#: Takes the best due job and opens its try (numbered on from the last one)
+#: in one statement. Parameters: owner, now, owner, owner, now, now. SET
+#: expressions see the row as it was, hence owner and time as parameters.
+_CLAIM = (
+    "UPDATE jobs SET state = 'running', owner = ?, attempts = attempts + 1, started_at = ?,"
+    f" history = json_insert({_KEPT}, '$[#]', json_array("
+    "coalesce(json_extract(history, '$[#-1][0]'), 0) + 1, ?,"
+    " coalesce((SELECT host FROM workers WHERE id = ?), ''), ?, NULL, NULL, NULL))"
+    " WHERE id = (SELECT id FROM jobs INDEXED BY jobs_claim"
+    " WHERE state = 'queued' AND not_before <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused')"
+    " ORDER BY priority DESC, not_before, id LIMIT 1)"
+    " RETURNING id, source, rel_dir, spec_id, attempts"
+)
+#: Ends the open try (the last: the claim appended it) with the time, the
+#: outcome and the error as JSON made by Python, which keeps surrogate
+#: escapes as ``\udcXX``. A job claimed before the upgrade to schema 3 has no
+#: history; json_set() leaves NULL as it is.
+_CLOSE = "history = json_set(history, '$[#-1][4]', ?, '$[#-1][5]', ?, '$[#-1][6]', json(?))"
+#: Only the owner of a running job may record its outcome.
+_OWNED = " WHERE id = ? AND owner = ? AND state = 'running'"
+_FINISH = (
+    "UPDATE jobs SET state = 'done', owner = NULL, finished_at = ?, outputs = ?, size = ?,"
+    f" mtime_ns = ?, error = NULL, {_CLOSE}{_OWNED}"
+)
+_FAIL = (
+    "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?,"
+    f" source_fault = ?, {_CLOSE}{_OWNED}"
+)
 
 
-class SqliteStore(SqliteReads):
+class SqliteStore(SqliteControls):
     """:class:`~thumbgen.jobqueue.contract.JobStore` on one SQLite file; one per thread."""
-
-    def __init__(self, path: str, tokens: Tokens) -> None:
-        super().__init__(path, tokens)
-        self._options: dict[int, Options] = {}
 
     def _spec_id(self, db: sqlite3.Connection, options: Options) -> int:
         digest = options.digest
@@ -58,49 +97,48 @@ class SqliteStore(SqliteReads):
         row = db.execute("SELECT id FROM specs WHERE digest = ?", (digest,)).fetchone()
         return int(row[0])
 
-    def _options_for(self, spec_id: int) -> Options:
-        if spec_id not in self._options:
-            row = self._conn.execute(
-                "SELECT options FROM specs WHERE id = ?", (spec_id,)
-            ).fetchone()
-            self._options[spec_id] = Options.from_json(row[0])
-        return self._options[spec_id]
-
     # -- submitting -------------------------------------------------------
 
     def submit(
-        self, jobs: Sequence[NewJob], options: Options, *, batch: str, force: bool = False
+        self,
+        jobs: Sequence[NewJob],
+        options: Options,
+        *,
+        batch: str,
+        force: bool = False,
+        priority: int = 0,
+        dry_run: bool = False,
     ) -> SubmitResult:
         """Queue ``jobs`` in one durable transaction; see :class:`JobStore`."""
         if not jobs:
             return SubmitResult()
         digest = options.digest
-        now = time.time()
         keyed = {policy.job_key(j.source, j.rel_dir, digest): j for j in jobs}
+        if dry_run:
+            # Reads only: no spec row, no token, and a read-only queue will do.
+            return self._query(lambda db: self._plan(db, keyed, force, dry_run=True)).result
+        now = time.time()
         with self._durable(), self._write() as db:
             spec_id = self._spec_id(db, options)
-            plan = policy.plan_submit(
-                keyed,
-                self._existing(db, list(keyed)),
-                self._target_owners(db, [j.target for j in keyed.values()]),
-                force=force,
-                exists=os.path.exists,
-            )
+            plan = self._plan(db, keyed, force, dry_run=False)
             db.executemany(
                 "INSERT INTO jobs (key, source, rel_dir, target, spec_id, size, mtime_ns,"
-                " state, not_before, batch, queued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                " state, not_before, batch, queued_at, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
                 [
-                    (key, j.source, j.rel_dir, j.target, spec_id, j.size, j.mtime_ns, now,
-                     batch, now)
+                    (key, *_names(j), spec_id, j.size, j.mtime_ns, now, batch, now, priority)
                     for key, j in plan.inserts
                 ],
-            )  # fmt: skip
+            )
             db.executemany(
                 "UPDATE jobs SET state = 'queued', size = ?, mtime_ns = ?, attempts = 0,"
                 " not_before = ?, owner = NULL, batch = ?, queued_at = ?, started_at = NULL,"
-                " finished_at = NULL, error = NULL, outputs = NULL WHERE id = ?",
-                [(j.size, j.mtime_ns, now, batch, now, job_id) for job_id, j in plan.requeues],
+                " finished_at = NULL, error = NULL, outputs = NULL, priority = ?,"
+                " source_fault = 1 WHERE id = ?",
+                [
+                    (j.size, j.mtime_ns, now, batch, now, priority, job_id)
+                    for job_id, j in plan.requeues
+                ],
             )
             # Inserts are counted here, once per submit: a per-row trigger
             # cost a third of the submit time (updates still use triggers).
@@ -109,6 +147,18 @@ class SqliteStore(SqliteReads):
             )
             self._add_tokens(db, plan.result.queued)
         return plan.result
+
+    def _plan(
+        self, db: sqlite3.Connection, keyed: Mapping[str, NewJob], force: bool, *, dry_run: bool
+    ) -> SubmitPlan:
+        return policy.plan_submit(
+            keyed,
+            self._existing(db, list(keyed)),
+            self._target_owners(db, [j.target for j in keyed.values()]),
+            force=force,
+            exists=os.path.exists,
+            dry_run=dry_run,
+        )
 
     @contextlib.contextmanager
     def _durable(self) -> Iterator[None]:
@@ -124,13 +174,16 @@ class SqliteStore(SqliteReads):
         owners: dict[str, str] = {}
         unique = sorted(set(targets))
         for i in range(0, len(unique), CHUNK):
-            chunk = unique[i : i + CHUNK]
+            chunk = [t if t.isascii() else to_db(t) for t in unique[i : i + CHUNK]]
             marks = ",".join("?" * len(chunk))
             for target, source in db.execute(
                 f"SELECT target, source FROM jobs WHERE target IN ({marks}) ORDER BY id DESC",
                 chunk,
             ):
-                owners[target] = source
+                if type(target) is str and type(source) is str:  # nearly always
+                    owners[target] = source
+                else:
+                    owners[from_db(target)] = from_db(source)
         return owners
 
     def _existing(self, db: sqlite3.Connection, keys: list[str]) -> dict[str, ExistingJob]:
@@ -138,76 +191,73 @@ class SqliteStore(SqliteReads):
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
             marks = ",".join("?" * len(chunk))
-            for key, job_id, state, size, mtime_ns, outputs, error in db.execute(
-                "SELECT key, id, state, size, mtime_ns, outputs, error FROM jobs"
+            for key, job_id, state, size, mtime_ns, outputs, error, fault in db.execute(
+                "SELECT key, id, state, size, mtime_ns, outputs, error, source_fault FROM jobs"
                 f" WHERE key IN ({marks})",
                 chunk,
             ):
                 found[key] = ExistingJob(
-                    job_id, _STATES[state], size, mtime_ns, outputs_of(outputs), error
+                    job_id,
+                    _STATES[state],
+                    size,
+                    mtime_ns,
+                    outputs_of(outputs),
+                    from_db_opt(error),
+                    bool(fault),
                 )
         return found
 
     # -- running ----------------------------------------------------------
 
     def claim(self, owner: str) -> Job | None:
-        """Claim the oldest due job; see :class:`JobStore`."""
+        """Claim the best due job and open its try; see :class:`JobStore`."""
         now = time.time()
         with self._write() as db:
-            rows = db.execute(
-                "UPDATE jobs SET state = 'running', owner = ?, attempts = attempts + 1,"
-                " started_at = ? WHERE id = (SELECT id FROM jobs INDEXED BY jobs_due"
-                " WHERE state = 'queued' AND not_before <= ? ORDER BY not_before, id LIMIT 1)"
-                " RETURNING id, source, rel_dir, spec_id, attempts",
-                (owner, now, now),
-            ).fetchall()
+            rows = db.execute(_CLAIM, (owner, now, owner, owner, now, now)).fetchall()
             if not rows:
                 return None
             job_id, source, rel_dir, spec_id, attempts = rows[0]
+            # The column value as it is: TEXT, or the BLOB of a name that is not UTF-8.
             db.execute("UPDATE workers SET current = ? WHERE id = ?", (source, owner))
-            options = self._options_for(spec_id)
-        return Job(job_id, source, rel_dir, options, attempts)
+            options = self._options_on(db, spec_id)
+        return Job(job_id, from_db(source), from_db(rel_dir), options, attempts)
 
-    def _end(self, job_id: int, owner: str, sql: str, params: Sequence[object]) -> bool:
+    def _end(self, owner: str, sql: str, params: Sequence[object]) -> None:
         with self._write() as db:
-            changed = db.execute(
-                sql + " WHERE id = ? AND owner = ? AND state = 'running'",
-                (*params, job_id, owner),
-            ).rowcount
+            db.execute(sql, params)
             db.execute(
                 "UPDATE workers SET jobs_done = jobs_done + 1, current = NULL WHERE id = ?",
                 (owner,),
             )
-            return changed == 1
 
     def finish(
         self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
     ) -> None:
         """Mark a job done; see :class:`JobStore`."""
+        now = time.time()
         self._end(
-            job_id,
             owner,
-            "UPDATE jobs SET state = 'done', owner = NULL, finished_at = ?, outputs = ?,"
-            " size = ?, mtime_ns = ?, error = NULL",
-            (time.time(), json.dumps(list(outputs)), size, mtime),
+            _FINISH,
+            (now, json.dumps(list(outputs)), size, mtime, now, _DONE, "null", job_id, owner),
         )
 
-    def fail(self, job_id: int, owner: str, error: str) -> None:
-        """Mark a job failed; see :class:`JobStore`."""
+    def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
+        """Mark a job failed, recording whose fault it was; see :class:`JobStore`."""
+        now = time.time()
         self._end(
-            job_id,
             owner,
-            "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?",
-            (time.time(), error),
+            _FAIL,
+            (now, to_db(error), int(source_fault), now, _FAILED, json.dumps(error), job_id, owner),
         )
 
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
         """Requeue a job for a later try; see :class:`JobStore`."""
+        now = time.time()
         with self._write() as db:
             changed = db.execute(
-                "UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?, error = ?"
-                " WHERE id = ? AND owner = ? AND state = 'running'",
-                (time.time() + delay, error, job_id, owner),
+                f"UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?, error = ?,"
+                f" {_CLOSE}{_OWNED}",
+                (now + delay, to_db(error), now, _RETRY, json.dumps(error), job_id, owner),
             ).rowcount
             db.execute("UPDATE workers SET current = NULL WHERE id = ?", (owner,))
             if changed:
@@ -215,11 +265,12 @@ class SqliteStore(SqliteReads):
 
     def release(self, job_id: int, owner: str) -> None:
         """Requeue an interrupted job; see :class:`JobStore`."""
+        now = time.time()
         with self._write() as db:
             changed = db.execute(
                 "UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?,"
-                " attempts = MAX(attempts - 1, 0) WHERE id = ? AND owner = ? AND state = 'running'",
-                (time.time(), job_id, owner),
+                f" attempts = MAX(attempts - 1, 0), {_CLOSE}{_OWNED}",
+                (now, now, _RELEASED, "null", job_id, owner),
             ).rowcount
             db.execute("UPDATE workers SET current = NULL WHERE id = ?", (owner,))
             self._add_tokens(db, changed)
@@ -235,46 +286,23 @@ class SqliteStore(SqliteReads):
             recovered = 0
             for owner in dead.owners:
                 recovered += db.execute(
-                    "UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?"
+                    f"UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?, {_CLOSE}"
                     " WHERE state = 'running' AND owner = ?",
-                    (now, owner),
+                    (now, now, _REQUEUED, "null", owner),
                 ).rowcount
             db.executemany("DELETE FROM workers WHERE id = ?", [(w,) for w in dead.workers])
             self._add_tokens(db, recovered)
         return recovered
 
     def top_up(self) -> int:
-        """Replace lost tokens; see :class:`JobStore`."""
+        """Replace lost tokens (none while paused); see :class:`JobStore`."""
         with self._write() as db:
+            if self._paused(db):
+                return 0
             queued = db.execute("SELECT n FROM job_counts WHERE state = 'queued'").fetchone()[0]
             missing = max(0, int(queued) - self._count_tokens(db))
             self._add_tokens(db, missing)
         return missing
-
-    # -- maintenance ------------------------------------------------------
-
-    def retry_failed(self) -> int:
-        """Queue every failed job again."""
-        now = time.time()
-        with self._write() as db:
-            n = db.execute(
-                "UPDATE jobs SET state = 'queued', attempts = 0, not_before = ?, queued_at = ?,"
-                " finished_at = NULL, error = NULL, owner = NULL WHERE state = 'failed'",
-                (now, now),
-            ).rowcount
-            self._add_tokens(db, n)
-        return n
-
-    def clear(self, states: Sequence[State]) -> int:
-        """Forget jobs in ``states`` (and, with every state, the pending tokens)."""
-        with self._write() as db:
-            marks = ",".join("?" * len(states))
-            n = db.execute(
-                f"DELETE FROM jobs WHERE state IN ({marks})", [s.value for s in states]
-            ).rowcount
-            if set(states) == set(State):
-                self._drop_tokens(db)
-        return n
 
     # -- workers ----------------------------------------------------------
 
@@ -297,6 +325,15 @@ class SqliteStore(SqliteReads):
             db.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
 
 
+def _names(job: NewJob) -> tuple[str | bytes, str | bytes, str | bytes]:
+    """A job's source, folder and target as column values (see :mod:`.text`)."""
+    source, rel_dir, target = job.source, job.rel_dir, job.target
+    # One test for the three in the usual case: ASCII names need no conversion.
+    if (source + rel_dir + target).isascii():
+        return source, rel_dir, target
+    return to_db(source), to_db(rel_dir), to_db(target)
+
+
 def _worker_row(info: WorkerInfo) -> tuple[object, ...]:
     return (
         info.id,
@@ -306,5 +343,5 @@ def _worker_row(info: WorkerInfo) -> tuple[object, ...]:
         info.started_at,
         info.heartbeat,
         info.jobs_done,
-        info.current,
+        to_db_opt(info.current),
     )
