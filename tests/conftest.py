@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.huey_app import Queue
 
 
@@ -21,6 +22,8 @@ def _private_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("THUMBGEN_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("THUMBGEN_QUEUE", str(tmp_path / "queue.db"))
+    # Nor the user's config file (platformdirs looks there first).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def queue_path(tmp_path: Path) -> str:
 @pytest.fixture
 def queue(queue_path: str) -> Iterator[Queue]:
     """A real SQLite queue in the test's folder."""
-    q = Queue(queue_path)
+    q = open_queue(queue_path)
     yield q
     q.close()
 

@@ -1,7 +1,7 @@
 """Run thumbgen's benchmarks: ``python tests/benchmarks/run.py [NAME...] [--quick]``.
 
-NAME is ``queue`` (= ``status add overhead``), ``imaging``, ``peers`` or
-``all`` (the default). Each benchmark prints a table of medians with ratios
+NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
+``peers`` or ``all`` (the default). Each benchmark prints a table of medians with ratios
 against baselines measured in the same run. ``nox -s bench -- NAME...``
 runs this against an installed (non-editable) thumbgen.
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable
 import bench_imaging
 import bench_peers
 import bench_queue
+import bench_startup
 from bench_common import Config, Reporter, thumbgen_argv
 
 import thumbgen
@@ -33,10 +34,11 @@ BENCHES: dict[str, Bench] = {
     "overhead": bench_queue.bench_overhead,
     "imaging": bench_imaging.run,
     "peers": bench_peers.run,
+    "startup": bench_startup.run,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
-    "all": ["status", "add", "overhead", "imaging", "peers"],
+    "all": ["status", "add", "overhead", "startup", "imaging", "peers"],
 }
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.imagegen import write_jpegs
-from support.procs import background, run_thumbgen, wait_until
+from support.procs import background, queue_jobs, run_thumbgen, wait_until
 
 
 @pytest.fixture
@@ -39,9 +38,8 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _job(queue_path: str) -> tuple[str, int, str | None]:
-    with contextlib.closing(sqlite3.connect(queue_path, timeout=30)) as db:
-        state, attempts, error = db.execute("SELECT state, attempts, error FROM jobs").fetchone()
-    return state, attempts, error
+    (job,) = queue_jobs(queue_path)
+    return job.state.value, job.attempts, job.error
 
 
 def test_a_full_disk_is_retried_then_fails_with_its_reason(
@@ -76,3 +74,20 @@ def test_a_retry_succeeds_once_space_is_freed(
     assert state == "done"
     assert attempts >= 2
     assert [p.name for p in full_disk.iterdir()] == ["img0000_256x256.jpg"]
+
+
+def test_an_output_failure_is_not_held_against_an_unchanged_source(
+    tmp_path: Path, env: dict[str, str], queue_path: str, full_disk: Path
+) -> None:
+    write_jpegs(tmp_path / "src", 1)
+    args = ("add", str(tmp_path / "src"), "-o", str(full_disk))
+    assert run_thumbgen(*args, env=env).returncode == 0
+    drained = run_thumbgen(
+        "worker", "--burst", "-w", "1", "--retries", "1", "--retry-delay", "0", env=env
+    )
+    assert drained.returncode == 0, drained.stderr
+    assert _job(queue_path)[0] == "failed"
+    (full_disk / "filler").unlink()  # the disk is fixed; the source never changed
+    again = run_thumbgen(*args, env=env)
+    assert again.returncode == 0
+    assert again.stdout.startswith("1 queued"), again.stdout

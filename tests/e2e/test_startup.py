@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from support.imagegen import write_jpegs
+from support.procs import run_thumbgen
 
 #: Heavy modules that ``status`` has no use for (Pillow, the watcher, progress
 #: bars, Huey's consumer machinery).
@@ -31,15 +33,26 @@ def imported_modules(*args: str, env: dict[str, str]) -> set[str]:
     return names
 
 
+@pytest.fixture
+def a_queue(env: dict[str, str], tmp_path) -> None:
+    """A queue with a job in it (status refuses a queue that does not exist)."""
+    (tmp_path / "src").mkdir()
+    write_jpegs(tmp_path / "src", 1)
+    assert run_thumbgen("add", str(tmp_path / "src"), env=env).returncode == 0
+
+
 @pytest.mark.parametrize("heavy", NOT_FOR_STATUS)
-def test_status_json_does_not_import_heavy_modules(heavy: str, env: dict[str, str]) -> None:
+def test_status_json_does_not_import_heavy_modules(
+    heavy: str, env: dict[str, str], a_queue: None
+) -> None:
     names = imported_modules("status", "--json", env=env)
     assert not {n for n in names if n == heavy or n.startswith(heavy + ".")}
 
 
 def test_the_check_sees_what_add_imports(env: dict[str, str], tmp_path) -> None:
     # The same check on a command that does need Pillow: it must see it.
-    names = imported_modules("add", str(tmp_path), env=env)
+    write_jpegs(tmp_path / "src", 1)
+    names = imported_modules("add", str(tmp_path / "src"), env=env)
     assert "PIL" in names
 
 

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
-from support.procs import background, processes_using, run_thumbgen, wait_until
+from support.procs import background, processes_using, queue_jobs, run_thumbgen, wait_until
 
 from thumbgen.watch.watcher import WatchConfig, Watcher, WatchError, filesystem_type, network_hints
 
@@ -23,15 +22,9 @@ SETTLE = "1"
 
 
 def jobs(queue_path: str) -> list[tuple[str, str, int]]:
-    """(source, state, size) of every job."""
-    if not os.path.exists(queue_path):
-        return []
-    with contextlib.closing(sqlite3.connect(queue_path, timeout=30)) as db:
-        try:
-            rows = db.execute("SELECT source, state, size FROM jobs ORDER BY source").fetchall()
-        except sqlite3.OperationalError:  # the schema is not there yet
-            return []
-    return [(str(s), str(st), int(n)) for s, st, n in rows]
+    """(source, state, size) of every job, sorted by source."""
+    rows = [(j.source, j.state.value, j.size) for j in queue_jobs(queue_path)]
+    return sorted(rows)
 
 
 def inotify_watches(pid: int) -> int:

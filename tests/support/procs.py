@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 def thumbgen_argv(*args: str) -> list[str]:
@@ -96,3 +97,49 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def queue_jobs(queue_path: str) -> list[Any]:
+    """Every job in the queue at ``queue_path``, read through the job-store protocol.
+
+    An empty list while the queue does not exist yet (a process is still
+    starting), so that tests can poll it.
+    """
+    from thumbgen.errors import QueueError
+    from thumbgen.jobqueue.backend import open_queue
+
+    try:
+        queue = open_queue(queue_path, create=False, readonly=True)
+    except QueueError:
+        return []  # not there yet, or its creator has not written the schema yet
+    try:
+        return list(queue.store.jobs(limit=None))
+    finally:
+        queue.close()
+
+
+def queue_counts(queue_path: str) -> dict[str, int]:
+    """Jobs per state in the queue at ``queue_path`` (zeros before it exists)."""
+    from thumbgen.errors import QueueError
+    from thumbgen.jobqueue.backend import open_queue
+
+    try:
+        queue = open_queue(queue_path, create=False, readonly=True)
+    except QueueError:
+        return {"queued": 0, "running": 0, "done": 0, "failed": 0}
+    try:
+        c = queue.store.counts()
+        return {"queued": c.queued, "running": c.running, "done": c.done, "failed": c.failed}
+    finally:
+        queue.close()
+
+
+def queue_workers(queue_path: str) -> int:
+    """Registered worker processes (alive or not) in the queue at ``queue_path``."""
+    from thumbgen.jobqueue.backend import open_queue
+
+    queue = open_queue(queue_path, create=False, readonly=True)
+    try:
+        return len(queue.store.workers())
+    finally:
+        queue.close()

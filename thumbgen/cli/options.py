@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from thumbgen import options as defaults
-from thumbgen.options import Options, build_options
+from thumbgen.options import Fit, Format, Options, build_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,61 +56,92 @@ class OutputOptions:
         )
 
 
+_FITS = "|".join(f.value for f in Fit)
+_FORMATS = "|".join(f.value for f in Format)
+
 _OUTPUT_PARAMETERS: dict[str, Any] = {
     "size": Annotated[
         list[str] | None,
         typer.Option(
             "--size",
             "-s",
+            metavar="SIZE",
             envvar="THUMBGEN_SIZE",
+            show_default=defaults.DEFAULT_SIZE,
             help="Box to fit: 256 (256x256), 320x240, 320x (width), x240 (height). Repeatable.",
         ),
     ],
     "fit": Annotated[
         str,
-        typer.Option(envvar="THUMBGEN_FIT", help="contain, cover (crop to fill), pad or fill."),
+        typer.Option(
+            metavar=f"[{_FITS}]",
+            envvar="THUMBGEN_FIT",
+            help="contain (fit inside), cover (fill the box, crop), pad (to the box), fill.",
+        ),
     ],
     "crop": Annotated[
         str,
-        typer.Option(envvar="THUMBGEN_CROP", help="Where cover crops: center, entropy, or x,y."),
+        typer.Option(
+            metavar="[center|entropy|X,Y]",
+            envvar="THUMBGEN_CROP",
+            help="Where cover crops: the centre, the busiest part, or a focal point in 0..1.",
+        ),
     ],
     "format": Annotated[
         str,
         typer.Option(
             "--format",
             "-f",
+            metavar=f"[{_FORMATS}]",
             envvar="THUMBGEN_FORMAT",
-            help="auto (JPEG, or PNG with transparency), jpeg, png, webp, avif.",
+            help="Output format; auto is JPEG, or PNG for pictures with transparency.",
         ),
     ],
     "quality": Annotated[
         int,
-        typer.Option("--quality", "-q", envvar="THUMBGEN_QUALITY", help="JPEG/WebP/AVIF quality."),
+        typer.Option(
+            "--quality",
+            "-q",
+            metavar="1-100",
+            envvar="THUMBGEN_QUALITY",
+            help="JPEG/WebP/AVIF quality.",
+        ),
     ],
     "out": Annotated[
-        str, typer.Option("--out", "-o", envvar="THUMBGEN_OUT", help="Output folder.")
+        str,
+        typer.Option("--out", "-o", metavar="DIR", envvar="THUMBGEN_OUT", help="Output folder."),
     ],
     "name": Annotated[
         str,
         typer.Option(
+            metavar="TEMPLATE",
             envvar="THUMBGEN_NAME",
-            help="Output name: {dir} {stem} {name} {size} {width} {height} {ext}.",
+            help="Output name from {dir} {stem} {name} {size} {width} {height} {ext}.",
         ),
     ],
     "upscale": Annotated[
-        bool, typer.Option(envvar="THUMBGEN_UPSCALE", help="Enlarge sources smaller than the box.")
+        bool,
+        typer.Option(
+            "--upscale/--no-upscale",
+            envvar="THUMBGEN_UPSCALE",
+            help="Enlarge sources smaller than the box.",
+        ),
     ],
     "background": Annotated[
         str,
         typer.Option(
-            envvar="THUMBGEN_BACKGROUND", help="Colour for pad and for JPEG transparency."
+            metavar="COLOUR",
+            envvar="THUMBGEN_BACKGROUND",
+            help="Colour for pad and for JPEG transparency: a name, #rrggbb or transparent.",
         ),
     ],
     "max_pixels": Annotated[
         int | None,
         typer.Option(
+            metavar="PIXELS",
             envvar="THUMBGEN_MAX_PIXELS",
-            help=f"Refuse larger sources [default: {defaults.DEFAULT_MAX_PIXELS}].",
+            show_default=str(defaults.DEFAULT_MAX_PIXELS),
+            help="Refuse sources with more pixels, from their header, before decoding.",
         ),
     ],
 }
@@ -149,5 +180,13 @@ def with_output_options(command: F) -> F:
 
 WorkersOpt = Annotated[
     int,
-    typer.Option("--workers", "-w", min=0, envvar="THUMBGEN_WORKERS", help="Worker processes."),
+    typer.Option(
+        "--workers",
+        "-w",
+        min=1,
+        metavar="N",
+        envvar="THUMBGEN_WORKERS",
+        show_default="one per core",
+        help="Worker processes.",
+    ),
 ]

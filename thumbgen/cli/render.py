@@ -1,49 +1,114 @@
-"""Terminal output for the CLI: rich tables, progress and messages.
+"""Terminal output for the CLI: tables, progress and messages.
 
-Only :mod:`thumbgen.cli` imports this module; the core returns plain reports
-and this turns them into text. Data goes to stdout, messages to stderr.
+The core returns plain reports and this turns them into text. Data goes to
+stdout, messages to stderr. Every file name printed goes through
+:func:`path`, so a name holding a newline or undecodable bytes stays on one
+line and cannot forge an ``Error:`` line of its own.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
-from thumbgen.commands import AddReport, StatusReport
-from thumbgen.jobqueue.contract import Counts
+from thumbgen.errors import UsageError
+from thumbgen.naming import display_path
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
+    from rich.table import Table
 
+    from thumbgen.commands import AddReport, StatusReport, WatchProgress
+    from thumbgen.jobqueue.contract import Counts, JobDetail, JobRecord
     from thumbgen.watch.watcher import WatchStatus
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+    from .settings import Setting
+
+#: Skips and similar lists shown before "... and N more".
+SHOWN = 20
+#: Keyword arguments for the consoles, set by ``--color``.
+_COLOR: dict[str, Any] = {}
+_CONSOLES: dict[str, Console] = {}
+
+
+def set_color(mode: str, *, no_color: bool = False) -> None:
+    """Apply ``--color auto|always|never`` (and ``NO_COLOR``) to both consoles."""
+    word = mode.strip().lower()
+    if word not in ("auto", "always", "never"):
+        raise UsageError(f"Invalid --color {mode!r}: choose one of auto, always, never")
+    _COLOR.clear()
+    _CONSOLES.clear()
+    if word == "always":
+        _COLOR["force_terminal"] = True
+    if word == "never" or no_color:
+        _COLOR["no_color"] = True
+
+
+def __getattr__(name: str) -> Console:
+    # The consoles (and rich) are made on first use: ``status --json`` and
+    # ``--help`` print without them and start faster.
+    if name not in ("out", "err"):
+        raise AttributeError(name)
+    if name not in _CONSOLES:
+        from rich.console import Console
+
+        _CONSOLES[name] = Console(stderr=name == "err", soft_wrap=True, **_COLOR)
+    return _CONSOLES[name]
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup characters escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def line(text: str) -> None:
+    """Print a line of data on stdout as it is (JSON, counts)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def text(data: str) -> None:
+    """Print ``data`` on stdout as it is (it brings its own newlines)."""
+    sys.stdout.write(data)
+    sys.stdout.flush()
+
+
+def path(name: str) -> str:
+    """A file name made safe for one line of output."""
+    return display_path(name)
 
 
 def error(message: str) -> None:
-    """Print ``Error: message`` on stderr."""
-    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
+    """Print ``Error: message`` on stderr (always one line)."""
+    _err().print(f"[bold red]Error:[/] {escape(_one_line(message))}", highlight=False)
 
 
 def note(message: str) -> None:
     """Print an informational line on stderr."""
-    err.print(escape(message), highlight=False)
+    _err().print(escape(_one_line(message)), highlight=False)
 
 
-def add_report(report: AddReport, *, verbose: bool = False) -> None:
+def warn(message: str) -> None:
+    """Print ``Warning: message`` on stderr."""
+    _err().print(f"[yellow]Warning:[/] {escape(_one_line(message))}", highlight=False)
+
+
+def _one_line(text: str) -> str:
+    return text if "\n" not in text and "\r" not in text else display_path(text)
+
+
+def add_report(report: AddReport, *, verbose: bool = False, quiet: bool = False) -> None:
     """Summarise what ``add`` queued, found up to date and skipped."""
     sub = report.submitted
-    parts = [f"{sub.queued} queued"]
+    verb = "would be queued" if report.dry_run else "queued"
+    parts = [f"{len(sub.would_queue) if report.dry_run else sub.queued} {verb}"]
     if sub.pending_ids:
         parts.append(f"{len(sub.pending_ids)} already queued")
     if sub.up_to_date:
@@ -53,27 +118,41 @@ def add_report(report: AddReport, *, verbose: bool = False) -> None:
     skipped = len(report.skipped) + len(sub.conflicts)
     if skipped:
         parts.append(f"{skipped} skipped")
-    out.print(", ".join(parts), highlight=False)
-    shown = report.skipped if verbose else report.skipped[:20]
+    if not quiet:
+        line(", ".join(parts))
+        limit = None if verbose or report.dry_run else SHOWN
+        if report.dry_run:
+            for source in sub.would_queue[:limit]:
+                note(f"would queue {path(source)}")
+        _skips(report, limit)
+    for item in report.missing:
+        error(f"{path(item.path)}: {item.reason}")
+    if report.nothing_found:
+        where = ", ".join(path(p) for p in report.paths[:3])
+        more = f" and {len(report.paths) - 3} more" if len(report.paths) > 3 else ""
+        error(f"No image found in {where}{more}; nothing to queue")
+
+
+def _skips(report: AddReport, limit: int | None) -> None:
+    sub = report.submitted
+    shown = report.skipped[:limit]
     for item in shown:
-        note(f"skipped {item.path}: {item.reason}")
+        note(f"skipped {path(item.path)}: {item.reason}")
     if len(shown) < len(report.skipped):
         note(f"... and {len(report.skipped) - len(shown)} more skipped (-v lists them all)")
-    for source, other in sub.conflicts[:20]:
+    for source, other in sub.conflicts[:limit]:
         note(
-            f"skipped {source}: its thumbnails would overwrite those of {other}; "
+            f"skipped {path(source)}: its thumbnails would overwrite those of {path(other)}; "
             "use another -o folder, or put {name} in --name"
         )
-    for _source, reason in sub.failed_before[:20]:
+    for _source, reason in sub.failed_before[:limit]:
         note(f"failed before (unchanged since): {reason}")
     if sub.failed_before:
         note("run `thumbgen retry` or add --force to try them again")
-    for item in report.missing:
-        error(f"{item.path}: {item.reason}")
 
 
 @contextmanager
-def batch_progress(total: int) -> Iterator[tuple[Progress, TaskID]]:
+def batch_progress(total: int, *, quiet: bool = False) -> Iterator[tuple[Progress, TaskID]]:
     """A progress bar with done/total, rate, ETA and failures so far."""
     from rich.progress import (
         BarColumn,
@@ -93,8 +172,9 @@ def batch_progress(total: int) -> Iterator[tuple[Progress, TaskID]]:
         TextColumn("ETA"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[failed]}"),
-        console=err,
+        console=_err(),
         transient=False,
+        disable=quiet,
     )
     with progress:
         task = progress.add_task("thumbnails", total=total, rate="", failed="")
@@ -111,28 +191,37 @@ def update_progress(progress: Progress, task: TaskID, counts: Counts, started: f
 
 def status_table(report: StatusReport) -> Table:
     """The ``status`` view: counts, throughput, workers and newest failures."""
+    from rich.table import Table
+
     c = report.counts
     grid = Table.grid(padding=(0, 2))
     grid.add_column(justify="right", style="bold")
     grid.add_column()
-    grid.add_row("queue", escape(report.queue))
+    grid.add_row("queue", escape(path(report.queue)) + (" [yellow](paused)[/]" * report.paused))
     grid.add_row("queued", str(c.queued))
-    grid.add_row("running", str(c.running))
+    running = str(c.running)
+    if report.stranded:
+        running += " [yellow](no live worker: requeued when a worker starts)[/]"
+    grid.add_row("running", running)
     grid.add_row("done", str(c.done))
     grid.add_row("failed", f"[red]{c.failed}[/]" if c.failed else "0")
+    if c.cancelled:
+        grid.add_row("cancelled", str(c.cancelled))
     grid.add_row("last minute", f"{report.finished_last_minute} finished")
     grid.add_row("workers", str(len(report.workers)))
     for w in report.workers:
-        doing = escape(w.current) if w.current else "idle"
+        doing = escape(path(w.current)) if w.current else "idle"
         grid.add_row("", f"{escape(w.host)} pid {w.pid}: {w.jobs_done} done, {doing}")
     for f in report.failures:
-        grid.add_row("[red]failure[/]", escape(f.error))
+        grid.add_row("[red]failure[/]", escape(path(f.error)))
     return grid
 
 
 def live_status(refresh: Callable[[], StatusReport], interval: float = 1.0) -> None:
     """Redraw the status view every ``interval`` seconds until interrupted."""
-    with Live(console=out) as live:
+    from rich.live import Live
+
+    with Live(console=_out()) as live:
         while True:
             live.update(status_table(refresh()))
             time.sleep(interval)
@@ -140,49 +229,146 @@ def live_status(refresh: Callable[[], StatusReport], interval: float = 1.0) -> N
 
 def failure_lines(report: StatusReport) -> str:
     """Every failure, one line each (the reason names the file), for ``status --failed``."""
-    return "".join(f"{f.error}\n" for f in report.failures)
+    return "".join(f"{path(f.error)}\n" for f in report.failures)
 
 
-def arrivals(report: AddReport) -> None:
-    """One line per file the watcher could not queue (the rest show in the status line)."""
-    for item in report.skipped:
-        note(f"skipped {item.path}: {item.reason}")
-    for source, other in report.submitted.conflicts:
-        note(f"skipped {source}: its thumbnails would overwrite those of {other}")
-    for _source, reason in report.submitted.failed_before:
-        note(f"failed before (unchanged since): {reason}")
+def jobs_table(jobs: list[JobRecord], now: float | None = None) -> Table:
+    """``thumbgen jobs``: one row per job."""
+    from rich.table import Table
+
+    now = time.time() if now is None else now
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for column in ("id", "state", "tries", "age", "source", "error"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        age = _age(now - job.queued_at) if job.queued_at else ""
+        table.add_row(
+            str(job.id),
+            job.state.value,
+            str(job.attempts),
+            age,
+            escape(path(job.source)),
+            escape(path(job.error or "")),
+        )
+    return table
+
+
+def job_detail(detail: JobDetail) -> Table:
+    """``thumbgen show``: one job, its outputs and each attempt."""
+    from rich.table import Table
+
+    job = detail.job
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style="bold")
+    grid.add_column()
+    grid.add_row("job", str(job.id))
+    grid.add_row("source", escape(path(job.source)))
+    grid.add_row("state", job.state.value)
+    grid.add_row("priority", str(job.priority))
+    grid.add_row("sizes", ", ".join(s.size.label for s in detail.options.specs))
+    if job.error:
+        grid.add_row("error", escape(path(job.error)))
+    for output in job.outputs:
+        grid.add_row("output", escape(path(output)))
+    for a in detail.attempts:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.started_at))
+        line = f"#{a.number} {when} {escape(a.host)} {escape(a.worker)}: {a.outcome}"
+        if a.error:
+            line += f" ({escape(path(a.error))})"
+        grid.add_row("attempt", line)
+    return grid
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"
+
+
+def settings_lines(settings: list[Setting]) -> str:
+    """``thumbgen config``: one ``name = value  # source`` line per setting."""
+    return "".join(
+        f"{s.name} = {_toml(s.value)}  # {s.source}; {', '.join(s.commands)}\n" for s in settings
+    )
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return '""'
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+class Arrivals:
+    """What ``watch`` prints about files as they arrive: skips, conflicts, failures."""
+
+    def add(self, report: AddReport) -> None:
+        """One line per file the watcher could not queue (the rest show in the status line)."""
+        for item in report.skipped:
+            note(f"skipped {path(item.path)}: {item.reason}")
+        for source, other in report.submitted.conflicts:
+            note(f"skipped {path(source)}: its thumbnails would overwrite those of {path(other)}")
+        for _source, reason in report.submitted.failed_before:
+            note(f"failed before (unchanged since): {reason}")
+
+    def failures(self, progress: WatchProgress) -> None:
+        """One line per new failure among the watch's jobs."""
+        for failure in progress.failures:
+            note(f"failed: {failure.error}")
 
 
 @contextmanager
-def watch_line() -> Iterator[Callable[[WatchStatus, StatusReport], None]]:
+def watch_line(
+    arrivals: Arrivals,
+) -> Iterator[Callable[[WatchStatus, WatchProgress], None]]:
     """A live status line for ``watch``; yields the function that updates it.
 
-    Only on a terminal: in a log file a redrawn line is just noise.
+    Only on a terminal: in a log file a redrawn line is just noise (failures
+    are printed as lines either way).
     """
-    if not err.is_terminal:
-        yield lambda watch, queue: None
+    if not _err().is_terminal:
+        yield lambda watch, progress: arrivals.failures(progress)
         return
-    with Live(console=err, refresh_per_second=4, transient=False) as live:
+    from rich.live import Live
+    from rich.text import Text
 
-        def show(watch: WatchStatus, queue: StatusReport) -> None:
-            c = queue.counts
+    with Live(console=_err(), refresh_per_second=4, transient=False) as live:
+
+        def show(watch: WatchStatus, progress: WatchProgress) -> None:
+            arrivals.failures(progress)
+            c = progress.counts
             folders = ", ".join(_short(f) for f in watch.folders)
             line = Text.assemble(
                 ("watching ", "bold"),
                 f"{folders} ({watch.observer}): {watch.settling} settling, ",
                 f"{c.queued} queued, {c.running} running, {c.done} done, ",
                 (f"{c.failed} failed", "red" if c.failed else ""),
-                f", {len(queue.workers)} workers",
+                f", {progress.workers} workers",
             )
             live.update(line)
 
         yield show
 
 
-def _short(path: str) -> str:
-    """``path`` relative to the current folder when that is shorter."""
+def _short(name: str) -> str:
+    """``name`` relative to the current folder when that is shorter, made printable."""
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(name)
     except ValueError:
-        return path
-    return rel if len(rel) < len(path) else path
+        return path(name)
+    return path(rel if len(rel) < len(name) else name)
+
+
+def _out() -> Console:
+    return __getattr__("out")
+
+
+def _err() -> Console:
+    return __getattr__("err")

@@ -1,0 +1,135 @@
+"""Bad invocations: one line on stderr, the documented exit code, no traceback, queue untouched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support.imagegen import write_jpegs
+from typer.testing import CliRunner
+
+from thumbgen.cli.app import app
+from thumbgen.jobqueue.backend import open_queue
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def world(tmp_path: Path, queue_path: str) -> Path:
+    """A queue holding two queued jobs, a source folder, a plain file and a folder."""
+    write_jpegs(tmp_path / "src", 2)
+    (tmp_path / "plain.txt").write_text("not a folder\n")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("hello\n")
+    bad = os.fsdecode(b"bad\xffbyte.jpg")
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / bad).write_bytes((tmp_path / "src" / "img0000.jpg").read_bytes())
+    (tmp_path / "nl").mkdir()
+    (tmp_path / "nl" / "two\nlines.txt").write_text("x")
+    assert runner.invoke(app, ["add", str(tmp_path / "src")]).exit_code == 0
+    return tmp_path
+
+
+def snapshot(queue_path: str) -> list[tuple[int, str, str, int]]:
+    queue = open_queue(queue_path, create=False)
+    try:
+        return [(j.id, j.source, j.state.value, j.attempts) for j in queue.store.jobs(limit=None)]
+    finally:
+        queue.close()
+
+
+# (argv with {tmp} for the test folder, exit code, a fragment of the one line)
+CASES = [
+    (["add", "{tmp}/src", "-q", "abc"], 2, "'abc' is not a valid"),
+    (["add", "{tmp}/src", "-q", "0"], 2, "Invalid quality 0"),
+    (["add", "{tmp}/src", "-q", "101"], 2, "Invalid quality 101"),
+    (["add", "{tmp}/src", "-s", "big"], 2, "Invalid size 'big'"),
+    (["add", "{tmp}/src", "-s", "0"], 2, "between 1 and 16384"),
+    (["add", "{tmp}/src", "-s", "99999"], 2, "between 1 and 16384"),
+    (["add", "{tmp}/src", "--fit", "squash"], 2, "Invalid fit 'squash'"),
+    (["add", "{tmp}/src", "-f", "gif"], 2, "Invalid format 'gif'"),
+    (["add", "{tmp}/src", "--crop", "2,0"], 2, "Invalid crop '2,0'"),
+    (["add", "{tmp}/src", "--background", "blurple"], 2, "Invalid background colour"),
+    (["add", "{tmp}/src", "--name", "{{stem}}.{{colour}}"], 2, "unknown placeholder"),
+    (["add", "{tmp}/src", "--name", "fixed.jpg"], 2, "must contain {stem} or {name}"),
+    (["add", "{tmp}/src", "--name", "../{{stem}}.{{ext}}"], 2, "outside the output folder"),
+    (["add", "{tmp}/src", "-s", "64", "-s", "128", "--name", "{{stem}}.{{ext}}"], 2, "{size}"),
+    (["add", "{tmp}/src", "--max-pixels", "0"], 2, "Invalid max-pixels 0"),
+    (["add", "{tmp}/src", "--max-pixels", "lots"], 2, "'lots' is not a valid"),
+    (["add", "{tmp}/src", "-w", "-1"], 2, "-1 is not in the range"),
+    (["add", "{tmp}/src", "--frobnicate"], 2, "No such option: --frobnicate"),
+    (["add"], 2, "Missing argument 'PATH...'"),
+    (["add", "{tmp}/src", "-o", "{tmp}/plain.txt"], 2, "is not a folder"),
+    (["add", "{tmp}/src", "-o", "{tmp}/plain.txt/sub"], 2, "is not a folder"),
+    (["add", "{tmp}/nope"], 1, "no such file or folder"),
+    (["add", "{tmp}/empty"], 1, "No image found"),
+    (["add", "{tmp}/nope*.jpg"], 1, "no file matches this pattern"),
+    (["frobnicate"], 2, "No such command 'frobnicate'"),
+    (["worker", "-w", "0"], 2, "0 is not in the range"),
+    (["worker", "--retries", "0"], 2, "0 is not in the range"),
+    (["watch", "{tmp}/nope"], 2, "is not a folder"),
+    (["watch", "{tmp}/plain.txt"], 2, "is not a folder"),
+    (["watch", "{tmp}/src", "--settle", "-1"], 2, "-1.0 is not in the range"),
+    (["status", "--queue", "{tmp}/elsewhere/q.db"], 1, "No queue at"),
+    (["retry", "--queue", "{tmp}/elsewhere/q.db"], 1, "No queue at"),
+    (["clear", "--queue", "{tmp}/elsewhere/q.db"], 1, "No queue at"),
+    (["status", "--queue", "{tmp}/adir"], 1, "is a folder"),
+    (["add", "{tmp}/src", "--queue", "{tmp}/adir"], 1, "is a folder"),
+    (["status", "--queue", "{tmp}/plain.txt"], 1, "is not a database"),
+    (["jobs", "--state", "lost"], 2, "Invalid state 'lost'"),
+    (["show", "999"], 1, "No job '999'"),
+    (["clear", "--older-than", "soon"], 2, "Invalid age 'soon'"),
+    (["clear", "--all"], 2, "add --yes to confirm"),
+    (["cancel"], 2, "Name the jobs to cancel"),
+    (["--color", "purple", "status"], 2, "Invalid --color 'purple'"),
+    (["--config", "{tmp}/missing.toml", "status"], 2, "Config file not found"),
+    (["--queue", "redis://127.0.0.1:1/0", "status"], 1, "Cannot reach Redis at"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "fragment"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_a_bad_invocation_gives_one_line(
+    world: Path, queue_path: str, argv: list[str], code: int, fragment: str
+) -> None:
+    before = snapshot(queue_path)
+    args = [a.format(tmp=world) for a in argv]
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert fragment in lines[0]
+    assert snapshot(queue_path) == before
+    assert not (world / "elsewhere").exists()
+
+
+def test_there_are_at_least_30_cases() -> None:
+    assert len(CASES) >= 30
+
+
+def test_a_non_utf8_name_is_queued_with_the_rest(world: Path, queue_path: str) -> None:
+    result = runner.invoke(app, ["add", str(world / "odd")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 queued\n"
+    sources = {s for _, s, _, _ in snapshot(queue_path)}
+    assert os.fsdecode(str(world / "odd").encode() + b"/bad\xffbyte.jpg") in sources
+
+
+def test_a_name_with_a_newline_stays_on_one_line(world: Path) -> None:
+    result = runner.invoke(app, ["add", str(world / "nl"), str(world / "src")])
+    lines = result.stderr.splitlines()
+    assert any("two\\nlines.txt" in line for line in lines), result.stderr
+    assert not any(line.startswith("lines.txt") for line in lines)
+
+
+def test_a_folder_of_other_files_says_why_each_was_skipped(world: Path) -> None:
+    result = runner.invoke(app, ["add", str(world / "notes")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"skipped {world}/notes/a.txt: not an image (unrecognised content)",
+        f"Error: No image found in {world}/notes; nothing to queue",
+    ]

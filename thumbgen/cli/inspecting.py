@@ -1,0 +1,127 @@
+"""The commands that look at the queue: ``status``, ``jobs``, ``show``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from thumbgen import commands
+from thumbgen.errors import ExitCode
+from thumbgen.jobqueue.contract import State
+
+from . import render
+
+if TYPE_CHECKING:
+    from thumbgen.jobqueue.huey_app import Queue
+
+from .common import QueueOpt, open_queue, reporting_errors
+
+_STATES = "|".join(s.value for s in State)
+JsonOpt = Annotated[
+    bool, typer.Option("--json", envvar="THUMBGEN_JSON", help="Print JSON for scripts.")
+]
+
+
+def status(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh every second (with --json: a line a second).")
+    ] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="List every failure.")] = False,
+    queue: QueueOpt = None,
+) -> None:
+    """Show the queue: jobs per state, live workers, throughput and failures.
+
+    Example: thumbgen status --watch
+    """
+    q = open_queue(ctx, queue, create=False, readonly=True)
+    limit = None if failed else 5
+    with reporting_errors():
+        if watch:
+            _watch(q, as_json=as_json)
+        report = commands.status(q, failures=limit)
+        if as_json:
+            render.line(json.dumps(report.to_dict(), indent=2))
+        elif failed:
+            render.text(render.failure_lines(report))
+        else:
+            render.out.print(render.status_table(report))
+
+
+def _watch(q: Queue, *, as_json: bool) -> None:
+    try:
+        if as_json:
+            while True:
+                line = json.dumps(commands.status(q).to_dict())
+                render.line(line)
+                time.sleep(1.0)
+        render.live_status(lambda: commands.status(q))
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def jobs(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", metavar=f"[{_STATES}]", help="Only jobs in this state."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, metavar="N", help="Newest N jobs.")
+    ] = 50,
+    as_json: JsonOpt = False,
+    queue: QueueOpt = None,
+) -> None:
+    """List jobs, newest first: id, state, tries, age, source and error.
+
+    Example: thumbgen jobs --state failed
+    """
+    chosen = _state(state)
+    q = open_queue(ctx, queue, create=False, readonly=True)
+    with reporting_errors():
+        found = commands.jobs(q, state=chosen, limit=limit)
+    if as_json:
+        data = [commands.job_dict(j) for j in found]
+        render.line(json.dumps(data, indent=2))
+    else:
+        render.out.print(render.jobs_table(found))
+
+
+def _state(text: str | None) -> State | None:
+    if text is None:
+        return None
+    try:
+        return State(text.strip().lower())
+    except ValueError:
+        render.error(f"Invalid state {text!r}: choose one of {', '.join(s.value for s in State)}")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="ID|SOURCE", help="A job id or a source file.")],
+    as_json: JsonOpt = False,
+    queue: QueueOpt = None,
+) -> None:
+    """Show one job: its outputs and each attempt (worker, host, time, outcome).
+
+    Example: thumbgen show photos/cat.jpg
+    """
+    q = open_queue(ctx, queue, create=False, readonly=True)
+    with reporting_errors():
+        detail = commands.show(q, ref)
+    if as_json:
+        render.line(json.dumps(commands.show_dict(detail), indent=2))
+    else:
+        render.out.print(render.job_detail(detail))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command()(status)
+    app.command()(jobs)
+    app.command()(show)

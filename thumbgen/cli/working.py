@@ -1,0 +1,89 @@
+"""``thumbgen worker``: run the processes that make the queued thumbnails."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from thumbgen.errors import ExitCode
+from thumbgen.jobqueue.retry import RetryPolicy
+from thumbgen.stopping import SHUTDOWN_TIMEOUT
+
+from . import render
+from .common import QueueOpt, open_queue, reporting_errors
+from .options import CORES, WorkersOpt
+
+
+def worker(
+    ctx: typer.Context,
+    workers: WorkersOpt = CORES,
+    burst: Annotated[
+        bool,
+        typer.Option(
+            "--burst", envvar="THUMBGEN_BURST", help="Exit once nothing is queued or running."
+        ),
+    ] = False,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            envvar="THUMBGEN_RETRIES",
+            help="Tries per job for transient errors.",
+        ),
+    ] = RetryPolicy.attempts,
+    retry_delay: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            envvar="THUMBGEN_RETRY_DELAY",
+            help="Seconds before the first retry; doubles each time.",
+        ),
+    ] = RetryPolicy.delay,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            envvar="THUMBGEN_SHUTDOWN_TIMEOUT",
+            help="Longest wait for running jobs after Ctrl-C.",
+        ),
+    ] = SHUTDOWN_TIMEOUT,
+    exit_with_parent: Annotated[bool, typer.Option(hidden=True)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Log errors only.")] = False,
+    queue: QueueOpt = None,
+) -> None:
+    """Run worker processes that make the queued thumbnails.
+
+    Ctrl-C lets running jobs finish; a second Ctrl-C stops at once (those
+    jobs go back to the queue). Example: thumbgen worker -w 4
+    """
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(processName)s %(message)s")
+    logging.getLogger("huey").setLevel(logging.ERROR)
+    from thumbgen.jobqueue.worker import WorkerConfig, run_worker  # huey.consumer, Pillow
+
+    q = open_queue(ctx, queue)
+    if not quiet:
+        render.note(f"thumbgen worker: {workers} process(es) on {render.path(q.location)}")
+    with reporting_errors():
+        stopped = run_worker(
+            q,
+            WorkerConfig(
+                workers=workers,
+                burst=burst,
+                exit_with_parent=exit_with_parent,
+                shutdown_timeout=shutdown_timeout,
+                retry=RetryPolicy(attempts=retries, delay=retry_delay),
+            ),
+        )
+    raise typer.Exit(int(ExitCode.INTERRUPTED if stopped else ExitCode.OK))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command()(worker)

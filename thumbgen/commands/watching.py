@@ -1,0 +1,70 @@
+"""What ``watch`` does with the files that arrive: queue them as one batch, follow it."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import TYPE_CHECKING
+
+from thumbgen.jobqueue.contract import Counts, Failure
+from thumbgen.options import Options
+
+from .adding import AddReport, add
+from .inspecting import alive_workers
+
+if TYPE_CHECKING:
+    from thumbgen.jobqueue.huey_app import Queue
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchProgress:
+    """A snapshot of one watch's jobs for its status line."""
+
+    counts: Counts
+    workers: int
+    #: Failures among its jobs since the last snapshot.
+    failures: list[Failure]
+
+
+class WatchSession:
+    """The files one ``watch`` queued: its own counts and its new failures.
+
+    Every arrival is queued under one batch, so the status line counts this
+    watch's arrivals rather than the whole queue, and each failure among
+    them is reported once.
+    """
+
+    def __init__(self, queue: Queue, options: Options, *, priority: int = 0) -> None:
+        self.queue = queue
+        self.options = options
+        self.priority = priority
+        self.batch = uuid.uuid4().hex
+        #: Jobs that were already queued or running when their file arrived.
+        self._pending: list[int] = []
+        self._reported: set[tuple[str, float]] = set()
+
+    def arrived(self, root: str, paths: list[str]) -> AddReport:
+        """Queue files that have completely arrived under ``root``."""
+        report = add(
+            self.queue, paths, self.options, root=root, priority=self.priority, batch=self.batch
+        )
+        self._pending.extend(report.submitted.pending_ids)
+        return report
+
+    def counts(self) -> Counts:
+        """This watch's jobs per state."""
+        return self.queue.store.batch_counts(self.batch, self._pending)
+
+    def new_failures(self) -> list[Failure]:
+        """Failures among this watch's jobs not returned before."""
+        fresh = []
+        for failure in self.queue.store.batch_failures(self.batch, self._pending):
+            key = (failure.source, failure.finished_at)
+            if key not in self._reported:
+                self._reported.add(key)
+                fresh.append(failure)
+        return fresh
+
+    def progress(self) -> WatchProgress:
+        """Counts, live workers and new failures, for the status line."""
+        return WatchProgress(self.counts(), len(alive_workers(self.queue)), self.new_failures())
