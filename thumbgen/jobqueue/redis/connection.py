@@ -160,7 +160,7 @@ def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]
     pause, warned = 0.1, False
     while True:
         try:
-            return step()
+            result = step()
         except redis_mod.RedisError as exc:
             if not is_outage(exc) or time.monotonic() + pause > deadline:
                 error = explain(location, exc)
@@ -170,3 +170,7 @@ def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]
                 warned = True
             time.sleep(pause * random.uniform(0.5, 1.0))
             pause = min(pause * 2, 5.0)
+        else:
+            if warned:
+                log.warning("Redis at %s answers again", location.shown)
+            return result

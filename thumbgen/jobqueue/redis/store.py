@@ -21,6 +21,7 @@ judge that works across a network.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
@@ -42,6 +43,7 @@ SCRIPT_CHUNK = 1000
 #: Jobs a clear script forgets per call.
 CLEAR_CHUNK = 5000
 _STATES = {st.value.encode(): st for st in State}
+log = logging.getLogger("thumbgen.redis")
 
 
 def _us(t: float) -> int:
@@ -180,13 +182,24 @@ class RedisStore(RedisBase):
         held = self._held.pop(job_id, None)
         return held[0] if held else b""
 
+    @staticmethod
+    def _outcome(job_id: int, recorded: object) -> None:
+        if not recorded:
+            # The fence (or the owner) did not match: the lease ran out and
+            # the job went back; whatever this try found is not recorded.
+            log.warning(
+                "job %d was taken back while this worker ran it (lease expired); "
+                "its outcome here is not recorded",
+                job_id,
+            )
+
     def finish(
         self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
     ) -> None:
         """Mark a job done, if ``owner`` still holds it; see :class:`JobStore`."""
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), json.dumps(list(outputs))]
-        self._run("finish", s.FINISH, [*args, size, mtime])
+        self._outcome(job_id, self._run("finish", s.FINISH, [*args, size, mtime]))
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
         """Mark a job failed, if ``owner`` still holds it; see :class:`JobStore`.
@@ -204,28 +217,30 @@ class RedisStore(RedisBase):
             source_fault = False
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), enc(error), json.dumps(error)]
-        self._run("fail", s.FAIL, [*args, int(source_fault)])
+        self._outcome(job_id, self._run("fail", s.FAIL, [*args, int(source_fault)]))
 
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
         """Requeue a job due in ``delay`` seconds, with a scheduled token; see :class:`JobStore`."""
         now = time.time()
         data, timestamp = self._tokens.delayed(delay)
         args = [job_id, owner, self._fence(job_id), repr(now), "retry", enc(error)]
-        self._run(
+        recorded = self._run(
             "requeue_own",
             s.REQUEUE_OWN,
             [*args, json.dumps(error), _us(now + delay), _us(now), data, repr(timestamp)],
         )
+        self._outcome(job_id, recorded)
 
     def release(self, job_id: int, owner: str) -> None:
         """Requeue an interrupted job at once; the try does not count."""
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), "released", b"", "null"]
-        self._run(
+        recorded = self._run(
             "requeue_own",
             s.REQUEUE_OWN,
             [*args, _us(now), _us(now), self._tokens.immediate(), ""],
         )
+        self._outcome(job_id, recorded)
 
     def recover(self, now: float) -> int:
         """Requeue the jobs of dead workers and every job whose lease expired."""
