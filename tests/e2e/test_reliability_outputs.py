@@ -1,0 +1,67 @@
+"""Outputs on a disk that fills up: whatever is linked into place is complete.
+
+A real tmpfs of 2 MiB and real worker processes: some thumbnails fit, the
+rest fail with "No space left on device". No job may be done with a cut-short
+file, and no file that exists may be cut short.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from support.disks import tmpfs
+from support.procs import queue_jobs, run_thumbgen
+
+
+def _write_sources(folder: Path, count: int) -> None:
+    """Blurred noise: each 512 px thumbnail is about 50 KB, one write() in Pillow's JPEG save.
+
+    A short single write is what Pillow ignores (a longer file needs several
+    writes, and the one after a short write fails loudly with ENOSPC).
+    """
+    folder.mkdir(parents=True)
+    base = Image.effect_noise((64, 64), 60).convert("RGB")
+    base = base.resize((640, 640), Image.Resampling.BICUBIC)
+    for i in range(count):
+        im = base.copy()
+        im.putpixel((0, 0), (i % 256, (i // 256) % 256, 7))
+        im.save(folder / f"img{i:04d}.jpg", quality=90)
+
+
+def _decodes_completely(path: Path) -> bool:
+    try:
+        with Image.open(path) as im:
+            im.load()  # raises "image file is truncated" on a short file
+    except OSError:
+        return False
+    return True
+
+
+def test_a_filling_disk_never_leaves_a_truncated_thumbnail_marked_done(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    # About 40 thumbnails fit: the disk fills part-way through and the
+    # write that meets the end of the space is cut short.
+    _write_sources(tmp_path / "src", 200)
+    with tmpfs(tmp_path / "small", "2m") as out:
+        added = run_thumbgen("add", str(tmp_path / "src"), "-o", str(out), "-s", "512", env=env)
+        assert added.returncode == 0, added.stderr
+        drained = run_thumbgen(
+            "worker", "--burst", "-w", "2", "--retries", "1", "--retry-delay", "0", env=env
+        )
+        assert drained.returncode == 0, drained.stderr
+        jobs = queue_jobs(queue_path)
+        states = {job.state.value for job in jobs}
+        assert states <= {"done", "failed"}, states
+        assert "failed" in states, "the disk never filled: the test proves nothing"
+        outputs = sorted(p for p in out.rglob("*") if p.is_file())
+        truncated = [p.name for p in outputs if not _decodes_completely(p)]
+        assert truncated == [], f"cut-short thumbnails in place: {truncated}"
+        for job in jobs:
+            if job.state.value == "done":
+                for path in job.outputs:
+                    assert _decodes_completely(Path(path)), f"{path} done but not complete"
+            else:
+                assert "No space left on device" in (job.error or ""), job.error
+        assert not [p.name for p in out.rglob(".*")], "a temporary file was left"
