@@ -65,3 +65,25 @@ def test_a_filling_disk_never_leaves_a_truncated_thumbnail_marked_done(
             else:
                 assert "No space left on device" in (job.error or ""), job.error
         assert not [p.name for p in out.rglob(".*")], "a temporary file was left"
+
+
+def test_a_job_whose_later_size_fails_leaves_none_of_its_thumbnails(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    # A file where the 1024 folder should be: the small size can be written,
+    # the large one cannot (a permanent error, so the job fails at once).
+    _write_sources(tmp_path / "src", 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "1024x1024").write_text("in the way")
+    args = ("add", str(tmp_path / "src"), "-o", str(out), "-s", "64", "-s", "1024")
+    added = run_thumbgen(*args, "--name", "{size}/{stem}.{ext}", "--upscale", env=env)
+    assert added.returncode == 0, added.stderr
+    drained = run_thumbgen("worker", "--burst", "-w", "1", "--retries", "1", env=env)
+    assert drained.returncode == 0, drained.stderr
+    jobs = queue_jobs(queue_path)
+    assert {job.state.value for job in jobs} == {"failed"}
+    assert all("1024x1024" in (job.error or "") for job in jobs), [j.error for j in jobs]
+    assert not (out / "64x64").exists() or not list((out / "64x64").iterdir()), (
+        "the 64 px thumbnails of failed jobs were left"
+    )

@@ -45,8 +45,9 @@ class _Staged:
 def write_files(files: Sequence[tuple[str, bytes]]) -> None:
     """Make every ``(path, data)`` appear complete and durable, or none of them.
 
-    Parent folders are created if needed. ``OSError`` passes through (the
-    first one met); then no new file is left and no temporary file either.
+    Parent folders are created if needed. The first ``OSError`` met is raised
+    again with the output's path as its ``filename`` (whichever folder or
+    system call failed); then no new file is left and no temporary file either.
     An old file at a path is replaced; if a later path then fails, the
     replaced one is removed rather than left out of step with the others.
     """
@@ -54,12 +55,16 @@ def write_files(files: Sequence[tuple[str, bytes]]) -> None:
     linked: list[str] = []
     try:
         for path, data in files:
-            staged.append(_stage(path, data))
+            with _named(path):
+                staged.append(_stage(path, data))
         for item in staged:
-            _give_name(item)
+            with _named(item.path):
+                _give_name(item)
             linked.append(item.path)
-        for folder in dict.fromkeys(os.path.dirname(item.path) for item in staged):
-            _fsync_folder(folder)
+        folders = {os.path.dirname(item.path): item.path for item in staged}
+        for folder, path in folders.items():
+            with _named(path):
+                _fsync_folder(folder)
     except BaseException:
         for path in linked:
             with contextlib.suppress(OSError):
@@ -71,6 +76,15 @@ def write_files(files: Sequence[tuple[str, bytes]]) -> None:
             if item.tmp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(item.tmp)  # a named file that never got its final name
+
+
+@contextlib.contextmanager
+def _named(path: str) -> Iterator[None]:
+    """Tell which output an ``OSError`` was about (the caller's message names it)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from exc
 
 
 @contextlib.contextmanager

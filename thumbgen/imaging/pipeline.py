@@ -2,15 +2,17 @@
 
 The source is decoded once (:mod:`.decode`: as small as the largest output
 allows, upright, sRGB); then each output is resampled, cropped or padded and
-written atomically (a file in the target folder that gets the thumbnail's name
-only when complete, through ``link`` or ``os.replace``), so no reader ever sees
-a partial thumbnail.
+encoded, and all are written together and atomically (files in the target
+folder that get the thumbnails' names only when complete and fsynced, through
+``link`` or ``os.replace``), so no reader ever sees a partial thumbnail or
+part of a job's set.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import errno
+import io
 import os
 
 from PIL import Image
@@ -20,7 +22,7 @@ from thumbgen.naming import display_path, render
 from thumbgen.options import Format, Options, OutputSpec
 
 from . import geometry
-from .atomic import atomic_write
+from .atomic import write_files
 from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
@@ -42,32 +44,55 @@ class Thumbnail:
 def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
     """Decode ``source`` once and write every thumbnail ``options`` asks for.
 
-    ``rel_dir`` fills ``{dir}`` in the name template. Raises a
+    The thumbnails appear together or not at all: every size is encoded
+    first, then all are written (:func:`~.atomic.write_files`), so a failure
+    on a later size leaves none of the earlier ones. ``rel_dir`` fills
+    ``{dir}`` in the name template. Raises a
     :class:`~thumbgen.errors.ThumbgenError` subclass for every expected
     problem (missing, not an image, corrupt, too large, unwritable output).
     """
     if not options.specs:
         return []
     decoded = decode(source, options)
-    thumbnails = []
-    for spec in options.specs:
-        try:
-            thumbnails.append(write(decoded, spec, options, source=source, rel_dir=rel_dir))
-        except MemoryError:
-            # Resampling or encoding a huge (but allowed) source: the same
-            # advice as a decode that ran out of memory, not an internal error.
-            raise TooManyPixels(
-                f"Not enough memory to make the {spec.size.label} thumbnail of "
-                f"{display_path(source)}; run fewer workers (-w), ask for smaller sizes "
-                "or lower --max-pixels to refuse such files"
-            ) from None
-    return thumbnails
+    encoded = [_encode_spec(decoded, spec, options, source, rel_dir) for spec in options.specs]
+    try:
+        write_files([(thumb.path, data) for thumb, data in encoded])
+    except OSError as exc:
+        raise _output_error(exc.filename or encoded[0][0].path, exc) from None
+    return [thumb for thumb, _ in encoded]
+
+
+def _encode_spec(
+    decoded: Decoded, spec: OutputSpec, options: Options, source: str, rel_dir: str
+) -> tuple[Thumbnail, bytes]:
+    try:
+        return encode(decoded, spec, options, source=source, rel_dir=rel_dir)
+    except MemoryError:
+        # Resampling or encoding a huge (but allowed) source: the same
+        # advice as a decode that ran out of memory, not an internal error.
+        raise TooManyPixels(
+            f"Not enough memory to make the {spec.size.label} thumbnail of "
+            f"{display_path(source)}; run fewer workers (-w), ask for smaller sizes "
+            "or lower --max-pixels to refuse such files"
+        ) from None
 
 
 def write(
     decoded: Decoded, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
 ) -> Thumbnail:
     """Resample ``decoded`` for ``spec`` and write it atomically; return what was written."""
+    thumb, data = encode(decoded, spec, options, source=source, rel_dir=rel_dir)
+    try:
+        write_files([(thumb.path, data)])
+    except OSError as exc:
+        raise _output_error(thumb.path, exc) from None
+    return thumb
+
+
+def encode(
+    decoded: Decoded, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
+) -> tuple[Thumbnail, bytes]:
+    """Resample ``decoded`` for ``spec`` and encode it: the thumbnail-to-be and its bytes."""
     thumb = _render(decoded, spec)
     fmt = spec.format
     if fmt is Format.AUTO:
@@ -83,8 +108,8 @@ def write(
         ext=OUTPUTS[fmt].extension,
     )
     path = os.path.join(options.out_dir, rel)
-    _save(thumb, path, fmt, spec.quality)
-    return Thumbnail(path, thumb.width, thumb.height, fmt)
+    data = _save(thumb, path, fmt, spec.quality)
+    return Thumbnail(path, thumb.width, thumb.height, fmt), data
 
 
 def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
@@ -128,13 +153,17 @@ def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]
     return im
 
 
-def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
-    """Encode ``im`` to ``path`` atomically, with one-line errors."""
+def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> bytes:
+    """Encode ``im`` for ``path`` into memory (thumbnails are small), with one-line errors.
+
+    In memory, because Pillow's encoders write to a real file descriptor
+    unchecked: a short write on a full disk would go unnoticed.
+    """
     out = OUTPUTS[fmt]
     params = {"quality": quality} if out.takes_quality else {}
+    buf = io.BytesIO()
     try:
-        with atomic_write(path) as f:
-            im.save(f, format=out.pillow_format, **params)
+        im.save(buf, format=out.pillow_format, **params)
     except OSError as exc:
         raise _output_error(path, exc) from None
     except MemoryError:
@@ -142,6 +171,7 @@ def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> None:
     except Exception as exc:
         # Encoders raise ValueError and friends for what they cannot store.
         raise OutputError(f"Cannot encode {display_path(path)}: {reason(exc)}") from None
+    return buf.getvalue()
 
 
 def _output_error(path: str, exc: OSError) -> Exception:
