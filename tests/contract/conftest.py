@@ -13,12 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.redis_server import RedisServer
 
 from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.contract import JobStore
 from thumbgen.jobqueue.huey_app import Queue
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One ``redis-server`` (persistence off) for the session; each test empties it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -26,6 +36,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The location of a fresh queue on the backend named by the parameter."""
     if request.param == "sqlite":
         return str(tmp_path / "queue.db")
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flushall()
+        return server.url
     raise AssertionError(f"no fixture for backend {request.param!r}")
 
 

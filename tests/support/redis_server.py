@@ -108,6 +108,16 @@ class RedisServer:
         # NOAUTH also means it is up and answering.
         return reply.startswith(b"+PONG") or b"NOAUTH" in reply
 
+    def flushall(self) -> None:
+        """Empty every database (a fresh queue for the next test)."""
+        with socket.create_connection((self.host, self.port), timeout=5) as s:
+            auth = f"AUTH {self.password}\r\n".encode() if self.password else b""
+            s.sendall(auth + b"FLUSHALL\r\n")
+            replies = b""
+            while replies.count(b"\r\n") < (2 if auth else 1):
+                replies += s.recv(64)
+        assert replies.endswith(b"+OK\r\n"), replies
+
     def stop(self) -> None:
         """Stop the server (SIGTERM: a persistent one flushes its file first)."""
         if self.proc is not None and self.proc.poll() is None:

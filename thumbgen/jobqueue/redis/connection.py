@@ -86,7 +86,14 @@ def password() -> str | None:
 
 def client_options(settings: Settings, *, read_timeout: float = 0.0) -> dict[str, Any]:
     """Keyword arguments for redis-py's ``from_url`` (a password in the URL wins)."""
+    import_redis()  # the one-line error first, if the package is missing
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     return {
+        # A few quick tries ride out a blip; a command then fails in about
+        # a second, and a worker's own patience (patiently) takes over.
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 3),
         "socket_timeout": settings.socket_timeout + read_timeout,
         "socket_connect_timeout": settings.connect_timeout,
         "socket_keepalive": True,
