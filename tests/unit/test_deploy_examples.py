@@ -1,0 +1,160 @@
+"""examples/deploy cannot rot: each file parses, and each thumbgen command in it parses.
+
+The recipes cannot run here (no Docker, no cluster, no systemd as PID 1),
+so this checks what can be checked without them:
+
+- the compose file and the Kubernetes manifest load as YAML, with the
+  structure their tools require (services with an image or a build;
+  documents with apiVersion and kind);
+- every ``thumbgen`` command line in them (compose commands after the
+  image's ``thumbgen`` entrypoint, container command plus args, systemd
+  ExecStart) goes through thumbgen's real command-line parser: Click's
+  ``make_context`` for the group and then for the subcommand, which
+  converts and checks every option and argument as a real run would, and
+  stops before the command's body runs. "Parses" is what is tested, not
+  that the command would succeed on a real cluster;
+- ``systemd-analyze verify`` accepts each unit. The executable a unit names
+  (/usr/local/bin/thumbgen, where ``pip install`` puts it) does not exist in
+  the test environment, so a copy of the unit with ExecStart pointing at the
+  installed thumbgen is verified; nothing else in the unit is changed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+# Typer 0.28 carries its own Click (the CLI imports it from here too).
+from typer._click.core import Context
+from typer._click.exceptions import UsageError
+
+import thumbgen.cli.app
+
+DEPLOY = Path(__file__).resolve().parents[2] / "examples" / "deploy"
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+INSTALLED = "/usr/local/bin/thumbgen"
+
+
+def parse_thumbgen(argv: list[str]) -> Context:
+    """Run ``thumbgen ARGV`` through the real parser, stopping before the command runs."""
+    group: Any = typer.main.get_command(thumbgen.cli.app.app)
+    ctx = group.make_context("thumbgen", list(argv))
+    # Typer's Click keeps the subcommand and its arguments here after the
+    # group's own options are parsed (no public accessor in this version).
+    name, command, rest = group.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+    assert command is not None, argv
+    sub: Context = command.make_context(name, rest, parent=ctx)
+    return sub
+
+
+def compose_commands() -> list[list[str]]:
+    data = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    found = []
+    for name, service in data["services"].items():
+        assert "image" in service or "build" in service, name
+        if service.get("build") or service.get("image", "").startswith("thumbgen"):
+            command = service["command"]
+            found.append(shlex.split(command) if isinstance(command, str) else list(command))
+    return found
+
+
+def kubernetes_commands() -> list[list[str]]:
+    docs = [
+        d for d in yaml.safe_load_all((DEPLOY / "kubernetes" / "thumbgen.yaml").read_text()) if d
+    ]
+    found = []
+    for doc in docs:
+        assert {"apiVersion", "kind", "metadata"} <= set(doc), doc
+        for container in _containers(doc):
+            argv = [*container.get("command", []), *container.get("args", [])]
+            if argv and argv[0] == "thumbgen":
+                found.append(argv[1:])
+    return found
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+    containers: list[dict[str, Any]] = pod.get("containers", [])
+    return containers
+
+
+def unit_commands(unit: Path) -> list[list[str]]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(unit.read_text())
+    argv = shlex.split(parser["Service"]["ExecStart"])
+    assert argv[0] == INSTALLED, argv
+    return [argv[1:]]
+
+
+def test_the_compose_file_runs_redis_with_persistence_and_workers_on_a_shared_volume() -> None:
+    data = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    redis = data["services"]["redis"]
+    assert "--appendonly" in redis["command"]
+    worker = data["services"]["worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "share:/data" in worker["volumes"]
+    assert worker["environment"]["THUMBGEN_QUEUE"].startswith("redis://")
+
+
+def test_the_manifest_has_redis_workers_and_a_shared_claim() -> None:
+    docs = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "thumbgen.yaml").read_text()))
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert ("Deployment", "thumbgen-worker") in kinds
+    assert ("Service", "thumbgen-redis") in kinds
+    claims = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PersistentVolumeClaim"}
+    assert claims["thumbgen-share"]["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+ALL = [
+    *(("compose", argv) for argv in compose_commands()),
+    *(("kubernetes", argv) for argv in kubernetes_commands()),
+    *((unit.name, argv) for unit in UNITS for argv in unit_commands(unit)),
+]
+
+
+def test_every_recipe_has_thumbgen_commands() -> None:
+    sources = {source for source, _ in ALL}
+    assert sources == {"compose", "kubernetes", *(u.name for u in UNITS)}
+    assert len(UNITS) >= 1
+
+
+@pytest.mark.parametrize(("source", "argv"), ALL, ids=[f"{s}:{' '.join(a)}" for s, a in ALL])
+def test_each_thumbgen_command_line_parses(source: str, argv: list[str]) -> None:
+    ctx = parse_thumbgen(argv)
+    assert ctx.command.name == argv[0]
+    assert ctx.params  # options were converted (and checked) into values
+
+
+def test_the_parser_check_is_real() -> None:
+    # The same path refuses what thumbgen itself would refuse.
+    with pytest.raises(UsageError):
+        parse_thumbgen(["worker", "-w", "zero"])
+    with pytest.raises(UsageError):
+        parse_thumbgen(["worker", "--no-such-option"])
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_systemd_analyze_verifies_each_unit(unit: Path, tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    assert analyze is not None, "systemd-analyze is missing: apt-get install -y systemd"
+    thumbgen_exe = Path(sys.executable).with_name("thumbgen")
+    assert thumbgen_exe.exists(), thumbgen_exe
+    copy = tmp_path / unit.name
+    copy.write_text(unit.read_text().replace(INSTALLED, str(thumbgen_exe)))
+    result = subprocess.run(
+        [analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    # Warnings about this unit (not about the host's own units) count as failures.
+    ours = [line for line in result.stderr.splitlines() if unit.name in line]
+    assert ours == [], ours
