@@ -24,6 +24,12 @@ from .records import NewJob, State, SubmitResult, WorkerInfo
 #: A worker whose heartbeat is older than this is presumed dead (other hosts).
 LEASE_SECONDS = 30.0
 
+#: Tries of one job that may end with their worker's death (an out-of-memory
+#: kill, a decoder crash) before the job fails instead of killing another.
+MAX_WORKER_DEATHS = 2
+#: The reason such a job fails with.
+WORKER_DIED = "Worker died while processing this file (out of memory?)"
+
 
 def job_key(source: str, rel_dir: str, digest: str) -> str:
     """A job's identity: one job per source, output folder and options digest.

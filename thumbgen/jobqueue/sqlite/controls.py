@@ -20,7 +20,7 @@ from .text import to_db
 
 #: What ``retry`` puts back: the job as a fresh submit would queue it.
 _REQUEUE = (
-    "UPDATE jobs SET state = 'queued', attempts = 0, not_before = ?, queued_at = ?,"
+    "UPDATE jobs SET state = 'queued', attempts = 0, deaths = 0, not_before = ?, queued_at = ?,"
     " finished_at = NULL, error = NULL, owner = NULL, source_fault = 1"
 )
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import sqlite3
 
 #: 3: priorities, cancelled jobs, each job's tries, pause, failures not the source's fault.
-SCHEMA_VERSION = "3"
+#: 4: tries that ended with their worker's death (``deaths``).
+SCHEMA_VERSION = "4"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -66,7 +67,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- The newest tries, a JSON array of [number, worker, host, started_at,
     -- ended_at, outcome, error]: written by the statements that change the
     -- job anyway, so a try costs no row, index or statement of its own.
-    history TEXT);
+    history TEXT,
+    -- Tries since the job was last queued that ended with their worker's
+    -- death (recover): the job fails after policy.MAX_WORKER_DEATHS.
+    deaths INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
@@ -80,6 +84,7 @@ _ADDED_COLUMNS = (
     ("jobs", "priority", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "source_fault", "INTEGER NOT NULL DEFAULT 1"),
     ("jobs", "history", "TEXT"),
+    ("jobs", "deaths", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 #: Indexes, counters and triggers, once every column exists.

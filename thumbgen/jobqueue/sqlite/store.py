@@ -132,9 +132,9 @@ class SqliteStore(SqliteControls):
             )
             db.executemany(
                 "UPDATE jobs SET state = 'queued', size = ?, mtime_ns = ?, attempts = 0,"
-                " not_before = ?, owner = NULL, batch = ?, queued_at = ?, started_at = NULL,"
-                " finished_at = NULL, error = NULL, outputs = NULL, priority = ?,"
-                " source_fault = 1 WHERE id = ?",
+                " deaths = 0, not_before = ?, owner = NULL, batch = ?, queued_at = ?,"
+                " started_at = NULL, finished_at = NULL, error = NULL, outputs = NULL,"
+                " priority = ?, source_fault = 1 WHERE id = ?",
                 [
                     (j.size, j.mtime_ns, now, batch, now, priority, job_id)
                     for job_id, j in plan.requeues
@@ -276,7 +276,7 @@ class SqliteStore(SqliteControls):
             self._add_tokens(db, changed)
 
     def recover(self, now: float) -> int:
-        """Requeue the jobs of dead workers; see :class:`JobStore`."""
+        """Requeue the jobs of dead workers (fail those that killed too many); see JobStore."""
         with self._write() as db:
             owners = [
                 str(r[0])
@@ -285,9 +285,25 @@ class SqliteStore(SqliteControls):
             dead = policy.dead_owners(self._workers(db), owners, now, policy.alive_here)
             recovered = 0
             for owner in dead.owners:
+                # A job whose worker died this often is what kills them (an
+                # out-of-memory kill, a crash in a decoder): it fails instead.
+                db.execute(
+                    "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?,"
+                    f" source_fault = 1, deaths = deaths + 1, {_CLOSE}"
+                    " WHERE state = 'running' AND owner = ? AND deaths + 1 >= ?",
+                    (
+                        now,
+                        policy.WORKER_DIED,
+                        now,
+                        _FAILED,
+                        json.dumps(policy.WORKER_DIED),
+                        owner,
+                        policy.MAX_WORKER_DEATHS,
+                    ),
+                )
                 recovered += db.execute(
-                    f"UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?, {_CLOSE}"
-                    " WHERE state = 'running' AND owner = ?",
+                    "UPDATE jobs SET state = 'queued', owner = NULL, not_before = ?,"
+                    f" deaths = deaths + 1, {_CLOSE} WHERE state = 'running' AND owner = ?",
                     (now, now, _REQUEUED, "null", owner),
                 ).rowcount
             db.executemany("DELETE FROM workers WHERE id = ?", [(w,) for w in dead.workers])
