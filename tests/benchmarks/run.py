@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 import bench_imaging
+import bench_overhead
 import bench_peers
 import bench_queue
 import bench_startup
@@ -31,7 +32,7 @@ Bench = Callable[[Config, Reporter], None]
 BENCHES: dict[str, Bench] = {
     "status": bench_queue.bench_status,
     "add": bench_queue.bench_add,
-    "overhead": bench_queue.bench_overhead,
+    "overhead": bench_overhead.bench_overhead,
     "imaging": bench_imaging.run,
     "peers": bench_peers.run,
     "startup": bench_startup.run,
