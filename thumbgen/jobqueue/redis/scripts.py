@@ -106,9 +106,12 @@ end
 """
 
 #: ARGV: P, now, now_us, batch, priority, digest, options JSON, token,
-#: n inserts, then (key, source, rel_dir, target, size, mtime_ns) each,
-#: then n requeues, then (id, expected state, size, mtime_ns) each.
+#: n inserts, then one record per insert (key, source, rel_dir, target,
+#: size, mtime_ns joined by NUL bytes, which no Linux path contains), then
+#: n requeues, then (id, expected state, size, mtime_ns) each.
 #: Returns {queued, lost ids...}: ids of jobs another submit queued first.
+#: Inserts are the bulk of a big ``add``: their index entries go in a few
+#: variadic ZADDs rather than one call per job.
 SUBMIT = (
     _PRELUDE
     + r"""
@@ -116,36 +119,58 @@ local now, now_us, batch, prio = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local digest = ARGV[6]
 redis.call('HSETNX', P .. 'specs', digest, ARGV[7])
 local token = ARGV[8]
-local i, n = 10, tonumber(ARGV[9])
+local n = tonumber(ARGV[9])
 local queued_n, lost = 0, {}
 local bk = P .. 'batch:' .. batch
-for _ = 1, n do
-  local key, src, rel, target = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local size, mtime = ARGV[i + 4], ARGV[i + 5]
-  i = i + 6
-  local have = redis.call('HGET', P .. 'keys', key)
-  if have then
-    lost[#lost + 1] = tonumber(have)
+local score = -tonumber(prio)
+local first = redis.call('INCRBY', P .. 'nextid', n) - n
+local all, queued_ids, ready = {}, {}, {}
+local function flush()
+  if #all > 0 then
+    redis.call('ZADD', P .. 'all', unpack(all))
+    redis.call('ZADD', P .. 's:queued', unpack(queued_ids))
+    redis.call('ZADD', P .. 'ready', unpack(ready))
+    all, queued_ids, ready = {}, {}, {}
+  end
+end
+for k = 1, n do
+  local rec = ARGV[9 + k]
+  local f, pos = {}, 1
+  for _ = 1, 5 do
+    local z = string.find(rec, '\0', pos, true)
+    f[#f + 1] = string.sub(rec, pos, z - 1)
+    pos = z + 1
+  end
+  f[6] = string.sub(rec, pos)
+  local key, src, target = f[1], f[2], f[4]
+  local id = first + k
+  if redis.call('HSETNX', P .. 'keys', key, id) == 0 then
+    lost[#lost + 1] = tonumber(redis.call('HGET', P .. 'keys', key))
   else
-    local id = redis.call('INCR', P .. 'nextid')
-    redis.call('HSET', P .. 'keys', key, id)
-    redis.call('HSET', jk(id), 'key', key, 'source', src, 'rel_dir', rel, 'target', target,
-      'spec', digest, 'size', size, 'mtime_ns', mtime, 'state', 'queued', 'attempts', 0,
-      'batch', batch, 'queued_at', now, 'priority', prio, 'source_fault', 1)
-    local ids = redis.call('HGET', P .. 'sources', src)
-    redis.call('HSET', P .. 'sources', src, ids and (ids .. ',' .. id) or tostring(id))
+    local m = member(now_us, id)
+    redis.call('HSET', jk(id), 'key', key, 'source', src, 'rel_dir', f[3], 'target', target,
+      'spec', digest, 'size', f[5], 'mtime_ns', f[6], 'state', 'queued', 'attempts', 0,
+      'batch', batch, 'queued_at', now, 'priority', prio, 'source_fault', 1, 'qm', m)
+    if redis.call('HSETNX', P .. 'sources', src, id) == 0 then
+      redis.call('HSET', P .. 'sources', src, redis.call('HGET', P .. 'sources', src) .. ',' .. id)
+    end
     redis.call('HSETNX', P .. 'targets', target, src)
-    redis.call('ZADD', P .. 'all', id, id)
-    redis.call('ZADD', P .. 's:queued', id, id)
-    redis.call('ZADD', P .. 'ready', -tonumber(prio), member(now_us, id))
-    redis.call('HSET', jk(id), 'qm', member(now_us, id))
+    all[#all + 1] = id
+    all[#all + 1] = id
+    queued_ids[#queued_ids + 1] = id
+    queued_ids[#queued_ids + 1] = id
+    ready[#ready + 1] = score
+    ready[#ready + 1] = m
+    if #all >= 2000 then flush() end
     queued_n = queued_n + 1
   end
 end
+flush()
 if queued_n > 0 then
   redis.call('HINCRBY', P .. 'counts', 'queued', queued_n)
   redis.call('HINCRBY', bk, 'queued', queued_n)
 end
+local i = 10 + n
 n = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, n do

@@ -46,6 +46,20 @@ _STATES = {st.value.encode(): st for st in State}
 log = logging.getLogger("thumbgen.redis")
 
 
+def _record(job_key: str, job: NewJob) -> bytes:
+    """One new job as the submit script reads it: its fields joined by NUL bytes."""
+    return b"\0".join(
+        (
+            job_key.encode(),
+            enc(job.source),
+            enc(job.rel_dir),
+            enc(job.target),
+            str(job.size).encode(),
+            str(job.mtime_ns).encode(),
+        )
+    )
+
+
 def _us(t: float) -> int:
     return int(t * 1_000_000)
 
@@ -92,8 +106,7 @@ class RedisStore(RedisBase):
                 args: list[object] = [*common, token]
                 part = inserts[i : i + SCRIPT_CHUNK]
                 args.append(len(part))
-                for k, j in part:
-                    args += [k, enc(j.source), enc(j.rel_dir), enc(j.target), j.size, j.mtime_ns]
+                args += [_record(k, j) for k, j in part]
                 again = requeues[i : i + SCRIPT_CHUNK]
                 args.append(len(again))
                 for row_id, j in again:
