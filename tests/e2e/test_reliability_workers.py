@@ -70,3 +70,47 @@ def test_a_file_that_kills_its_worker_fails_after_two_deaths(
     assert bomb.error == policy.WORKER_DIED
     assert bomb.attempts == policy.MAX_WORKER_DEATHS
     assert {job.state.value for job in jobs.values()} == {"done"}
+
+
+def test_a_fifo_swapped_in_for_a_queued_source_fails_and_blocks_no_worker(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    src = tmp_path / "src"
+    write_jpegs(src, 2)
+    added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
+    assert added.returncode == 0, added.stderr
+    # Once queued, one source becomes a FIFO nobody writes to: opening it
+    # for reading would wait for a writer for ever.
+    (src / "img0000.jpg").unlink()
+    os.mkfifo(src / "img0000.jpg")
+    drained = run_thumbgen("worker", "--burst", "-w", "1", env=env, timeout=60)
+    assert drained.returncode == 0, drained.stderr
+    jobs = {Path(job.source).name: job for job in queue_jobs(queue_path)}
+    assert jobs["img0000.jpg"].state.value == "failed"
+    assert "not a regular file" in (jobs["img0000.jpg"].error or "")
+    assert jobs["img0001.jpg"].state.value == "done"
+
+
+def test_a_job_past_its_time_limit_fails_and_the_worker_carries_on(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    src = tmp_path / "src"
+    write_jpegs(src, 2)
+    # Legitimate but slow: decoding 169 million pixels takes seconds, far
+    # past a 1 s limit (its memory is fine outside a cgroup).
+    _png_bomb(src / "slow.png")
+    added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
+    assert added.returncode == 0, added.stderr
+    drained = run_thumbgen(
+        "worker", "--burst", "-w", "1", "--job-timeout", "0.5", env=env, timeout=120
+    )
+    assert drained.returncode == 0, drained.stderr
+    jobs = {Path(job.source).name: job for job in queue_jobs(queue_path)}
+    slow = jobs.pop("slow.png")
+    assert slow.state.value == "failed"
+    assert slow.error is not None
+    assert "--job-timeout" in slow.error
+    assert "\n" not in slow.error
+    assert slow.attempts == 1
+    assert {job.state.value for job in jobs.values()} == {"done"}
+    assert not (tmp_path / "out" / "slow_256x256.jpg").exists()

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from thumbgen.errors import ExitCode
+from thumbgen.jobqueue.limits import JOB_TIMEOUT
 from thumbgen.jobqueue.retry import RetryPolicy
 from thumbgen.stopping import SHUTDOWN_TIMEOUT
 
@@ -43,6 +44,16 @@ def worker(
             help="Seconds before the first retry; doubles each time.",
         ),
     ] = RetryPolicy.delay,
+    job_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            metavar="SECONDS",
+            envvar="THUMBGEN_JOB_TIMEOUT",
+            help="Longest time one file may take; longer ones fail (0: no limit)."
+            " Example: --job-timeout 120",
+        ),
+    ] = JOB_TIMEOUT,
     shutdown_timeout: Annotated[
         float,
         typer.Option(
@@ -79,6 +90,7 @@ def worker(
                 exit_with_parent=exit_with_parent,
                 shutdown_timeout=shutdown_timeout,
                 retry=RetryPolicy(attempts=retries, delay=retry_delay),
+                job_timeout=job_timeout,
             ),
         )
     raise typer.Exit(int(ExitCode.INTERRUPTED if stopped else ExitCode.OK))

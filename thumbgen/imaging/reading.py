@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import warnings
 from collections.abc import Iterator
@@ -48,10 +49,7 @@ def open_source(source: str) -> Iterator[tuple[BinaryIO, formats.ImageFormat | N
 
     The format is None when no signature matched (Pillow is then asked).
     """
-    try:
-        f = open(source, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise _source_error(source, exc) from None
+    f = _open_regular(source)
     with f:
         try:
             fmt = identify(f, source)
@@ -60,6 +58,32 @@ def open_source(source: str) -> Iterator[tuple[BinaryIO, formats.ImageFormat | N
         if fmt is not None:
             _check_readable(fmt, display_path(source))
         yield f, fmt
+
+
+def _open_regular(source: str) -> BinaryIO:
+    """Open ``source`` for reading if it is a regular file; refuse anything else.
+
+    A FIFO (or a device) swapped in for a queued source would block a
+    worker in open() or read() for good, so the open never waits
+    (O_NONBLOCK) and what it opened is checked before anything is read.
+    """
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _source_error(source, exc) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise NotAnImage(f"Not an image: {display_path(source)} is a folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAnImage(
+                f"Not an image: {display_path(source)} is not a regular file (a FIFO or device?)"
+            )
+        os.set_blocking(fd, True)  # a regular file never blocks; reads need no EAGAIN care
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def _check_readable(fmt: formats.ImageFormat, shown: str) -> None:

@@ -20,14 +20,21 @@ from thumbgen.imaging.reading import stat_source
 from thumbgen.naming import display_path
 
 from .contract import Job, JobStore
+from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
 from .policy import blames_source
 from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")
 
 
-def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None:
-    """Claim the best due job and run it to an outcome; None if nothing was due (or paused)."""
+def run_next(
+    store: JobStore, worker_id: str, policy: RetryPolicy, job_timeout: float = JOB_TIMEOUT
+) -> Job | None:
+    """Claim the best due job and run it to an outcome; None if nothing was due (or paused).
+
+    A job still running after ``job_timeout`` seconds (0: no limit) is
+    stopped and fails with the limit named; the worker goes on to the next.
+    """
     job = store.claim(worker_id)
     if job is None:
         return None
@@ -35,8 +42,14 @@ def run_next(store: JobStore, worker_id: str, policy: RetryPolicy) -> Job | None
     try:
         # The signature recorded is the one read before decoding: if the file
         # changes while it is being read, the next add sees it as changed.
-        st = stat_source(job.source)
-        thumbs = make_thumbnails(job.source, job.options, rel_dir=job.rel_dir)
+        with time_limit(job_timeout):
+            st = stat_source(job.source)
+            thumbs = make_thumbnails(job.source, job.options, rel_dir=job.rel_dir)
+    except JobTimedOut as exc:
+        # Permanent: the same file takes as long next time. Not held against
+        # the source either (a busier machine or a higher limit may manage).
+        log.warning("failed: %s: %s", job.source, exc)
+        store.fail(job.id, worker_id, str(exc), source_fault=False)
     except ThumbgenError as exc:
         if exc.transient and job.attempts < policy.attempts:
             delay = policy.backoff(job.attempts)

@@ -32,6 +32,7 @@ from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
 from . import liveness, runner
 from .contract import WorkerInfo
 from .huey_app import Queue
+from .limits import JOB_TIMEOUT
 
 log = logging.getLogger("thumbgen.worker")
 
@@ -53,6 +54,8 @@ class WorkerConfig:
     #: Longest pause between polls of an idle SQLite queue.
     poll_max: float = 1.0
     retry: runner.RetryPolicy = dataclasses.field(default_factory=runner.RetryPolicy)
+    #: Longest run of one job, in seconds (0: none); see :mod:`.limits`.
+    job_timeout: float = JOB_TIMEOUT
 
 
 def run_worker(queue: Queue, config: WorkerConfig) -> bool:
@@ -197,11 +200,11 @@ class _JobWorker(Worker):  # type: ignore[misc]
                 self._id, liveness.hostname(), pid, liveness.start_time(pid), now, now, 0, None
             )
         )
-        worker_id, policy = self._id, self._config.retry
+        worker_id, policy, timeout = self._id, self._config.retry, self._config.job_timeout
         queue = self._queue
 
         def on_token() -> None:
-            runner.run_next(queue.store, worker_id, policy)
+            runner.run_next(queue.store, worker_id, policy, timeout)
 
         queue.on_token = on_token
         self._beat = _Heartbeat(self._queue, self._id)
