@@ -1,32 +1,37 @@
-"""Peers benchmark: thumbgen through its queue against vipsthumbnail and sharp, one core each.
+"""Peers benchmark: thumbgen through its queue against vipsthumbnail and sharp, as users run them.
 
-Optional: every peer that is not installed is skipped (``bash
-../shared/bench/install_peers.sh`` installs them). The corpus is the one of
-``../shared/bench/make_corpus.sh``; without it, the Unsplash photos of
-``../shared/corpus``. Each tool gets one process and one thread where it
-has a knob for it, and the same job: fit 256x256, JPEG quality 85.
+The photos of ``../shared/bench/make_corpus.sh`` in two corpora: as shipped
+(33 of 38 progressive, as the web serves them) and losslessly rewritten as
+baseline JPEGs (as cameras write them), each photo three times (114 files).
+Every tool gets the same job: fit 256x256, JPEG quality 85, two processes:
+
+- thumbgen: ``thumbgen add DIR --wait -w 2`` on a fresh queue file;
+- vipsthumbnail: ``peers.sh vips-batch`` (the files split between two processes);
+- sharp: ``peers.sh sharp`` (one node process, two files in flight).
+
+The tools alternate within each round; 3 rounds, medians. Each command runs
+under ``/usr/bin/time`` for its peak memory (the largest process: one worker).
+Quality: each tool's mean absolute error per channel against a reference
+made from the full decode (sRGB, upright), Lanczos to the tool's output size.
+Also thumbgen with three sizes (``-s 128 -s 256 -s 1024``) against one.
+
+The peers are not installed by the project: ``bash ../shared/bench/install_peers.sh``
+(root, after ``apt-get update``). Without them this benchmark is skipped.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_common import (
-    Config,
-    Reporter,
-    Stats,
-    TimingTable,
-    clean_env,
-    run_timed,
-    scratch,
-    thumbgen_argv,
-)
+from bench_common import Config, Reporter, Stats, Table, clean_env, fmt_mib, thumbgen_argv
+from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
 SHARED = Path(
     os.environ.get("THUMBGEN_BENCH_SHARED", Path(__file__).resolve().parents[3] / "shared")
@@ -34,161 +39,272 @@ SHARED = Path(
 SHARP_DIR = Path(
     os.environ.get("SHARP_DIR", Path(os.environ.get("TMPDIR", "/tmp")) / "thumb-peers" / "sharp")
 )
-_SHARP_JS = """
-const fs = require('fs'), path = require('path'), sharp = require('sharp');
-sharp.concurrency(1);
-const [src, out] = process.argv.slice(1);
-(async () => {
-  for (const f of fs.readdirSync(src).filter((f) => /\\.jpe?g$/i.test(f)).sort()) {
-    await sharp(path.join(src, f)).rotate()
-      .resize(256, 256, { fit: 'inside', withoutEnlargement: true })
-      .jpeg({ quality: 85 }).toFile(path.join(out, path.parse(f).name + '.jpg'));
-  }
-})().catch((e) => { console.error(e.message); process.exit(1); });
-"""
-_PILLOW_PY = """
-import os, sys
-from PIL import Image
-src, out = sys.argv[1:3]
-for f in sorted(os.listdir(src)):
-    with Image.open(os.path.join(src, f)) as im:
-        im.thumbnail((256, 256))
-        im.save(os.path.join(out, os.path.splitext(f)[0] + '.jpg'), quality=85)
-"""
-_THUMBGEN_PY = """
-import os, sys
-from thumbgen import build_options, make_thumbnails
-src, out = sys.argv[1:3]
-options = build_options(['256'], out_dir=out)
-for f in sorted(os.listdir(src)):
-    make_thumbnails(os.path.join(src, f), options)
-"""
+PEERS_SH = SHARED / "bench" / "peers.sh"
+COPIES = 3
+THREE_SIZES = ("128", "256", "1024")
+GOALS = {"baseline": 1.3, "progressive": 1.8}  # x faster than each peer (issue 10)
+MEMORY_GOALS = {"baseline": 40 * 2**20, "progressive": 100 * 2**20}
+
+#: A command builder: (source folder, output folder, scratch folder) -> argv.
+Tool = Callable[[Path, Path, Path], list[str]]
 
 
-def make_corpus(folder: Path) -> str:
-    """The peer corpus in ``folder``; returns a description of what it holds."""
-    script = SHARED / "bench" / "make_corpus.sh"
-    if script.is_file() and shutil.which("bash"):
-        proc = subprocess.run(
-            ["bash", str(script), str(folder)], capture_output=True, text=True, check=False
+def missing() -> list[str]:
+    """What is missing to run this benchmark (empty: all there)."""
+    gaps = []
+    if not PEERS_SH.is_file():
+        gaps.append(f"{PEERS_SH} (the shared bench scripts)")
+    if not shutil.which("vipsthumbnail"):
+        gaps.append("vipsthumbnail")
+    if not (shutil.which("node") and (SHARP_DIR / "node_modules" / "sharp").is_dir()):
+        gaps.append(f"sharp in {SHARP_DIR}")
+    if not Path("/usr/bin/time").is_file():
+        gaps.append("/usr/bin/time (Debian package time)")
+    if not shutil.which("jpegtran"):
+        gaps.append("jpegtran (for the baseline corpus)")
+    return gaps
+
+
+def make_corpora(folder: Path, copies: int) -> dict[str, Path]:
+    """The progressive and baseline corpora, each photo ``copies`` times."""
+    corpora = {}
+    for name, env in (("baseline", {"BASELINE": "1"}), ("progressive", {})):
+        one = folder / f"{name}-one"
+        subprocess.run(
+            ["bash", str(SHARED / "bench" / "make_corpus.sh"), str(one)],
+            env={**os.environ, **env},
+            capture_output=True,
+            check=True,
         )
-        if proc.returncode == 0:
-            return f"make_corpus.sh: {proc.stdout.strip().splitlines()[-1]}"
-        shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    for photo in sorted((SHARED / "corpus" / "unsplash-photos").glob("*.jpg")):
-        shutil.copy(photo, folder / photo.name)
-    return f"{len(list(folder.iterdir()))} Unsplash photos (make_corpus.sh unavailable)"
+        many = folder / name
+        many.mkdir()
+        for photo in sorted(one.iterdir()):
+            for copy in range(copies):
+                os.link(photo, many / f"{photo.stem}-{copy}{photo.suffix}")
+        corpora[name] = many
+    return corpora
 
 
-def peers(corpus: Path) -> dict[str, Callable[[Path, Path], list[str]]]:
-    """argv builders (corpus, out) -> command, for every peer found on this machine."""
-    found: dict[str, Callable[[Path, Path], list[str]]] = {}
-    vips = shutil.which("vipsthumbnail")
-    if vips:
-        files = [str(p) for p in sorted(corpus.iterdir())]
-        found["vipsthumbnail, one process for all files"] = lambda _, out: [
-            vips,
-            "-s",
-            "256x256",
-            "-o",
-            f"{out}/%s.jpg[Q=85,strip]",
-            *files,
-        ]
-    if shutil.which("node") and (SHARP_DIR / "node_modules" / "sharp").is_dir():
-        found["sharp, one file at a time, concurrency 1"] = lambda src, out: [
-            "node",
-            "-e",
-            _SHARP_JS,
-            str(src),
-            str(out),
-        ]
-    return found
+def tools(queue_dir: Path) -> dict[str, Tool]:
+    """The commands compared, by name; each writes ``<stem>.jpg`` files into ``out``."""
+    counter = iter(range(1_000_000))
+
+    def thumbgen(sizes: tuple[str, ...]) -> Tool:
+        def argv(src: Path, out: Path, _: Path) -> list[str]:
+            queue = queue_dir / f"q{next(counter)}.db"  # a fresh queue file every run
+            size_args = [a for s in sizes for a in ("-s", s)]
+            name = "{stem}.{ext}" if len(sizes) == 1 else "{size}/{stem}.{ext}"
+            return [
+                *thumbgen_argv(),
+                "--queue",
+                str(queue),
+                "add",
+                str(src),
+                *size_args,
+                "-q",
+                "85",
+                "--name",
+                name,
+                "-o",
+                str(out),
+                "--wait",
+                "-w",
+                "2",
+                "--quiet",
+            ]
+
+        return argv
+
+    def peer(which: str) -> Tool:
+        return lambda src, out, _: ["bash", str(PEERS_SH), str(src), str(out), which]
+
+    return {
+        "thumbgen add --wait -w 2": thumbgen(("256",)),
+        "vipsthumbnail, 2 processes": peer("vips-batch"),
+        "sharp, 2 in flight": peer("sharp"),
+        "thumbgen, 3 sizes": thumbgen(THREE_SIZES),
+    }
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS bytes (largest process of the tree) of ``argv``."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+        return elapsed, int(rss.read().split()[-1]) * 1024
 
 
 def run(config: Config, report: Reporter) -> None:
-    """Thumbgen (queue and direct) against the installed peers on the photo corpus, -w 1."""
-    rounds = config.runs(3, 1)
-    with scratch(config, "peers") as tmp:
-        corpus = tmp / "corpus"
-        described = make_corpus(corpus)
-        files = len(list(corpus.iterdir()))
-        found = peers(corpus)
-        if not found:
-            report.text("\npeers: skipped (no vipsthumbnail or sharp; see install_peers.sh)")
-            return
-        env = clean_env(tmp / "unused.db")
-        # One core: libvips and libuv threads pinned to one, as thumbgen's -w 1.
-        env.update(
-            VIPS_CONCURRENCY="1", UV_THREADPOOL_SIZE="1", NODE_PATH=str(SHARP_DIR / "node_modules")
+    """Both corpora, every tool alternating, ``rounds`` rounds; then quality and memory."""
+    gaps = missing()
+    if gaps:
+        report.text(
+            "\npeers: skipped, missing: " + ", ".join(gaps) + "\n  install them with "
+            "`apt-get update && bash ../shared/bench/install_peers.sh` (as root)"
         )
-        cases: dict[str, Callable[[Path, Path], list[str]]] = {
-            **found,
-            "Pillow open+thumbnail+save loop": lambda src, out: [
-                sys.executable,
-                "-c",
-                _PILLOW_PY,
-                str(src),
-                str(out),
-            ],
-            "thumbgen make_thumbnails loop (no queue)": lambda src, out: [
-                sys.executable,
-                "-c",
-                _THUMBGEN_PY,
-                str(src),
-                str(out),
-            ],
-        }
-        times: dict[str, list[float]] = {name: [] for name in [*cases, "queue", "worker"]}
+        return
+    rounds = config.runs(3, 1)
+    with tempfile.TemporaryDirectory(prefix="thumbgen-bench-peers-", dir=config.tmp) as tmp_s:
+        tmp = Path(tmp_s)
+        corpora = make_corpora(tmp, config.size(COPIES, 1))
+        (tmp / "queues").mkdir()
+        found = tools(tmp / "queues")
+        env = clean_env()
+        env["SHARP_DIR"] = str(SHARP_DIR)
+        times: dict[tuple[str, str], list[float]] = {}
+        peaks: dict[tuple[str, str], int] = {}
+        keep: dict[tuple[str, str], Path] = {}
         for r in range(rounds):
-            for name, argv in cases.items():
-                out = tmp / f"out-{r}-{len(times[name])}-{abs(hash(name))}"
-                out.mkdir()
-                times[name].append(run_timed(argv(corpus, out), env=env)[0])
-                _count(out, files, name)
-            add_s, worker_s = _through_queue(tmp / f"queue{r}", corpus, env, files)
-            times["queue"].append(add_s + worker_s)
-            times["worker"].append(worker_s)
-
-    baseline = next(iter(found))
-    table = TimingTable(
-        f"peers: {described}; one core each; medians of {rounds} rounds (wall, start-up included)"
-    )
-    table.baseline("peer", baseline, Stats.of(times[baseline]), count=files, unit=" img/s")
-    for name in [*cases][1:]:
-        table.row(name, Stats.of(times[name]), vs="peer", count=files, unit=" img/s")
-    table.row(
-        "thumbgen add + worker --burst -w 1",
-        Stats.of(times["queue"]),
-        vs="peer",
-        count=files,
-        unit=" img/s",
-    )
-    table.row(
-        "  of which worker --burst -w 1",
-        Stats.of(times["worker"]),
-        vs="peer",
-        count=files,
-        unit=" img/s",
-    )
-    report.table(table)
+            for corpus, src in corpora.items():
+                # Alternate: each round starts with another tool.
+                names = list(found)
+                names = names[r % len(names) :] + names[: r % len(names)]
+                for name in names:
+                    out = tmp / f"out-{corpus}-{r}-{names.index(name)}"
+                    elapsed, peak = run_measured(found[name](src, out, tmp), env)
+                    _check(out, src, name)
+                    times.setdefault((corpus, name), []).append(elapsed)
+                    peaks[(corpus, name)] = max(peaks.get((corpus, name), 0), peak)
+                    if r == 0:
+                        keep[(corpus, name)] = out
+                    else:
+                        shutil.rmtree(out)
+        errors = quality(corpora, keep, found)
+        _report(report, corpora, found, times, peaks, errors, rounds)
 
 
-def _through_queue(
-    folder: Path, corpus: Path, env: dict[str, str], files: int
-) -> tuple[float, float]:
-    """(add seconds, worker seconds) on a fresh queue in ``folder``."""
-    folder.mkdir()
-    base = [*thumbgen_argv(), "--queue", str(folder / "queue.db")]
-    add_s, _ = run_timed([*base, "add", str(corpus), "-o", str(folder / "out")], env=env)
-    start = time.perf_counter()
-    run_timed([*base, "worker", "--burst", "-w", "1"], env=env)
-    worker_s = time.perf_counter() - start
-    _count(folder / "out", files, "thumbgen queue")
-    return add_s, worker_s
-
-
-def _count(out: Path, files: int, name: str) -> None:
+def _check(out: Path, src: Path, name: str) -> None:
+    """Every source got its thumbnail(s): a broken run is never reported as a fast one."""
     made = sum(len(f) for _, _, f in os.walk(out))
-    if made != files:
-        raise RuntimeError(f"{name} wrote {made} thumbnails for {files} photos")
+    expected = len(list(src.iterdir())) * (len(THREE_SIZES) if "3 sizes" in name else 1)
+    if made != expected:
+        raise RuntimeError(f"{name} wrote {made} thumbnails for {expected}")
+
+
+def _reference(path: Path) -> Image.Image:
+    """The full decode of ``path``, converted to sRGB through its profile, upright."""
+    with Image.open(path) as im:
+        im.load()
+        icc = im.info.get("icc_profile")
+        pixels = im.convert("RGB") if im.mode != "RGB" else im.copy()
+        if icc:
+            converted = ImageCms.profileToProfile(
+                pixels,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                ImageCms.createProfile("sRGB"),
+                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+                outputMode="RGB",
+            )
+            pixels = converted if converted is not None else pixels
+        pixels.info["exif"] = im.info.get("exif", b"")
+    return ImageOps.exif_transpose(pixels)
+
+
+def _mean_error(thumb: Image.Image, ref: Image.Image) -> float:
+    """Mean absolute difference per channel (0-255) of two RGB images of one size."""
+    diff = ImageChops.difference(thumb.convert("RGB"), ref)
+    return sum(ImageStat.Stat(diff).mean) / 3
+
+
+def quality(
+    corpora: dict[str, Path], outputs: dict[tuple[str, str], Path], found: dict[str, Tool]
+) -> dict[tuple[str, str], float]:
+    """Mean error of each tool's 256 px thumbnails (first copy of each photo) per corpus."""
+    # The corpora hold the same pixels (a lossless rewrite): one reference per photo,
+    # from the baseline file (faster to decode fully).
+    stems = sorted(p.stem for p in corpora["baseline"].iterdir() if p.stem.endswith("-0"))
+    sums: dict[tuple[str, str], list[float]] = {}
+    for stem in stems:
+        full = _reference(corpora["baseline"] / f"{stem}.jpg")
+        resized: dict[tuple[int, int], Image.Image] = {}
+        for (corpus, name), out in outputs.items():
+            path = out / ("256x256" if "3 sizes" in name else "") / f"{stem}.jpg"
+            with Image.open(path) as thumb:
+                thumb.load()
+                if thumb.size not in resized:
+                    resized[thumb.size] = full.resize(thumb.size, Image.Resampling.LANCZOS)
+                sums.setdefault((corpus, name), []).append(_mean_error(thumb, resized[thumb.size]))
+    return {key: sum(v) / len(v) for key, v in sums.items()}
+
+
+def _report(
+    report: Reporter,
+    corpora: dict[str, Path],
+    found: dict[str, Tool],
+    times: dict[tuple[str, str], list[float]],
+    peaks: dict[tuple[str, str], int],
+    errors: dict[tuple[str, str], float],
+    rounds: int,
+) -> None:
+    tg, vips, sharp, three = list(found)
+    table = Table(
+        f"peers: {len(list(corpora['baseline'].iterdir()))} files per corpus "
+        "(copies of the make_corpus.sh photos), fit 256, q85, two processes; "
+        f"medians of {rounds} rounds, tools alternating (wall, start-up included)",
+        [
+            "corpus",
+            "tool",
+            "median",
+            "min",
+            "max",
+            "img/s",
+            "peer/thumbgen",
+            "mean error",
+            "peak RSS",
+        ],
+    )
+    for corpus in corpora:
+        count = len(list(corpora[corpus].iterdir()))
+        base = Stats.of(times[(corpus, tg)]).median
+        for name in found:
+            stats = Stats.of(times[(corpus, name)])
+            ratio = "" if name in (tg, three) else f"{stats.median / base:.2f}x"
+            if name == three:
+                ratio = f"{stats.median / base:.2f}x one size"
+            err = errors.get((corpus, name))
+            table.add(
+                corpus,
+                name,
+                f"{stats.median:.2f} s",
+                f"{stats.min:.2f} s",
+                f"{stats.max:.2f} s",
+                f"{count / stats.median:.1f}",
+                ratio,
+                "" if err is None else f"{err:.3f}",
+                fmt_mib(peaks[(corpus, name)]),
+            )
+    for corpus, goal in GOALS.items():
+        base = Stats.of(times[(corpus, tg)]).median
+        for peer in (vips, sharp):
+            ratio = Stats.of(times[(corpus, peer)]).median / base
+            verdict = "met" if ratio >= goal else "MISSED"
+            table.note(f"{corpus}: {ratio:.2f}x {peer.split(',')[0]} (goal {goal}x): {verdict}")
+        ok = errors[(corpus, tg)] <= errors[(corpus, vips)]
+        table.note(
+            f"{corpus}: error {errors[(corpus, tg)]:.3f} vs vipsthumbnail "
+            f"{errors[(corpus, vips)]:.3f} (goal: at or below): {'met' if ok else 'MISSED'}"
+        )
+        mem = peaks[(corpus, tg)]
+        table.note(
+            f"{corpus}: thumbgen peak RSS per process {fmt_mib(mem)} "
+            f"(goal {fmt_mib(MEMORY_GOALS[corpus])}): "
+            f"{'met' if mem <= MEMORY_GOALS[corpus] else 'MISSED'}"
+        )
+        sizes = Stats.of(times[(corpus, three)]).median / base
+        table.note(
+            f"{corpus}: 3 sizes {sizes:.2f}x one size (goal 1.3x): "
+            f"{'met' if sizes <= 1.3 else 'MISSED'}"
+        )
+    table.note("peer/thumbgen: the peer's median time over thumbgen's (above 1: thumbgen faster)")
+    table.note("mean error: per channel, 0-255, against full decode + Lanczos to the same size")
+    report.table(table)
