@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -21,8 +22,10 @@ from thumbgen.errors import OutputError, ThumbgenError
 from . import liveness
 from .records import NewJob, State, SubmitResult, WorkerInfo
 
-#: A worker whose heartbeat is older than this is presumed dead (other hosts).
-LEASE_SECONDS = 30.0
+#: A worker whose heartbeat is older than this is presumed dead (other hosts),
+#: and loses its running jobs even if its process lives (THUMBGEN_LEASE_SECONDS,
+#: for tests).
+LEASE_SECONDS = float(os.environ.get("THUMBGEN_LEASE_SECONDS") or 30.0)
 
 #: Tries of one job that may end with their worker's death (an out-of-memory
 #: kill, a decoder crash) before the job fails instead of killing another.
@@ -246,10 +249,15 @@ def dead_owners(
     """Which owners of running jobs, and which registered workers, are dead.
 
     An owner with no registered worker counts as dead: workers register
-    before they claim and unregister only once they stop.
+    before they claim and unregister only once they stop. An owner whose
+    heartbeat is older than :data:`LEASE_SECONDS` loses its jobs even if its
+    process lives (stuck, or cut off by a lock): its late outcome is then
+    fenced off by the owner check. Its registration stays while it lives, so
+    that its heartbeat and later claims count again.
     """
     alive = {w.id for w in workers if is_alive(w, now)}
+    leased = {w.id for w in workers if w.id in alive and now - w.heartbeat < LEASE_SECONDS}
     return Dead(
-        owners=[o for o in running_owners if o not in alive],
+        owners=[o for o in running_owners if o not in leased],
         workers=[w.id for w in workers if w.id not in alive],
     )

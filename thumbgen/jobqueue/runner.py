@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import ParamSpec
 
-from thumbgen.errors import ThumbgenError
+from thumbgen.errors import ThumbgenError, TransientError
 from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
 from thumbgen.naming import display_path
@@ -25,6 +27,11 @@ from .policy import blames_source
 from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")
+P = ParamSpec("P")
+
+#: Seconds between tries to record an outcome on a locked queue (each try
+#: itself waits the busy timeout).
+_RECORD_PAUSE = 0.5
 
 
 def run_next(
@@ -49,28 +56,28 @@ def run_next(
         # Permanent: the same file takes as long next time. Not held against
         # the source either (a busier machine or a higher limit may manage).
         log.warning("failed: %s: %s", job.source, exc)
-        store.fail(job.id, worker_id, str(exc), source_fault=False)
+        _record(store.fail, job.id, worker_id, str(exc), source_fault=False)
     except ThumbgenError as exc:
         if exc.transient and job.attempts < policy.attempts:
             delay = policy.backoff(job.attempts)
             log.warning("retrying in %.0f s (try %d): %s", delay, job.attempts, exc)
-            store.retry_later(job.id, worker_id, str(exc), delay)
+            _record(store.retry_later, job.id, worker_id, str(exc), delay)
         else:
             log.warning("failed: %s", exc)
-            store.fail(job.id, worker_id, str(exc), source_fault=blames_source(exc))
+            _record(store.fail, job.id, worker_id, str(exc), source_fault=blames_source(exc))
     except KeyboardInterrupt:
         store.release(job.id, worker_id)
         raise
     except Exception as exc:
         log.exception("internal error on %s", job.source)
-        store.fail(
-            job.id,
-            worker_id,
+        error = (
             f"Internal error on {display_path(job.source)}: {type(exc).__name__}: {exc}"
-            " (please report this)",
+            " (please report this)"
         )
+        _record(store.fail, job.id, worker_id, error)
     else:
-        store.finish(job.id, worker_id, [t.path for t in thumbs], st.st_size, st.st_mtime_ns)
+        outputs = [t.path for t in thumbs]
+        _record(store.finish, job.id, worker_id, outputs, st.st_size, st.st_mtime_ns)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
             job.source,
@@ -78,3 +85,26 @@ def run_next(
             (time.monotonic() - started) * 1000,
         )
     return job
+
+
+def _record(outcome: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
+    """Record a job's outcome, waiting out a locked queue however long it takes.
+
+    Giving up would strand the job as running under a live worker; waiting
+    keeps it this worker's until the lock goes. If the wait outlasts the
+    lease, ``recover`` may hand the job to another worker meanwhile, and the
+    store's owner check then makes this late outcome a no-op.
+    """
+    told = False
+    while True:
+        try:
+            outcome(*args, **kwargs)
+        except TransientError as exc:
+            if not told:
+                log.warning("%s; waiting to record the outcome", exc)
+                told = True
+            time.sleep(_RECORD_PAUSE)
+            continue
+        if told:
+            log.warning("queue unlocked; outcome recorded")
+        return

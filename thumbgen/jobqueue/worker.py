@@ -23,10 +23,12 @@ import signal
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
 
+from thumbgen.errors import TransientError
 from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
 
 from . import liveness, runner
@@ -35,6 +37,8 @@ from .huey_app import Queue
 from .limits import JOB_TIMEOUT
 
 log = logging.getLogger("thumbgen.worker")
+
+T = TypeVar("T")
 
 HEARTBEAT_SECONDS = 2.0
 MAINTENANCE_SECONDS = 5.0
@@ -60,14 +64,14 @@ class WorkerConfig:
 
 def run_worker(queue: Queue, config: WorkerConfig) -> bool:
     """Run worker processes until stopped; True if a signal stopped them."""
-    queue.store.recover(time.time())
-    queue.store.top_up()
+    _patiently(lambda: _maintain(queue))
     # The children must open their own connections, never inherit ours.
     queue.close()
     consumer = _JobConsumer(queue, config)
     consumer.start()
     parent = os.getppid()
     health, next_maintenance = time.monotonic(), 0.0
+    locked: list[bool] = [False]  # whether the queue is locked right now (told once)
     # Installed after start(), which sets Huey's own handlers: ours decide. The
     # second signal raises KeyboardInterrupt inside consumer.stop(), which
     # Huey answers by interrupting the children (their jobs are released).
@@ -77,8 +81,9 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
                 health = consumer.loop(health)
                 if time.monotonic() >= next_maintenance:
                     next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
-                    _maintain(queue)
-                if config.burst and _drained(queue):
+                    if not _waiting_out_locks(lambda: _maintain(queue), locked):
+                        continue
+                if config.burst and _waiting_out_locks(lambda: _drained(queue), locked) is True:
                     break
                 if config.exit_with_parent and os.getppid() != parent:
                     break
@@ -89,18 +94,50 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
             pass
         finally:
             _reap(consumer)
-            # Whatever the children were running when they stopped goes back now.
-            queue.store.recover(time.time())
+            # Whatever the children were running when they stopped goes back now
+            # (or, if the queue is locked, at the next worker start).
+            try:
+                queue.store.recover(time.time())
+            except TransientError as exc:
+                log.warning("%s; the next worker start will requeue the jobs left", exc)
             queue.close()
     return stop.count > 0
 
 
-def _maintain(queue: Queue) -> None:
+def _waiting_out_locks(step: Callable[[], T], locked: list[bool]) -> T | None:
+    """Run ``step``; on a locked queue log it (once per lock) and return None.
+
+    A lock held by another process (a backup, a ``sqlite3`` shell left in a
+    transaction) outlasting the busy timeout must not stop the service: the
+    next round tries again, and the children wait on their own.
+    """
+    try:
+        result = step()
+    except TransientError as exc:
+        if not locked[0]:
+            log.warning("%s; waiting for it (workers keep their jobs)", exc)
+            locked[0] = True
+        return None
+    if locked[0]:
+        log.warning("queue unlocked; carrying on")
+        locked[0] = False
+    return result
+
+
+def _patiently(step: Callable[[], object]) -> None:
+    """Run ``step`` until the queue lets it (start-up recovery on a locked queue)."""
+    locked = [False]
+    while _waiting_out_locks(lambda: step() or True, locked) is None:
+        time.sleep(1.0)
+
+
+def _maintain(queue: Queue) -> bool:
     store = queue.store
     recovered = store.recover(time.time())
     if recovered:
         log.warning("requeued %d job(s) of workers that died", recovered)
     store.top_up()
+    return True
 
 
 def _drained(queue: Queue) -> bool:

@@ -31,8 +31,9 @@ from .schema import SCHEMA_VERSION, migrate
 
 T = TypeVar("T")
 
-#: How long a write waits for another process's transaction before giving up.
-BUSY_TIMEOUT = 60.0
+#: How long a write waits for another process's transaction before giving up
+#: (THUMBGEN_BUSY_TIMEOUT, for tests that hold a lock past it in seconds).
+BUSY_TIMEOUT = float(os.environ.get("THUMBGEN_BUSY_TIMEOUT") or 60.0)
 
 #: A token to run now, and one due at ``timestamp`` (Huey's scheduler moves it).
 INSERT_TOKEN = "INSERT INTO task (queue, data, priority) VALUES (?, ?, 0)"
