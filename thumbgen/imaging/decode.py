@@ -22,7 +22,7 @@ from PIL import Image, ImageCms
 from thumbgen.naming import display_path
 from thumbgen.options import Options
 
-from . import formats
+from . import formats, geometry
 from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_tiff
@@ -71,6 +71,11 @@ class Decoded:
     #: sources with a profile: a tenth of the pixels to convert); None when
     #: ``image`` is sRGB already.
     transform: ImageCms.ImageCmsTransform | None = None
+    #: The largest output's resample size: smaller outputs are resampled from
+    #: it when it is at least twice their size (cheaper than from the decode).
+    largest: tuple[int, int] | None = None
+    #: The largest output's resampled pixels, once made (see ``largest``).
+    steps: dict[tuple[int, int], Image.Image] = dataclasses.field(default_factory=dict)
 
 
 #: A decoder for a format Pillow does not open: it gets the open file (at its
@@ -89,7 +94,7 @@ def decode(source: str, options: Options) -> Decoded:
             with pillow_errors(shown):
                 pixels, upright = _turn_upright(stored)
             srgb, transform = to_srgb_later(pixels, shown)
-            return Decoded(srgb, upright, transform)
+            return Decoded(srgb, upright, transform, _largest(options, upright))
         early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
         declared = early(f) if early is not None else None
         if declared is not None:
@@ -101,7 +106,7 @@ def decode(source: str, options: Options) -> Decoded:
                 stored = decoder(im, options.specs)
                 pixels, upright = _turn_upright(stored)
             srgb, transform = to_srgb_later(pixels, shown)
-            return Decoded(srgb, upright, transform)
+            return Decoded(srgb, upright, transform, _largest(options, upright))
 
 
 def decoder_for(pillow_format: str | None) -> Decoder:
@@ -125,6 +130,14 @@ EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": h
 
 #: Decoders by format name for formats read from the file by other libraries.
 FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw, "SVG": decode_svg}
+
+
+def _largest(options: Options, upright: tuple[int, int]) -> tuple[int, int] | None:
+    """The resample size of the largest output (by area), when there are several."""
+    if len(options.specs) < 2:
+        return None
+    sizes = [geometry.plan(spec, *upright).resize for spec in options.specs]
+    return max(sizes, key=lambda s: s[0] * s[1])
 
 
 def _turn_upright(stored: Stored) -> tuple[Image.Image, tuple[int, int]]:

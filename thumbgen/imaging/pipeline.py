@@ -114,11 +114,7 @@ def encode(
 
 def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
     plan = geometry.plan(spec, *decoded.source_size)
-    im = decoded.image
-    if im.size != plan.resize:
-        # reducing_gap: integer box reduction first, then Lanczos on the last 3x:
-        # as good as a full Lanczos at a fraction of the cost.
-        im = im.resize(plan.resize, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    im = _resampled(decoded, plan.resize)
     # Colour after resizing: fewer pixels to convert, and before the crop
     # (entropy looks at the colours) and the pad (its background is sRGB).
     im = finish(im, decoded.transform)
@@ -131,6 +127,24 @@ def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
         canvas.paste(im.convert("RGBA"), offset)
         im = canvas if has_transparency(canvas) else canvas.convert("RGB")
     return im
+
+
+def _resampled(decoded: Decoded, size: tuple[int, int]) -> Image.Image:
+    """``decoded.image`` at ``size``: from the largest output when that is twice as large."""
+    im = decoded.image
+    big = decoded.largest
+    if big is not None and im.size != big and big[0] >= 2 * size[0] and big[1] >= 2 * size[1]:
+        im = _resize(im, big) if big not in decoded.steps else decoded.steps[big]
+        decoded.steps[big] = im
+    elif big is not None and size == big and big in decoded.steps:
+        return decoded.steps[big]
+    return im if im.size == size else _resize(im, size)
+
+
+def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    # reducing_gap: integer box reduction first, then Lanczos on the last 3x:
+    # as good as a full Lanczos at a fraction of the cost.
+    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
 
 
 def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]) -> Image.Image:
