@@ -106,6 +106,12 @@ class SqliteDb:
                 f"Queue {shown} was made by a newer thumbgen (schema {version}, this one "
                 f"reads {SCHEMA_VERSION}); upgrade thumbgen to use it"
             )
+        if version is not None and not version.isdigit():
+            # Never "upgrade" what cannot be read: it would be rewritten as ours.
+            raise QueueError(
+                f"Queue {shown} has an unreadable schema version ({version[:20]!r}): "
+                "damaged, or not a thumbgen queue; move it aside to start afresh"
+            )
         if version is None and self._file.query(_has_tables):
             raise QueueError(f"{shown} is a SQLite database but not a thumbgen queue")
         if version is None and not create:
@@ -165,7 +171,7 @@ class SqliteDb:
                 f"Queue {display_path(self.path)} stayed locked by another process for "
                 f"{BUSY_TIMEOUT:.0f} s; try again"
             )
-        if "unable to open" in message or "readonly" in message:
+        if "unable to open" in message or "readonly" in message or opening.damaged(message):
             return opening.explain(self.path, exc)
         return QueueError(f"Cannot use queue {display_path(self.path)}: {message}")
 

@@ -257,4 +257,18 @@ def explain(path: str, exc: sqlite3.Error) -> QueueError:
         return QueueError(
             f"Cannot open queue {shown} ({message}); check the permissions of it and {folder}"
         )
+    if damaged(message):
+        return QueueError(
+            f"Queue {shown} is damaged ({message}); move it aside and run `thumbgen add`"
+            " again to start afresh (the thumbnails already made are left as they are)"
+        )
     return QueueError(f"Cannot use queue {shown}: {message}")
+
+
+def damaged(message: str) -> bool:
+    """Whether SQLite's ``message`` says a database file is corrupt.
+
+    Not "file is not a database": that is as likely some other file at the
+    queue's path as a queue damaged beyond recognition.
+    """
+    return "malformed" in message
