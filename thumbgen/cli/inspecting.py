@@ -71,12 +71,12 @@ def jobs(
         typer.Option("--state", metavar=f"[{_STATES}]", help="Only jobs in this state."),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, metavar="N", help="Newest N jobs.")
+        int, typer.Option("--limit", "-n", min=1, metavar="N", help="At most N jobs.")
     ] = 50,
     as_json: JsonOpt = False,
     queue: QueueOpt = None,
 ) -> None:
-    """List jobs, newest first: id, state, tries, age, source and error.
+    """List jobs in queue order: id, state, tries, age, source and error.
 
     Example: thumbgen jobs --state failed
     """

@@ -272,7 +272,8 @@ def job_detail(detail: JobDetail) -> Table:
         grid.add_row("output", escape(path(output)))
     for a in detail.attempts:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.started_at))
-        line = f"#{a.number} {when} {escape(a.host)} {escape(a.worker)}: {a.outcome}"
+        outcome = a.outcome or "running"
+        line = f"#{a.number} {when} {escape(a.host)} {escape(a.worker)}: {outcome}"
         if a.error:
             line += f" ({escape(path(a.error))})"
         grid.add_row("attempt", line)

@@ -101,7 +101,7 @@ def progress(
 
 
 def jobs(queue: Queue, *, state: State | None = None, limit: int | None = 50) -> list[JobRecord]:
-    """Jobs, newest first, optionally in one state."""
+    """Jobs in the order they were queued, optionally in one state."""
     return queue.store.jobs(state=state, limit=limit)
 
 
