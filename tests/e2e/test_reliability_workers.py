@@ -48,7 +48,8 @@ def test_a_file_that_kills_its_worker_fails_after_two_deaths(
     assert added.returncode == 0, added.stderr
     with memory_limited(300 * 1024 * 1024) as procs, open(tmp_path / "worker.log", "wb") as log:
         worker = subprocess.Popen(
-            thumbgen_argv("worker", "--burst", "-w", "1"),
+            # No memory budget: this is about files that get past it.
+            thumbgen_argv("worker", "--burst", "-w", "1", "--max-memory", "0"),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -102,7 +103,16 @@ def test_a_job_past_its_time_limit_fails_and_the_worker_carries_on(
     added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
     assert added.returncode == 0, added.stderr
     drained = run_thumbgen(
-        "worker", "--burst", "-w", "1", "--job-timeout", "0.5", env=env, timeout=120
+        "worker",
+        "--burst",
+        "-w",
+        "1",
+        "--job-timeout",
+        "0.5",
+        "--max-memory",
+        "0",
+        env=env,
+        timeout=120,
     )
     assert drained.returncode == 0, drained.stderr
     jobs = {Path(job.source).name: job for job in queue_jobs(queue_path)}
@@ -114,3 +124,24 @@ def test_a_job_past_its_time_limit_fails_and_the_worker_carries_on(
     assert slow.attempts == 1
     assert {job.state.value for job in jobs.values()} == {"done"}
     assert not (tmp_path / "out" / "slow_256x256.jpg").exists()
+
+
+def test_a_small_file_that_would_decode_past_the_memory_budget_is_refused(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    src = tmp_path / "src"
+    write_jpegs(src, 2)
+    _png_bomb(src / "bomb.png")  # ~500 KB; RGB is stored as 4 bytes a pixel
+    added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
+    assert added.returncode == 0, added.stderr
+    # The default budget (1 GiB): without it the worker decodes 660 MiB and more.
+    drained = run_thumbgen("worker", "--burst", "-w", "1", env=env, timeout=120)
+    assert drained.returncode == 0, drained.stderr
+    jobs = {Path(job.source).name: job for job in queue_jobs(queue_path)}
+    bomb = jobs.pop("bomb.png")
+    assert bomb.state.value == "failed"
+    assert bomb.error is not None
+    assert "13000x13000" in bomb.error
+    assert "MiB, over the 1024 MiB budget" in bomb.error
+    assert "--max-memory" in bomb.error
+    assert {job.state.value for job in jobs.values()} == {"done"}

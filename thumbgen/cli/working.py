@@ -54,6 +54,16 @@ def worker(
             " Example: --job-timeout 120",
         ),
     ] = JOB_TIMEOUT,
+    max_memory: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="MIB",
+            envvar="THUMBGEN_MAX_MEMORY",
+            help="Refuse files whose decode needs more memory (estimated from the header),"
+            " per worker (0: no limit). Example: --max-memory 2048",
+        ),
+    ] = 1024,
     shutdown_timeout: Annotated[
         float,
         typer.Option(
@@ -91,6 +101,7 @@ def worker(
                 shutdown_timeout=shutdown_timeout,
                 retry=RetryPolicy(attempts=retries, delay=retry_delay),
                 job_timeout=job_timeout,
+                max_memory=max_memory * 1024 * 1024,
             ),
         )
     raise typer.Exit(int(ExitCode.INTERRUPTED if stopped else ExitCode.OK))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import ParamSpec
 
 from thumbgen.errors import ThumbgenError, TransientError
+from thumbgen.imaging import budget
 from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
 from thumbgen.naming import display_path
@@ -35,12 +36,18 @@ _RECORD_PAUSE = 0.5
 
 
 def run_next(
-    store: JobStore, worker_id: str, policy: RetryPolicy, job_timeout: float = JOB_TIMEOUT
+    store: JobStore,
+    worker_id: str,
+    policy: RetryPolicy,
+    job_timeout: float = JOB_TIMEOUT,
+    max_memory: int = budget.MAX_MEMORY,
 ) -> Job | None:
     """Claim the best due job and run it to an outcome; None if nothing was due (or paused).
 
     A job still running after ``job_timeout`` seconds (0: no limit) is
     stopped and fails with the limit named; the worker goes on to the next.
+    A source whose decode would need more than ``max_memory`` bytes (from its
+    header; 0: no limit) fails before it is decoded, with the estimate.
     """
     job = store.claim(worker_id)
     if job is None:
@@ -51,6 +58,7 @@ def run_next(
         # changes while it is being read, the next add sees it as changed.
         with time_limit(job_timeout):
             st = stat_source(job.source)
+            budget.check(job.source, job.options, max_memory)
             thumbs = make_thumbnails(job.source, job.options, rel_dir=job.rel_dir)
     except JobTimedOut as exc:
         # Permanent: the same file takes as long next time. Not held against

@@ -36,6 +36,9 @@ from .contract import WorkerInfo
 from .huey_app import Queue
 from .limits import JOB_TIMEOUT
 
+#: thumbgen.imaging.budget.MAX_MEMORY, without importing Pillow here.
+MAX_MEMORY = 1024 * 1024 * 1024
+
 log = logging.getLogger("thumbgen.worker")
 
 T = TypeVar("T")
@@ -60,6 +63,8 @@ class WorkerConfig:
     retry: runner.RetryPolicy = dataclasses.field(default_factory=runner.RetryPolicy)
     #: Longest run of one job, in seconds (0: none); see :mod:`.limits`.
     job_timeout: float = JOB_TIMEOUT
+    #: Bytes one decode may need, estimated from its header (0: no limit).
+    max_memory: int = MAX_MEMORY
 
 
 def run_worker(queue: Queue, config: WorkerConfig) -> bool:
@@ -237,11 +242,11 @@ class _JobWorker(Worker):  # type: ignore[misc]
                 self._id, liveness.hostname(), pid, liveness.start_time(pid), now, now, 0, None
             )
         )
-        worker_id, policy, timeout = self._id, self._config.retry, self._config.job_timeout
+        worker_id, policy, config = self._id, self._config.retry, self._config
         queue = self._queue
 
         def on_token() -> None:
-            runner.run_next(queue.store, worker_id, policy, timeout)
+            runner.run_next(queue.store, worker_id, policy, config.job_timeout, config.max_memory)
 
         queue.on_token = on_token
         self._beat = _Heartbeat(self._queue, self._id)

@@ -1,0 +1,75 @@
+"""A memory budget per decode, estimated from the header before any pixel is decoded.
+
+``--max-pixels`` alone lets small files blow up a worker: a 447 KB WebP of
+13000x13000 decodes to RGBA in full, a progressive JPEG keeps every DCT
+coefficient, a 16-bit grey PNG takes two bytes a pixel. The estimate is
+width x height x the bytes Pillow stores per pixel, times two (the decoded
+image and the converted or resized copy made from it); baseline JPEGs
+decode reduced (``draft``) to the largest output, progressive ones also
+hold their coefficients (two bytes per sample) at full size.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from PIL import Image
+
+from thumbgen.errors import TooManyPixels
+from thumbgen.naming import display_path
+from thumbgen.options import Options
+
+from .reading import open_source
+
+#: Default per-worker budget: one worker per core fits in a small machine
+#: (2 GiB for 2 cores), and a 100-megapixel photo still fits.
+MAX_MEMORY = 1024 * 1024 * 1024
+
+_MIB = 1024 * 1024
+
+
+def estimate(im: Image.Image, options: Options) -> int:
+    """Bytes a decode of the opened (not yet loaded) ``im`` needs at its peak."""
+    w, h = im.size
+    per_pixel = 1 if im.mode in ("1", "L", "P") else 2 if im.mode.startswith("I;16") else 4
+    if im.format != "JPEG":
+        return 2 * w * h * per_pixel
+    scale = _jpeg_reduction(w, h, options)
+    reduced = 2 * (w // scale + 1) * (h // scale + 1) * per_pixel
+    if im.info.get("progressive") or im.info.get("progression"):
+        reduced += w * h * len(im.getbands()) * 2
+    return reduced
+
+
+def _jpeg_reduction(w: int, h: int, options: Options) -> int:
+    """The 1/2/4/8 reduction Pillow's draft can apply for the largest output."""
+    need_w = max((s.size.width or 0) for s in options.specs) if options.specs else 0
+    need_h = max((s.size.height or 0) for s in options.specs) if options.specs else 0
+    scale = 8
+    while scale > 1 and (w // scale < need_w or h // scale < need_h):
+        scale //= 2
+    return scale
+
+
+def check(source: str, options: Options, limit: int) -> None:
+    """Raise :class:`TooManyPixels` if decoding ``source`` would need more than ``limit`` bytes.
+
+    Files Pillow cannot open are left to the decoder to report.
+    """
+    if limit <= 0:
+        return
+    try:
+        # open_source: never a FIFO or device; warnings: the pixel limit is
+        # decode()'s to apply and word.
+        with open_source(source) as (f, _), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(f) as im:
+                needed = estimate(im, options)
+                w, h = im.size
+    except Exception:
+        return  # not ours to word: decode() tells what is wrong with it
+    if needed > limit:
+        raise TooManyPixels(
+            f"Too much memory to decode {display_path(source)} ({w}x{h}): about "
+            f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
+        )
