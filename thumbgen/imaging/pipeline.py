@@ -108,6 +108,12 @@ def encode(
         ext=OUTPUTS[fmt].extension,
     )
     path = os.path.join(options.out_dir, rel)
+    try:
+        # Before encoding: an output folder that cannot be made fails the job
+        # without the cost of an encode (write_files makes it again if it went).
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
     data = _save(thumb, path, fmt, spec.quality)
     return Thumbnail(path, thumb.width, thumb.height, fmt), data
 
