@@ -75,7 +75,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', P .. 'failed_at', id)
     redis.call('ZREM', P .. 'finished_at', id)
     redis.call('HDEL', jk(id), 'finished_at', 'error', 'owner')
-    redis.call('HSET', jk(id), 'attempts', 0, 'queued_at', now, 'source_fault', 1)
+    redis.call('HSET', jk(id), 'attempts', 0, 'queued_at', now, 'source_fault', 1, 'deaths', 0)
     enqueue(id, now_us, now_us)
     n = n + 1
   end

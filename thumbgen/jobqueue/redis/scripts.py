@@ -189,7 +189,7 @@ for _ = 1, n do
     redis.call('ZREM', P .. 'finished_at', id)
     redis.call('HDEL', jk(id), 'owner', 'started_at', 'finished_at', 'error', 'outputs')
     redis.call('HSET', jk(id), 'size', size, 'mtime_ns', mtime, 'attempts', 0, 'batch', batch,
-      'queued_at', now, 'priority', prio, 'source_fault', 1)
+      'queued_at', now, 'priority', prio, 'source_fault', 1, 'deaths', 0)
     enqueue(id, now_us, now_us)
     queued_n = queued_n + 1
   end
@@ -316,28 +316,42 @@ return 1
 """
 )
 
-#: ARGV: P, now, now_us, token, then (id, owner or '') pairs: requeue each
-#: job still running for that owner ('' = whoever holds it, if its lease
-#: expired by now). Returns how many went back.
+#: ARGV: P, now, now_us, token, most deaths, their error, as JSON, then
+#: (id, owner or '') pairs: requeue each job still running for that owner
+#: ('' = whoever holds it, if its lease expired by now). A job whose dead
+#: owners reach the most deaths fails instead (it is what kills them); an
+#: expired lease (a cut network, a stuck process) is not counted as one.
+#: Returns how many went back.
 RECOVER = (
     _PRELUDE
     + r"""
 local now, now_us, token = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local most, died, died_json = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local n = 0
-for i = 5, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   local id, owner = ARGV[i], ARGV[i + 1]
   local s, o = unpack(redis.call('HMGET', jk(id), 'state', 'owner'))
   local lease = tonumber(redis.call('ZSCORE', P .. 'leases', id) or '0')
   local take = s == 'running' and ((owner ~= '' and o == owner)
     or (owner == '' and lease < now_us / 1e6))
   if take then
-    move(id, 'running', 'queued')
     redis.call('HDEL', jk(id), 'owner')
     redis.call('ZREM', P .. 'leases', id)
-    enqueue(id, now_us, now_us)
-    close_try(id, now, 'requeued', 'null')
+    local deaths = 0
+    if owner ~= '' then deaths = redis.call('HINCRBY', jk(id), 'deaths', 1) end
+    if deaths >= most then
+      move(id, 'running', 'failed')
+      redis.call('HSET', jk(id), 'finished_at', now, 'error', died, 'source_fault', 1)
+      redis.call('ZADD', P .. 'finished_at', now, id)
+      redis.call('ZADD', P .. 'failed_at', now, id)
+      close_try(id, now, 'failed', died_json)
+    else
+      move(id, 'running', 'queued')
+      enqueue(id, now_us, now_us)
+      close_try(id, now, 'requeued', 'null')
+      n = n + 1
+    end
     if o then free_worker(o, false) end
-    n = n + 1
   elseif s ~= 'running' then
     redis.call('ZREM', P .. 'leases', id)
   end

@@ -286,7 +286,15 @@ class RedisStore(RedisBase):
                 self._run(
                     "recover",
                     s.RECOVER,
-                    [repr(now), _us(now), self._tokens.immediate(), *pairs],
+                    [
+                        repr(now),
+                        _us(now),
+                        self._tokens.immediate(),
+                        policy.MAX_WORKER_DEATHS,
+                        enc(policy.WORKER_DIED),
+                        json.dumps(policy.WORKER_DIED),
+                        *pairs,
+                    ],
                 )
             )
         if dead.workers:
