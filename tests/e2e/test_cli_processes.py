@@ -114,11 +114,11 @@ def test_ctrl_c_on_status_watch_exits_130(tmp_path: Path, env: dict[str, str]) -
     assert proc.returncode == 130
 
 
-def slow_pngs(folder: Path, count: int) -> None:
+def slow_pngs(folder: Path, count: int, side: int = 2400) -> None:
     """PNGs that take a while to decode (large, noisy), so jobs are still running."""
     folder.mkdir(parents=True)
     first = folder / "slow0.png"
-    Image.effect_noise((2400, 2400), 80).convert("RGB").save(first, compress_level=1)
+    Image.effect_noise((side, side), 80).convert("RGB").save(first, compress_level=1)
     for i in range(1, count):
         shutil.copyfile(first, folder / f"slow{i}.png")
 
@@ -141,8 +141,9 @@ def test_ctrl_c_on_add_wait_still_prints_the_summary(
 def test_status_says_when_running_jobs_have_no_live_worker(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    slow_pngs(tmp_path / "src", 4)
-    run_thumbgen("add", str(tmp_path / "src"), env=env)
+    # Big enough that a job is certainly still running when the group is killed.
+    slow_pngs(tmp_path / "src", 4, side=5000)
+    run_thumbgen("add", str(tmp_path / "src"), "--max-pixels", "30000000", env=env)
     with background("worker", "-w", "2", env=env, log=tmp_path / "w.log") as proc:
         assert wait_until(lambda: status(env)["running"] >= 1, timeout=60)
         os.killpg(proc.pid, signal.SIGKILL)

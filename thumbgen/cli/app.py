@@ -93,7 +93,8 @@ def _main(
             metavar="PATH",
             envvar="THUMBGEN_QUEUE",
             show_default="queue.db in the per-user data folder",
-            help="Queue: a SQLite file. Also accepted after the command.",
+            help="Queue: a SQLite file, or redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for "
+            "TLS) for workers on many machines. Also accepted after the command.",
         ),
     ] = None,
     config: Annotated[

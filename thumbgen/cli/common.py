@@ -25,7 +25,7 @@ QueueOpt = Annotated[
     typer.Option(
         "--queue",
         metavar="PATH",
-        help="Queue file (also before the command; THUMBGEN_QUEUE) [default: the global one].",
+        help="Queue file or redis:// URL (also before the command; THUMBGEN_QUEUE).",
         show_default=False,
     ),
 ]

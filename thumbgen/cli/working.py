@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from thumbgen.errors import ExitCode
+from thumbgen.jobqueue.backend import shown
 from thumbgen.jobqueue.limits import JOB_TIMEOUT
 from thumbgen.jobqueue.retry import RetryPolicy
 from thumbgen.stopping import SHUTDOWN_TIMEOUT
@@ -90,7 +91,8 @@ def worker(
 
     q = open_queue(ctx, queue)
     if not quiet:
-        render.note(f"thumbgen worker: {workers} process(es) on {render.path(q.location)}")
+        where = render.path(shown(q.location))
+        render.note(f"thumbgen worker: {workers} process(es) on {where}")
     with reporting_errors():
         stopped = run_worker(
             q,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from thumbgen.errors import QueueError
 from thumbgen.jobqueue import policy
+from thumbgen.jobqueue.backend import shown
 from thumbgen.jobqueue.contract import Counts, Failure, JobDetail, JobRecord, State, WorkerInfo
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def status(queue: Queue, *, failures: int | None = 5) -> StatusReport:
     store = queue.store
     now = time.time()
     return StatusReport(
-        queue=queue.location,
+        queue=shown(queue.location),
         counts=store.counts(),
         workers=alive_workers(queue, now),
         finished_last_minute=store.finished_since(now - 60),
@@ -114,7 +115,8 @@ def show(queue: Queue, ref: str) -> JobDetail:
     if detail is None and isinstance(key, int):
         detail = queue.store.job(os.path.abspath(ref))  # a file named "123"
     if detail is None:
-        raise QueueError(f"No job {ref!r} in {queue.location}; `thumbgen jobs` lists them")
+        where = shown(queue.location)
+        raise QueueError(f"No job {ref!r} in {where}; `thumbgen jobs` lists them")
     return detail
 
 

@@ -1,9 +1,8 @@
 """Which backend a queue location gets: the one place that chooses.
 
 A file path gives the SQLite backend. ``redis://`` and ``rediss://`` are
-where the Redis backend (issue 9) plugs in: a ``thumbgen.jobqueue.redis``
-subpackage providing ``open_backend(url, *, create, readonly) -> Backend``,
-called from :func:`open_backend` below in place of today's error.
+the Redis backend: the ``thumbgen.jobqueue.redis`` subpackage's
+``open_backend(url, *, create, readonly) -> Backend``.
 """
 
 from __future__ import annotations
@@ -46,3 +45,13 @@ def _unsupported(location: str, scheme: str) -> QueueError:
         f"Unsupported queue {location!r}: {scheme}:// queues are not available yet; "
         "use a SQLite file path"
     )
+
+
+def shown(location: str) -> str:
+    """``location`` fit to print: a Redis URL with its password hidden."""
+    scheme = location.split("://", 1)[0] if "://" in location else None
+    if scheme in REDIS_SCHEMES:
+        from .redis.url import shown as shown_url
+
+        return shown_url(location)
+    return location
