@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
 
-from thumbgen.errors import TransientError
+from thumbgen.errors import ThumbgenError, TransientError
 from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
 
 from . import liveness, runner
@@ -246,7 +246,17 @@ class _JobWorker(Worker):  # type: ignore[misc]
         queue = self._queue
 
         def on_token() -> None:
-            runner.run_next(queue.store, worker_id, policy, config.job_timeout, config.max_memory)
+            try:
+                runner.run_next(
+                    queue.store, worker_id, policy, config.job_timeout, config.max_memory
+                )
+            except ThumbgenError as exc:
+                # The queue itself failed (a Redis outage at the moment of a
+                # claim): one line, not a traceback. Nothing is lost: the job
+                # is still queued, or running under a lease that expires, and
+                # maintenance replaces the token this call used up.
+                log.warning("%s; the job stays in the queue", exc)
+                time.sleep(1.0)
 
         queue.on_token = on_token
         self._beat = _Heartbeat(self._queue, self._id)
