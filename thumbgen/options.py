@@ -27,6 +27,9 @@ DEFAULT_QUALITY = 85
 DEFAULT_OUT = "thumbnails"
 DEFAULT_NAME = "{dir}/{stem}_{size}.{ext}"
 DEFAULT_BACKGROUND = "white"
+#: Per-worker decode budget (``--max-memory``), in MiB: one worker per core fits
+#: in a small machine (2 GiB for 2 cores), and a 100-megapixel photo still fits.
+DEFAULT_MAX_MEMORY_MIB = 1024
 #: Pillow refuses images above twice its MAX_IMAGE_PIXELS; thumbgen keeps that line.
 DEFAULT_MAX_PIXELS = 2 * 89_478_485
 

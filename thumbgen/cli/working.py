@@ -11,6 +11,7 @@ from thumbgen.errors import ExitCode
 from thumbgen.jobqueue.backend import shown
 from thumbgen.jobqueue.limits import JOB_TIMEOUT
 from thumbgen.jobqueue.retry import RetryPolicy
+from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
 from thumbgen.stopping import SHUTDOWN_TIMEOUT
 
 from . import render
@@ -64,7 +65,7 @@ def worker(
             help="Refuse files whose decode needs more memory (estimated from the header),"
             " per worker (0: no limit). Example: --max-memory 2048",
         ),
-    ] = 1024,
+    ] = DEFAULT_MAX_MEMORY_MIB,
     shutdown_timeout: Annotated[
         float,
         typer.Option(

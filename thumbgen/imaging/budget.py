@@ -17,15 +17,13 @@ from PIL import Image
 
 from thumbgen.errors import TooManyPixels
 from thumbgen.naming import display_path
-from thumbgen.options import Options
+from thumbgen.options import DEFAULT_MAX_MEMORY_MIB, Options
 
 from .reading import open_source
 
-#: Default per-worker budget: one worker per core fits in a small machine
-#: (2 GiB for 2 cores), and a 100-megapixel photo still fits.
-MAX_MEMORY = 1024 * 1024 * 1024
-
 _MIB = 1024 * 1024
+#: Default per-worker budget in bytes (see DEFAULT_MAX_MEMORY_MIB).
+MAX_MEMORY = DEFAULT_MAX_MEMORY_MIB * _MIB
 
 
 def estimate(im: Image.Image, options: Options) -> int:

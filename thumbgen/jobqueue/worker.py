@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
 
 from thumbgen.errors import ThumbgenError, TransientError
+from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
 from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
 
 from . import liveness, runner
@@ -36,8 +37,8 @@ from .contract import WorkerInfo
 from .huey_app import Queue
 from .limits import JOB_TIMEOUT
 
-#: thumbgen.imaging.budget.MAX_MEMORY, without importing Pillow here.
-MAX_MEMORY = 1024 * 1024 * 1024
+#: thumbgen.imaging.budget.MAX_MEMORY, from the Pillow-free options module.
+MAX_MEMORY = DEFAULT_MAX_MEMORY_MIB * 1024 * 1024
 
 log = logging.getLogger("thumbgen.worker")
 
