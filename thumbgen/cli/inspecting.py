@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from thumbgen import commands
-from thumbgen.errors import ExitCode
+from thumbgen.errors import ExitCode, UsageError
 from thumbgen.jobqueue.contract import State
 
 from . import render
@@ -80,7 +80,8 @@ def jobs(
 
     Example: thumbgen jobs --state failed
     """
-    chosen = _state(state)
+    with reporting_errors():
+        chosen = _state(state)
     q = open_queue(ctx, queue, create=False, readonly=True)
     with reporting_errors():
         found = commands.jobs(q, state=chosen, limit=limit)
@@ -97,8 +98,8 @@ def _state(text: str | None) -> State | None:
     try:
         return State(text.strip().lower())
     except ValueError:
-        render.error(f"Invalid state {text!r}: choose one of {', '.join(s.value for s in State)}")
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        choices = ", ".join(s.value for s in State)
+        raise UsageError(f"Invalid state {text!r}: choose one of {choices}") from None
 
 
 def show(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from thumbgen import commands
-from thumbgen.errors import Interrupted, ThumbgenError
+from thumbgen.errors import Interrupted
 from thumbgen.stopping import STOPPING_MESSAGE
 from thumbgen.watch.config import WatchConfig
 
@@ -102,25 +102,21 @@ def _wait(
         latest[:] = [counts]
         render.update_progress(bar, task, counts, started)
 
-    try:
-        with render.batch_progress(report.waiting_for, quiet=quiet) as (bar, task):
-            counts = supervisor.wait_for_batch(
-                queue,
-                report,
-                workers=workers,
-                on_update=lambda c, _live: update(c),
-                on_stopping=lambda: render.note(STOPPING_MESSAGE),
-            )
-    except Interrupted as exc:
-        # What was finished before the stop is worth a line too.
-        if latest:
-            _summary(queue, report, latest[0], options)
-        render.note(str(exc))
-        raise typer.Exit(int(exc.exit_code)) from None
-    except ThumbgenError as exc:
-        render.error(str(exc))
-        raise typer.Exit(int(exc.exit_code)) from None
     with reporting_errors():
+        try:
+            with render.batch_progress(report.waiting_for, quiet=quiet) as (bar, task):
+                counts = supervisor.wait_for_batch(
+                    queue,
+                    report,
+                    workers=workers,
+                    on_update=lambda c, _live: update(c),
+                    on_stopping=lambda: render.note(STOPPING_MESSAGE),
+                )
+        except Interrupted:
+            # What was finished before the stop is worth a line too.
+            if latest:
+                _summary(queue, report, latest[0], options)
+            raise
         _summary(queue, report, counts, options)
     return counts
 
