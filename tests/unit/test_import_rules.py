@@ -4,7 +4,9 @@
   layer or the command line;
 - ``watch`` hands files to a callback and knows nothing of the queue;
 - ``jobqueue`` runs jobs through imaging and knows nothing of the front ends;
-- only ``cli`` imports typer and rich, and nothing imports ``cli``.
+- only ``cli`` imports typer and rich, and nothing imports ``cli``;
+- only ``server`` imports the HTTP stack (FastAPI, Starlette, uvicorn,
+  python-multipart), and it reaches the queue through ``commands`` like the CLI.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ FORBIDDEN: dict[str, set[str]] = {
     "imaging": {"jobqueue", "watch", "cli", "server", "commands", "supervisor", "discover"},
     "watch": {"jobqueue", "cli", "server", "commands", "supervisor"},
     "jobqueue": {"watch", "cli", "server", "commands", "supervisor", "discover"},
+    "server": {"cli", "watch"},
 }
 #: Third-party packages only the command line may import.
 CLI_ONLY = {"typer", "rich", "click"}
+#: Third-party packages only the HTTP server may import.
+SERVER_ONLY = {"fastapi", "starlette", "uvicorn", "multipart", "python_multipart"}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -57,6 +62,8 @@ def complaint(layer: str, name: str, imported: str) -> str | None:
     inner = imported.split(".")[1] if imported.startswith("thumbgen.") else ""
     if top in CLI_ONLY and layer != "cli":
         return "only thumbgen.cli may"
+    if top in SERVER_ONLY and layer != "server":
+        return "only thumbgen.server may"
     if inner == "cli" and layer != "cli" and name != "thumbgen.__main__":
         return "nothing imports the CLI"
     if inner in FORBIDDEN.get(layer, ()):
@@ -93,6 +100,9 @@ def test_every_layer_keeps_to_its_imports() -> None:
         ("jobqueue/sqlite/bad.py", "from ...commands import add", "jobqueue must not"),
         ("commands.py", "from rich.console import Console", "only thumbgen.cli may"),
         ("supervisor.py", "from thumbgen import cli", "nothing imports the CLI"),
+        ("commands/bad.py", "import fastapi", "only thumbgen.server may"),
+        ("cli/bad.py", "from starlette.requests import Request", "only thumbgen.server may"),
+        ("server/bad.py", "from thumbgen.cli import render", "nothing imports the CLI"),
     ],
 )
 def test_a_forbidden_import_is_caught(

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from thumbgen import __version__
 from thumbgen.errors import ExitCode, ThumbgenError
 
-from . import inspecting, managing, producing, render, settings, working
+from . import inspecting, managing, producing, render, serving, settings, working
 
 
 class _OneLineErrors(TyperGroup):
@@ -138,6 +138,7 @@ producing.register(app)
 working.register(app)
 inspecting.register(app)
 managing.register(app)
+serving.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,34 @@
+"""``thumbgen serve`` as a process: health, status, refusing to start unsafely, stopping."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from support.procs import run_thumbgen
+from support.server import served
+
+
+def test_health_and_status_answer_like_the_cli(tmp_path: Path, env: dict[str, str]) -> None:
+    with served(tmp_path, env, "-w", "0") as srv, srv.client() as http:
+        health = http.get("/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+        status = http.get("/status")
+        assert status.status_code == 200
+        cli = run_thumbgen("status", "--json", env=env)
+        assert cli.returncode == 0, cli.stderr
+        expected = json.loads(cli.stdout)
+        got = status.json()
+        assert got.keys() == expected.keys()
+        assert got["queue"] == expected["queue"]
+        assert got["queued"] == expected["queued"] == 0
+
+
+def test_sigterm_stops_the_server_and_its_workers(tmp_path: Path, env: dict[str, str]) -> None:
+    with served(tmp_path, env, "-w", "1") as srv:
+        srv.proc.send_signal(signal.SIGTERM)
+        code = srv.proc.wait(60)
+        assert code == 130, srv.log()
+        assert "Stopping" in srv.log() or "Stopped" in srv.log()
