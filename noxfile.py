@@ -1,6 +1,9 @@
-"""Development tasks: `nox -s lint typecheck tests`, and `nox -s bench` for the benchmarks."""
+"""Development tasks: `nox -s lint typecheck tests`; `nox -s bench` for the benchmarks,
+`nox -s fuzz` for a long fuzz run and `nox -s soak` for the soak run."""
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -39,3 +42,39 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: thumbgen against baselines measured in the same run (medians, ratios)."""
     session.install(".")
     session.run("python", "tests/benchmarks/run.py", *session.posargs)
+
+
+#: The fuzz tests: in the normal suite with a small budget, here with a large one.
+FUZZ_TESTS = [
+    "tests/unit/imaging/test_fuzz_decode.py",
+    "tests/unit/imaging/test_jpeg_dc_fuzz.py",
+    "tests/e2e/test_fuzz_workers.py",
+]
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """The fuzz tests with THUMBGEN_FUZZ_EXAMPLES examples each (default 20000).
+
+    Prints how many inputs each test tried (hypothesis statistics); what it
+    finds stays in .hypothesis/ and is replayed first next time.
+    `nox -s fuzz -- -x` and other pytest options pass through.
+    """
+    session.install(".[test]")
+    session.env["THUMBGEN_FUZZ_EXAMPLES"] = os.environ.get("THUMBGEN_FUZZ_EXAMPLES", "20000")
+    session.run(
+        "pytest",
+        *FUZZ_TESTS,
+        "--hypothesis-profile=fuzz",
+        "--hypothesis-show-statistics",
+        "-o",
+        "timeout=0",  # the suite's 300 s hang guard; each example has its own
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The soak run (tests/soak): thousands of jobs through kills, a full disk, a locked queue."""
+    session.install(".[test]")
+    session.run("pytest", "tests/soak", "-m", "soak", "-o", "timeout=3600", "-v", *session.posargs)

@@ -1,6 +1,9 @@
 """Shared fixtures: a private queue per test; tiers marked by folder (unit, contract, e2e).
 
-Helpers (image generators, process runners) live in :mod:`support`.
+Helpers (image generators, process runners) live in :mod:`support`. The
+hypothesis profiles: ``suite`` (the default) and ``fuzz`` (``nox -s fuzz``:
+examples kept in .hypothesis/, each run replays what earlier runs found).
+The soak run (tests/soak) is collected only when asked for with ``-m soak``.
 """
 
 from __future__ import annotations
@@ -10,9 +13,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.huey_app import Queue
+
+# Fuzz tests take their example counts from THUMBGEN_FUZZ_EXAMPLES (support.fuzzing);
+# the profiles set what every hypothesis test shares. Select one with
+# --hypothesis-profile=fuzz.
+settings.register_profile("suite", deadline=None, print_blob=True)
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    print_blob=True,
+    database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)
@@ -48,13 +66,22 @@ def env(queue_path: str) -> dict[str, str]:
     return result
 
 
-_TIERS = ("unit", "contract", "e2e")
+_TIERS = ("unit", "contract", "e2e", "soak")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test with its tier, taken from its folder: ``pytest -m "not e2e"``."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, taken from its folder: ``pytest -m "not e2e"``.
+
+    Soak tests run for many minutes: they are left out unless ``-m`` names
+    ``soak`` (``nox -s soak``), whatever else is selected.
+    """
     for item in items:
         parts = Path(str(item.fspath)).parts
         for tier in _TIERS:
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
+    if "soak" not in (config.option.markexpr or ""):
+        soak = [item for item in items if item.get_closest_marker("soak")]
+        if soak:
+            config.hook.pytest_deselected(items=soak)
+            items[:] = [item for item in items if not item.get_closest_marker("soak")]

@@ -51,7 +51,7 @@ def tiff_tags(f: BinaryIO) -> dict[int, tuple[int, ...]] | None:
     them); None when the header is not a readable TIFF.
     """
     head = _read_at(f, 0, 8)
-    if head[:4] not in (b"II*\0", b"MM\0*"):
+    if len(head) < 8 or head[:4] not in (b"II*\0", b"MM\0*"):
         return None
     end = "<" if head[:2] == b"II" else ">"
     (ifd,) = struct.unpack(end + "I", head[4:8])

@@ -4,7 +4,9 @@ Mutated progressive JPEGs (bytes flipped, segments cut, repeated or
 dropped, lengths changed, markers inserted, files truncated) must each end in
 a thumbnail or a :class:`~thumbgen.errors.ThumbgenError`, never another
 exception, a hang or a rewrite longer than the input plus its small
-zero-scan tail. The budget is bounded so the normal suite stays quick.
+zero-scan tail; and a rewrite of a file that decodes decodes too. The budget
+is bounded so the normal suite stays quick; ``nox -s fuzz`` raises it
+(``THUMBGEN_FUZZ_EXAMPLES``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFilter
+from support.fuzzing import examples
 from support.thumbs import opts
 
 from thumbgen.errors import ThumbgenError
@@ -89,7 +92,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_rewrite_returns_bytes_or_none(data: bytes) -> None:
     result = jpeg_dc.rewrite(data)
@@ -99,7 +102,7 @@ def test_rewrite_returns_bytes_or_none(data: bytes) -> None:
         assert len(result) <= len(data) + 4 * _TAIL
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_every_mutated_file_ends_in_a_thumbnail_or_a_thumbgen_error(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,6 +114,28 @@ def test_every_mutated_file_ends_in_a_thumbnail_or_a_thumbgen_error(data: bytes)
             return
         assert len(made) == 1
         assert max(made[0].width, made[0].height) <= 32
+
+
+def _decodes_at_one_eighth(data: bytes) -> tuple[int, int, str] | None:
+    """The 1/8 decode's size and mode, or None when Pillow cannot decode ``data``."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+            im.draft(None, (im.width // 8, im.height // 8))
+            im.load()
+            return (im.width, im.height, im.mode)
+    except Exception:
+        return None
+
+
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_a_rewrite_of_a_file_that_decodes_decodes_the_same_size(data: bytes) -> None:
+    # The decoder falls back on a rewrite Pillow refuses, so this is about not
+    # wasting the work: a usable file is rewritten into a usable file.
+    original = _decodes_at_one_eighth(data)
+    result = jpeg_dc.rewrite(data)
+    if original is not None and result is not None:
+        assert _decodes_at_one_eighth(result) == original
 
 
 def test_every_seed_is_rewritten() -> None:
