@@ -1,4 +1,4 @@
-"""Schema 3 files (before worker deaths were counted) are upgraded in place, jobs intact."""
+"""Older queue files (3: before worker deaths, 4: before vanished jobs) upgrade in place."""
 
 from __future__ import annotations
 
@@ -36,3 +36,23 @@ def test_a_version_3_queue_gets_the_deaths_column_and_keeps_its_jobs(tmp_path: P
     assert "deaths" in columns
     assert version == schema.SCHEMA_VERSION
     assert deaths == {0}
+
+
+def test_a_version_4_queue_gets_a_vanished_counter_that_counts(tmp_path: Path) -> None:
+    path = str(tmp_path / "queue.db")
+    queue = open_queue(path)
+    options = build_options(["64"], out_dir=tmp_path / "out")
+    queue.store.submit([NewJob(str(tmp_path / "gone.jpg"), "", 10, 1)], options, batch="b")
+    queue.close()
+    # Back to version 4: no counter row for the vanished state.
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("DELETE FROM job_counts WHERE state = 'vanished'")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    queue = open_queue(path)
+    try:
+        job = queue.store.claim("w")
+        assert job is not None
+        queue.store.vanish(job.id, "w", "Source file not found: gone.jpg")
+        assert queue.store.counts().vanished == 1
+    finally:
+        queue.close()

@@ -171,19 +171,51 @@ def test_a_second_add_never_overwrites_another_sources_thumbnails(
     assert both.stdout.strip() == "5 queued"
 
 
-def test_a_source_deleted_after_add_fails_with_a_reason(
+def test_a_source_deleted_after_add_vanishes_quietly_and_comes_back_with_retry(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     paths = write_jpegs(tmp_path / "src", 3)
     assert run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path).returncode == 0
-    paths[1].unlink()
+    kept = tmp_path / "kept.jpg"
+    paths[1].rename(kept)
     drained = run_thumbgen("worker", "--burst", "-w", "1", env=env)
     assert drained.returncode == 0, drained.stderr
     final = status(env)
-    assert (final["done"], final["failed"]) == (2, 1)
-    (failure,) = final["failures"]
-    assert failure["source"] == str(paths[1])
-    assert failure["error"] == f"Source file not found: {paths[1]} (moved or deleted?)"
+    assert (final["done"], final["failed"], final["vanished"]) == (2, 0, 1)
+    assert final["failures"] == []
+    listed = run_thumbgen("jobs", "--state", "vanished", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    (job,) = json.loads(listed.stdout)
+    assert job["source"] == str(paths[1])
+    assert job["error"] == f"Source file not found: {paths[1]} (moved or deleted?)"
+    shown = run_thumbgen("status", env=env)
+    assert "vanished" in shown.stdout
+    # Back again: a named retry queues it, and a worker makes its thumbnail.
+    kept.rename(paths[1])
+    again = run_thumbgen("retry", str(job["id"]), env=env)
+    assert again.stdout.strip() == "1 queued again", again.stderr
+    assert run_thumbgen("worker", "--burst", "-w", "1", env=env).returncode == 0
+    final = status(env)
+    assert (final["done"], final["failed"], final["vanished"]) == (3, 0, 0)
+
+
+def test_add_wait_does_not_count_a_vanished_source_as_failed(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    paths = write_jpegs(tmp_path / "src", 3)
+    # Paused, the waiting add's own worker claims nothing until the file is gone
+    # (another add makes the queue to pause).
+    write_jpegs(tmp_path / "other", 1)
+    assert run_thumbgen("add", str(tmp_path / "other"), env=env, cwd=tmp_path).returncode == 0
+    assert run_thumbgen("pause", env=env).returncode == 0
+    log = tmp_path / "add.log"
+    argv = ("add", str(tmp_path / "src"), "--wait", "-w", "1")
+    with background(*argv, env=env, log=log) as adding:
+        assert wait_until(lambda: counts(env["THUMBGEN_QUEUE"])["queued"] == 4, 60)
+        paths[2].unlink()
+        assert run_thumbgen("resume", env=env).returncode == 0
+        assert adding.wait(timeout=120) == 0, log.read_text()
+    assert "2 done, 0 failed, 1 vanished" in log.read_text()
 
 
 def test_failures_exit_3_and_retry_queues_them_again(tmp_path: Path, env: dict[str, str]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,23 +113,29 @@ def test_without_the_redis_package_a_redis_url_says_how_to_install_it(tmp_path: 
     one_line_error(result, "Redis queues need the redis package: pip install 'thumbgen-cli[redis]'")
 
 
+OTHER_HOST = "worker-elsewhere"
+
+
 def test_a_source_missing_on_the_workers_host_fails_once_with_the_reason(tmp_path: Path) -> None:
     sources = tiny_jpegs(tmp_path / "share", 2)
     with redis_server(tmp_path / "redis") as server:
         env = redis_env(server.url)
         out = str(tmp_path / "out")
         assert thumbgen(env, "add", str(tmp_path / "share"), "-o", out).returncode == 0
-        # The share is "not mounted" on the worker's machine.
+        # The share is "not mounted" on the worker's machine: another host (its
+        # own UTS namespace) than the one that queued the jobs, which alone
+        # could tell that the file is gone (vanished) rather than out of reach.
         moved = tmp_path / "elsewhere"
         moved.mkdir()
         sources[0].rename(moved / sources[0].name)
-        worker = thumbgen(env, "worker", "--burst", "-w", "1")
+        elsewhere = ("unshare", "--uts", "sh", "-c", f'hostname {OTHER_HOST}; exec "$0" "$@"')
+        worker = thumbgen(env, "worker", "--burst", "-w", "1", prefix=elsewhere)
         assert worker.returncode == 0, worker.stderr
         status = status_json(env)
-        assert (status["done"], status["failed"]) == (1, 1)
+        assert (status["done"], status["failed"], status["vanished"]) == (1, 1, 0)
         [failure] = status["failures"]
         assert failure["error"] == (
-            f"{sources[0]} not found on host {socket.gethostname()}; is the share mounted?"
+            f"{sources[0]} not found on host {OTHER_HOST}; is the share mounted?"
         )
         shown = thumbgen(env, "jobs", "--state", "failed", "--json")
         [job] = json.loads(shown.stdout)
@@ -140,3 +145,17 @@ def test_a_source_missing_on_the_workers_host_fails_once_with_the_reason(tmp_pat
         again = thumbgen(env, "add", str(tmp_path / "share"), "-o", out)
         assert again.returncode == 0, again.stderr
         assert "1 queued" in again.stdout
+
+
+def test_a_source_deleted_on_the_host_that_queued_it_vanishes(tmp_path: Path) -> None:
+    sources = tiny_jpegs(tmp_path / "src", 2)
+    with redis_server(tmp_path / "redis") as server:
+        env = redis_env(server.url)
+        assert (
+            thumbgen(env, "add", str(tmp_path / "src"), "-o", str(tmp_path / "out")).returncode == 0
+        )
+        sources[1].unlink()
+        worker = thumbgen(env, "worker", "--burst", "-w", "1")
+        assert worker.returncode == 0, worker.stderr
+        status = status_json(env)
+        assert (status["done"], status["failed"], status["vanished"]) == (1, 0, 1)

@@ -81,7 +81,8 @@ def clear(
     if all_ and not yes:
         _confirm_all(q)
     with reporting_errors():
-        n = commands.clear(q, states or [State.DONE, State.FAILED, State.CANCELLED], older_than=age)
+        finished = [State.DONE, State.FAILED, State.CANCELLED, State.VANISHED]
+        n = commands.clear(q, states or finished, older_than=age)
     render.line(f"{n} jobs cleared")
 
 

@@ -125,7 +125,8 @@ def _summary(queue: Queue, report: commands.AddReport, counts: Counts, options: 
     for failure in commands.batch_failures(queue, report):
         render.note(f"failed: {failure.error}")
     shown = render.path(options.out_dir)
-    render.note(f"{counts.done} done, {counts.failed} failed; thumbnails in {shown}")
+    vanished = f", {counts.vanished} vanished" if counts.vanished else ""
+    render.note(f"{counts.done} done, {counts.failed} failed{vanished}; thumbnails in {shown}")
 
 
 @with_output_options

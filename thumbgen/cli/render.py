@@ -207,6 +207,8 @@ def status_table(report: StatusReport) -> Table:
     grid.add_row("failed", f"[red]{c.failed}[/]" if c.failed else "0")
     if c.cancelled:
         grid.add_row("cancelled", str(c.cancelled))
+    if c.vanished:
+        grid.add_row("vanished", f"{c.vanished} (source gone before its job ran)")
     grid.add_row("last minute", f"{report.finished_last_minute} finished")
     grid.add_row("workers", str(len(report.workers)))
     for w in report.workers:
@@ -351,6 +353,7 @@ def watch_line(
                 f"{folders} ({watch.observer}): {watch.settling} settling, ",
                 f"{c.queued} queued, {c.running} running, {c.done} done, ",
                 (f"{c.failed} failed", "red" if c.failed else ""),
+                f", {c.vanished} vanished" if c.vanished else "",
                 f", {progress.workers} workers",
             )
             live.update(line)

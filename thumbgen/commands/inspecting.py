@@ -49,6 +49,7 @@ class StatusReport:
             "done": c.done,
             "failed": c.failed,
             "cancelled": c.cancelled,
+            "vanished": c.vanished,
             "workers": len(self.workers),
             "stranded": self.stranded,
             "finished_last_minute": self.finished_last_minute,

@@ -140,6 +140,17 @@ class JobStore(Protocol):
         """
         ...
 
+    def vanish(self, job_id: int, owner: str, reason: str) -> None:
+        """Mark a running job vanished: its source was gone when its try began.
+
+        Not a failure (``status`` counts it apart, ``add --wait`` does not
+        exit 3 for it); ``reason`` is kept as the job's error. A store
+        shared by several machines believes only the machine that queued the
+        job: elsewhere the source may sit on a share not mounted there, and
+        the job fails with that reason instead (not held against the source).
+        """
+        ...
+
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
         """Put a running job back in the queue, due in ``delay`` seconds."""
         ...
@@ -213,20 +224,28 @@ class JobStore(Protocol):
         """Let workers claim again, with a token for every queued job (one step)."""
         ...
 
-    def cancel(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
+    def cancel(
+        self,
+        ids: Sequence[int] | None = None,
+        sources: Sequence[str] | None = None,
+        *,
+        vanished: bool = False,
+    ) -> int:
         """Move queued jobs (never running ones) to cancelled; return how many.
 
         The jobs named by id or by source path (every job of that source,
         whatever its options); with neither, every queued job. Cancelled is
         not failed: a later submit of the unchanged source queues it again.
+        With ``vanished`` they end vanished instead (their source was seen
+        to go: ``watch --mirror-deletes``).
         """
         ...
 
     def retry(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
-        """Queue failed or cancelled jobs again, tries reset; return how many.
+        """Queue failed, cancelled or vanished jobs again, tries reset; return how many.
 
         The jobs named by id or by source path; with neither, every failed
-        job (cancelled ones stay cancelled unless named).
+        job (cancelled and vanished ones stay so unless named).
         """
         ...
 
@@ -237,8 +256,8 @@ class JobStore(Protocol):
     def clear(self, states: Sequence[State], older_than: float | None = None) -> int:
         """Forget jobs in ``states`` with their attempts; return how many.
 
-        With ``older_than`` (seconds), only jobs that finished (done, failed
-        or cancelled) more than that long ago. Clearing every state with no
+        With ``older_than`` (seconds), only jobs that finished (done, failed,
+        cancelled or vanished) more than that long ago. Clearing every state with no
         age also drops every token.
         """
         ...

@@ -89,6 +89,8 @@ class Decision(enum.Enum):
     FAILED_NOT_SOURCE = "failed before, not the source's fault", True
     #: Cancelled before: cancelling is not failing, so it is queued again.
     CANCELLED = "cancelled before", True
+    #: Its source was gone when it was to run; now it is back.
+    VANISHED = "vanished before", True
     PENDING = "pending", False
     FAILED_BEFORE = "failed before", False
     UP_TO_DATE = "up to date", False
@@ -109,12 +111,14 @@ _FORCED = Decision.FORCED
 _OUTPUTS_MISSING = Decision.OUTPUTS_MISSING
 _FAILED_NOT_SOURCE = Decision.FAILED_NOT_SOURCE
 _CANCELLED = Decision.CANCELLED
+_VANISHED = Decision.VANISHED
 _PENDING = Decision.PENDING
 _FAILED_BEFORE = Decision.FAILED_BEFORE
 _UP_TO_DATE = Decision.UP_TO_DATE
 _CONFLICT = Decision.CONFLICT
 _FAILED = State.FAILED
 _CANCELLED_STATE = State.CANCELLED
+_VANISHED_STATE = State.VANISHED
 _PENDING_STATES = frozenset({State.QUEUED, State.RUNNING})
 
 
@@ -147,6 +151,8 @@ def decide_submit(
         return _FAILED_BEFORE if existing.source_fault else _FAILED_NOT_SOURCE
     if existing.state == _CANCELLED_STATE:
         return _CANCELLED
+    if existing.state == _VANISHED_STATE:
+        return _VANISHED
     # Recorded outputs are checked, not trusted: a deleted thumbnail is made again.
     if existing.outputs is not None and all(exists(p) for p in existing.outputs):
         return _UP_TO_DATE

@@ -26,6 +26,10 @@ class State(enum.StrEnum):
     #: Taken out of the queue by ``cancel`` before it ran; ``retry`` or a new
     #: ``submit`` queues it again.
     CANCELLED = "cancelled"
+    #: Its source was gone when its try began (deleted or renamed after it was
+    #: queued), or ``watch --mirror-deletes`` saw it go: not a failure, and
+    #: ``retry`` or a new ``submit`` queues it again once the file is back.
+    VANISHED = "vanished"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,16 +91,17 @@ class Counts:
     done: int = 0
     failed: int = 0
     cancelled: int = 0
+    vanished: int = 0
 
     @property
     def total(self) -> int:
         """All jobs counted."""
-        return self.queued + self.running + self.done + self.failed + self.cancelled
+        return self.queued + self.running + self.finished
 
     @property
     def finished(self) -> int:
-        """Jobs that will not run again unless asked: done, failed or cancelled."""
-        return self.done + self.failed + self.cancelled
+        """Jobs that will not run again unless asked: done, failed, cancelled or vanished."""
+        return self.done + self.failed + self.cancelled + self.vanished
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +131,7 @@ class JobRecord:
     outputs: tuple[str, ...]
     queued_at: float | None
     started_at: float | None
-    #: When it was done, failed or cancelled.
+    #: When it was done, failed, cancelled or vanished.
     finished_at: float | None
     #: Higher runs first; equal priorities run oldest due first.
     priority: int = 0
@@ -143,6 +148,8 @@ class Outcome(enum.StrEnum):
     RELEASED = "released"
     #: Its worker died; ``recover`` put the job back.
     REQUEUED = "requeued"
+    #: The source was gone when the try began.
+    VANISHED = "vanished"
 
 
 @dataclasses.dataclass(frozen=True)

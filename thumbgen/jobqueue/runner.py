@@ -1,7 +1,9 @@
 """What a worker does with a token: claim a job, make its thumbnails, record the outcome.
 
-Permanent errors fail the job at once; transient ones are retried with
-exponential backoff until the attempts run out. Whether a failure is held
+A source that is gone when its try begins (deleted or renamed after it was
+queued) is not a failure: the job ends vanished. Permanent errors fail the
+job at once; transient ones are retried with exponential backoff until the
+attempts run out. Whether a failure is held
 against the source (``add`` then says "failed before") is the policy's call
 (:func:`~thumbgen.jobqueue.policy.blames_source`): output and transient
 failures are not. An unexpected exception is a bug: it is logged with its
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec
 
-from thumbgen.errors import ThumbgenError, TransientError
+from thumbgen.errors import SourceMissing, ThumbgenError, TransientError
 from thumbgen.imaging import budget
 from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
@@ -65,6 +67,9 @@ def run_next(
         # the source either (a busier machine or a higher limit may manage).
         log.warning("failed: %s: %s", job.source, exc)
         _record(store.fail, job.id, worker_id, str(exc), source_fault=False)
+    except SourceMissing as exc:
+        log.info("vanished: %s", exc)
+        _record(store.vanish, job.id, worker_id, str(exc))
     except ThumbgenError as exc:
         if exc.transient and job.attempts < policy.attempts:
             delay = policy.backoff(job.attempts)

@@ -115,6 +115,11 @@ def test_a_cancelled_job_is_queued_again_unchanged_or_not() -> None:
     assert _decide(_existing(State.CANCELLED, size=1)) is Decision.CHANGED
 
 
+def test_a_vanished_job_whose_source_is_back_is_queued_again() -> None:
+    assert _decide(_existing(State.VANISHED, outputs=None)) is Decision.VANISHED
+    assert _decide(_existing(State.VANISHED, size=1)) is Decision.CHANGED
+
+
 def test_failures_are_the_sources_fault_unless_output_or_transient() -> None:
     assert policy.blames_source(errors.CorruptImage("Corrupt image: a.jpg"))
     assert policy.blames_source(errors.NotAnImage("Not an image: a.jpg"))
@@ -132,6 +137,7 @@ def test_only_new_changed_forced_missing_outputs_and_not_held_against_it_queue()
         Decision.OUTPUTS_MISSING,
         Decision.FAILED_NOT_SOURCE,
         Decision.CANCELLED,
+        Decision.VANISHED,
     }
 
 

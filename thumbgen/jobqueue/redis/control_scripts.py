@@ -30,21 +30,22 @@ return 1
 """
 )
 
-#: ARGV: P, now, then ids ('*' alone: every queued job). Returns how many.
+#: ARGV: P, now, the state they end in ('cancelled' or 'vanished'), then ids
+#: ('*' alone: every queued job). Returns how many.
 CANCEL = (
     _PRELUDE
     + r"""
-local ids = {}
-if ARGV[3] == '*' then
+local ids, to = {}, ARGV[3]
+if ARGV[4] == '*' then
   ids = redis.call('ZRANGE', P .. 's:queued', 0, -1)
 else
-  for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+  for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
 end
 local n = 0
 for _, id in ipairs(ids) do
   if redis.call('HGET', jk(id), 'state') == 'queued' then
     dequeue(id)
-    move(id, 'queued', 'cancelled')
+    move(id, 'queued', to)
     redis.call('HSET', jk(id), 'finished_at', ARGV[2])
     n = n + 1
   end
@@ -55,12 +56,12 @@ return n
 )
 
 #: ARGV: P, now, now_us, token, then ids ('*' alone: every failed job).
-#: Named jobs come back from failed or cancelled. Returns how many.
+#: Named jobs come back from failed, cancelled or vanished. Returns how many.
 RETRY = (
     _PRELUDE
     + r"""
 local now, now_us, token = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local ids, from = {}, {failed = true, cancelled = true}
+local ids, from = {}, {failed = true, cancelled = true, vanished = true}
 if ARGV[5] == '*' then
   ids = redis.call('ZRANGE', P .. 's:failed', 0, -1)
   from = {failed = true}

@@ -106,7 +106,7 @@ end
 """
 
 #: ARGV: P, now, now_us, batch, priority, digest, options JSON, token,
-#: n inserts, then one record per insert (key, source, rel_dir, target,
+#: the submitting host, n inserts, then one record per insert (key, source, rel_dir, target,
 #: size, mtime_ns joined by NUL bytes, which no Linux path contains), then
 #: n requeues, then (id, expected state, size, mtime_ns) each.
 #: Returns {queued, lost ids...}: ids of jobs another submit queued first.
@@ -118,8 +118,8 @@ SUBMIT = (
 local now, now_us, batch, prio = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local digest = ARGV[6]
 redis.call('HSETNX', P .. 'specs', digest, ARGV[7])
-local token = ARGV[8]
-local n = tonumber(ARGV[9])
+local token, host = ARGV[8], ARGV[9]
+local n = tonumber(ARGV[10])
 local queued_n, lost = 0, {}
 local bk = P .. 'batch:' .. batch
 local score = -tonumber(prio)
@@ -134,7 +134,7 @@ local function flush()
   end
 end
 for k = 1, n do
-  local rec = ARGV[9 + k]
+  local rec = ARGV[10 + k]
   local f, pos = {}, 1
   for _ = 1, 5 do
     local z = string.find(rec, '\0', pos, true)
@@ -150,7 +150,8 @@ for k = 1, n do
     local m = member(now_us, id)
     redis.call('HSET', jk(id), 'key', key, 'source', src, 'rel_dir', f[3], 'target', target,
       'spec', digest, 'size', f[5], 'mtime_ns', f[6], 'state', 'queued', 'attempts', 0,
-      'batch', batch, 'queued_at', now, 'priority', prio, 'source_fault', 1, 'qm', m)
+      'batch', batch, 'queued_at', now, 'priority', prio, 'source_fault', 1, 'qm', m,
+      'host', host)
     if redis.call('HSETNX', P .. 'sources', src, id) == 0 then
       redis.call('HSET', P .. 'sources', src, redis.call('HGET', P .. 'sources', src) .. ',' .. id)
     end
@@ -170,7 +171,7 @@ if queued_n > 0 then
   redis.call('HINCRBY', P .. 'counts', 'queued', queued_n)
   redis.call('HINCRBY', bk, 'queued', queued_n)
 end
-local i = 10 + n
+local i = 11 + n
 n = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, n do
@@ -189,7 +190,7 @@ for _ = 1, n do
     redis.call('ZREM', P .. 'finished_at', id)
     redis.call('HDEL', jk(id), 'owner', 'started_at', 'finished_at', 'error', 'outputs')
     redis.call('HSET', jk(id), 'size', size, 'mtime_ns', mtime, 'attempts', 0, 'batch', batch,
-      'queued_at', now, 'priority', prio, 'source_fault', 1, 'deaths', 0)
+      'queued_at', now, 'priority', prio, 'source_fault', 1, 'deaths', 0, 'host', host)
     enqueue(id, now_us, now_us)
     queued_n = queued_n + 1
   end
@@ -281,6 +282,24 @@ redis.call('ZREM', P .. 'leases', id)
 redis.call('ZADD', P .. 'finished_at', now, id)
 redis.call('ZADD', P .. 'failed_at', now, id)
 close_try(id, now, 'failed', ARGV[7])
+free_worker(owner, true)
+return 1
+"""
+)
+
+#: Extra ARGV: the reason, as JSON. The source was gone (the store checked
+#: the host that queued it).
+VANISH = (
+    _PRELUDE
+    + r"""
+local id, owner, fence, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if not holds(id, owner, fence) then return 0 end
+move(id, 'running', 'vanished')
+redis.call('HDEL', jk(id), 'owner')
+redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6])
+redis.call('ZREM', P .. 'leases', id)
+redis.call('ZADD', P .. 'finished_at', now, id)
+close_try(id, now, 'vanished', ARGV[7])
 free_worker(owner, true)
 return 1
 """

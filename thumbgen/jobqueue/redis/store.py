@@ -96,14 +96,16 @@ class RedisStore(RedisBase):
         states = dict(self._states_of(plan))
         now = time.time()
         common = [repr(now), _us(now), enc(batch), priority, digest, options.to_json()]
-        token = self._tokens.immediate()
+        # The host that queued a job is the one whose view of its source
+        # counts: a worker elsewhere that misses the file may lack a share.
+        token, host = self._tokens.immediate(), enc(liveness.hostname())
         script = self._script("submit", s.SUBMIT)
         inserts, requeues = plan.inserts, plan.requeues
 
         def step() -> list[list[int]]:
             pipe = self.r.pipeline(transaction=False)
             for i in range(0, max(len(inserts), len(requeues)), SCRIPT_CHUNK):
-                args: list[object] = [*common, token]
+                args: list[object] = [*common, token, host]
                 part = inserts[i : i + SCRIPT_CHUNK]
                 args.append(len(part))
                 args += [_record(k, j) for k, j in part]
@@ -232,6 +234,21 @@ class RedisStore(RedisBase):
         args = [job_id, owner, self._fence(job_id), repr(now), enc(error), json.dumps(error)]
         self._outcome(job_id, self._run("fail", s.FAIL, [*args, int(source_fault)]))
 
+    def vanish(self, job_id: int, owner: str, reason: str) -> None:
+        """Mark a job vanished if this host queued it, else fail it; see :class:`JobStore`.
+
+        A source missing here but queued from another machine (or by a
+        thumbgen that did not record its host) may be on a share this host
+        has not mounted: that is the failure :meth:`fail` describes.
+        """
+        queued_on = self._once(lambda: self.r.hget(key("job:") + str(job_id).encode(), "host"))
+        if queued_on is None or dec(queued_on) != liveness.hostname():
+            self.fail(job_id, owner, reason, source_fault=False)
+            return
+        now = time.time()
+        args = [job_id, owner, self._fence(job_id), repr(now), enc(reason), json.dumps(reason)]
+        self._outcome(job_id, self._run("vanish", s.VANISH, args))
+
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
         """Requeue a job due in ``delay`` seconds, with a scheduled token; see :class:`JobStore`."""
         now = time.time()
@@ -331,15 +348,22 @@ class RedisStore(RedisBase):
             named += [int(i) for ids_ in found if ids_ for i in ids_.split(b",")]
         return named
 
-    def cancel(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
+    def cancel(
+        self,
+        ids: Sequence[int] | None = None,
+        sources: Sequence[str] | None = None,
+        *,
+        vanished: bool = False,
+    ) -> int:
         """Cancel queued jobs, by id or source, or all of them; see :class:`JobStore`."""
         named = self._named(ids, sources)
         if not named:
             return 0
-        return int(self._run("cancel", cs.CANCEL, [repr(time.time()), *named], patient=False))
+        to = (State.VANISHED if vanished else State.CANCELLED).value
+        return int(self._run("cancel", cs.CANCEL, [repr(time.time()), to, *named], patient=False))
 
     def retry(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
-        """Queue failed or cancelled jobs again; see :class:`JobStore`."""
+        """Queue failed, cancelled or vanished jobs again; see :class:`JobStore`."""
         named = self._named(ids, sources)
         if not named:
             return 0

@@ -42,10 +42,17 @@ class SqliteControls(SqliteReads):
             queued = db.execute("SELECT n FROM job_counts WHERE state = 'queued'").fetchone()[0]
             self._add_tokens(db, int(queued) - self._count_tokens(db))
 
-    def cancel(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
+    def cancel(
+        self,
+        ids: Sequence[int] | None = None,
+        sources: Sequence[str] | None = None,
+        *,
+        vanished: bool = False,
+    ) -> int:
         """Cancel queued jobs, by id or source, or all of them; see :class:`JobStore`."""
         now = time.time()
-        sql = "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE state = 'queued'"
+        state = (State.VANISHED if vanished else State.CANCELLED).value
+        sql = f"UPDATE jobs SET state = '{state}', finished_at = ? WHERE state = 'queued'"
         with self._write() as db:
             # A job named twice (by id and by source) is no longer queued the second time.
             n = sum(
@@ -57,13 +64,13 @@ class SqliteControls(SqliteReads):
         return n
 
     def retry(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
-        """Queue failed or cancelled jobs again; see :class:`JobStore`."""
+        """Queue failed, cancelled or vanished jobs again; see :class:`JobStore`."""
         now = time.time()
         with self._write() as db:
             n = 0
             for cond, params in _selections(ids, sources):
                 where = (
-                    f" WHERE state IN ('failed', 'cancelled') AND {cond}"
+                    f" WHERE state IN ('failed', 'cancelled', 'vanished') AND {cond}"
                     if cond
                     else " WHERE state = 'failed'"  # nothing named: every failure
                 )

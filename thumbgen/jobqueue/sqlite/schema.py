@@ -18,7 +18,8 @@ import sqlite3
 
 #: 3: priorities, cancelled jobs, each job's tries, pause, failures not the source's fault.
 #: 4: tries that ended with their worker's death (``deaths``).
-SCHEMA_VERSION = "4"
+#: 5: vanished jobs (a counter row for the new state).
+SCHEMA_VERSION = "5"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -100,7 +101,8 @@ CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 -- job(source), cancel and retry by source.
 CREATE INDEX IF NOT EXISTS jobs_source ON jobs (source);
 INSERT OR IGNORE INTO job_counts VALUES
-    ('queued', 0), ('running', 0), ('done', 0), ('failed', 0), ('cancelled', 0);
+    ('queued', 0), ('running', 0), ('done', 0), ('failed', 0), ('cancelled', 0),
+    ('vanished', 0);
 -- No insert trigger: jobs are only inserted by submit, which adds them to the
 -- counter in the same transaction. Version 1 had one; drop it and recount.
 DROP TRIGGER IF EXISTS jobs_count_insert;

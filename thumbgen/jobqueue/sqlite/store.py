@@ -48,6 +48,7 @@ from .text import from_db, from_db_opt, to_db, to_db_opt
 _STATES = {s.value: s for s in State}
 _DONE, _FAILED, _RETRY = Outcome.DONE.value, Outcome.FAILED.value, Outcome.RETRY.value
 _RELEASED, _REQUEUED = Outcome.RELEASED.value, Outcome.REQUEUED.value
+_VANISHED = Outcome.VANISHED.value
 
 #: The kept tries before a new one: the oldest goes once there are HISTORY_LIMIT.
 _KEPT = (
@@ -82,6 +83,10 @@ _FINISH = (
 _FAIL = (
     "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?,"
     f" source_fault = ?, {_CLOSE}{_OWNED}"
+)
+_VANISH = (
+    "UPDATE jobs SET state = 'vanished', owner = NULL, finished_at = ?, error = ?,"
+    f" {_CLOSE}{_OWNED}"
 )
 
 
@@ -248,6 +253,15 @@ class SqliteStore(SqliteControls):
             owner,
             _FAIL,
             (now, to_db(error), int(source_fault), now, _FAILED, json.dumps(error), job_id, owner),
+        )
+
+    def vanish(self, job_id: int, owner: str, reason: str) -> None:
+        """Mark a job vanished; see :class:`JobStore` (one machine: no share to miss)."""
+        now = time.time()
+        self._end(
+            owner,
+            _VANISH,
+            (now, to_db(reason), now, _VANISHED, json.dumps(reason), job_id, owner),
         )
 
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
