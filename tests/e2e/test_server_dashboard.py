@@ -1,0 +1,198 @@
+"""The dashboard in a real browser: Debian's chromium (headless) driven by Playwright.
+
+Against a real ``thumbgen serve`` on a queue whose jobs real workers ran
+(``add --wait``): a few done, and failed ones made from corrupt files, one
+of them with a name that is HTML. What the page shows is compared with what
+``thumbgen status --json`` prints; its buttons are checked by their effect
+on the queue, read back through the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.imagegen import write_jpegs
+from support.procs import run_thumbgen, wait_until
+from support.server import ServeProcess, served
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+#: A name a careless page would turn into markup and script.
+HOSTILE = '<img src=x onerror="window.pwned=1"> &amp; <b>bold.jpg'
+#: Longest wait for the page to show something (a hang guard, not a timing claim).
+PATIENCE_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the module (each test gets its own context)."""
+    if not os.path.exists(CHROMIUM):
+        reason = f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    playwright.expect.set_options(timeout=PATIENCE_MS)
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab with its own session storage; script errors fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(PATIENCE_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def worked(tmp_path: Path, env: dict[str, str]) -> Path:
+    """A queue that real workers ran: three jobs done, two failed (corrupt files)."""
+    photos = tmp_path / "photos"
+    write_jpegs(photos, 3)
+    corrupt = b"\xff\xd8\xff\xe0" + b"not a picture" * 20  # JPEG by its magic, garbage after
+    (photos / "broken.jpg").write_bytes(corrupt)
+    (photos / HOSTILE).write_bytes(corrupt)
+    added = run_thumbgen(
+        "add", str(photos), "-o", str(tmp_path / "thumbs"), "--wait", "-w", "1", env=env
+    )
+    assert added.returncode != 0, added.stderr  # some failed, as they should
+    status = cli_status(env)
+    assert (status["done"], status["failed"]) == (3, 2), added.stderr
+    return photos
+
+
+def cli_status(env: dict[str, str]) -> dict[str, Any]:
+    """What ``thumbgen status --json`` says."""
+    result = run_thumbgen("status", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def open_dashboard(page: Any, srv: ServeProcess, fragment: str = "") -> None:
+    """Load the page and wait for its first successful poll."""
+    page.goto(srv.url + "/" + fragment)
+    playwright.expect(page.locator("#live")).to_have_attribute("data-state", "live")
+
+
+def failure_row(page: Any, source: str) -> Any:
+    """The failures table's row for ``source`` (matched on its exact text)."""
+    cell = page.locator("td.path", has_text=re.compile(f"^{re.escape(source)}$"))
+    return page.locator("#failure-rows tr").filter(has=cell)
+
+
+def test_the_page_shows_what_status_json_says(
+    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    expect = playwright.expect
+    with served(tmp_path, env, "-w", "2") as srv:
+        assert wait_until(lambda: cli_status(env)["workers"] == 2, 60), srv.log()
+        status = cli_status(env)
+        open_dashboard(page, srv)
+        for state in ("queued", "running", "done", "failed", "cancelled"):
+            expect(page.locator(f"#count-{state}")).to_have_text(str(status[state]))
+        assert (status["done"], status["failed"]) == (3, 2)
+        expect(page.locator("#paused-badge")).to_be_hidden()
+        expect(page.locator("#queue-location")).to_have_text(status["queue"])
+
+        rows = page.locator("#worker-rows tr")
+        expect(rows).to_have_count(2)
+        shown = {tuple(rows.nth(i).locator("td").all_text_contents()[:2]) for i in range(2)}
+        assert shown == {(w["host"], str(w["pid"])) for w in status["worker_list"]}
+
+        expect(page.locator("#failure-rows tr")).to_have_count(len(status["failures"]))
+        for failure in status["failures"]:
+            row = failure_row(page, failure["source"])
+            expect(row.locator("td.reason")).to_have_text(failure["error"])
+            expect(row.get_by_role("button", name="Retry")).to_be_enabled()
+
+
+def test_a_hostile_file_name_is_shown_as_text(
+    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    with served(tmp_path, env, "-w", "0") as srv:
+        open_dashboard(page, srv)
+        hostile = str(worked / HOSTILE)
+        cells = page.locator("#failure-rows td.path")
+        playwright.expect(cells).to_have_count(2)
+        assert hostile in cells.all_text_contents()  # every character, "&amp;" too
+        assert page.locator("main img, main b").count() == 0  # no markup was made of it
+        assert page.evaluate("window.pwned") is None  # and no script ran
+
+
+def test_retry_queues_the_failed_job_again(
+    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    broken = str(worked / "broken.jpg")
+    with served(tmp_path, env, "-w", "0") as srv:  # no worker: a retried job stays queued
+        open_dashboard(page, srv)
+        row = failure_row(page, broken)
+        job_id = row.get_attribute("data-job")
+        row.get_by_role("button", name="Retry").click()
+
+        playwright.expect(page.locator("#count-queued")).to_have_text("1")
+        playwright.expect(failure_row(page, broken)).to_have_count(0)
+        status = cli_status(env)
+        assert (status["queued"], status["failed"]) == (1, 1)
+        shown = run_thumbgen("show", str(job_id), "--json", env=env)
+        assert json.loads(shown.stdout)["source"] == broken
+        assert json.loads(shown.stdout)["state"] == "queued"
+
+
+def test_pause_and_resume(page: Any, worked: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    expect = playwright.expect
+    with served(tmp_path, env, "-w", "0") as srv:
+        open_dashboard(page, srv)
+        expect(page.locator("#resume")).to_be_disabled()
+        page.get_by_role("button", name="Pause", exact=True).click()
+        expect(page.locator("#paused-badge")).to_be_visible()
+        expect(page.locator("#pause")).to_be_disabled()
+        assert cli_status(env)["paused"] is True
+
+        page.get_by_role("button", name="Resume", exact=True).click()
+        expect(page.locator("#paused-badge")).to_be_hidden()
+        expect(page.locator("#resume")).to_be_disabled()
+        assert cli_status(env)["paused"] is False
+
+
+def test_the_token_comes_from_the_fragment_and_a_wrong_one_is_told(
+    browser: Any, page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    expect = playwright.expect
+    with served(tmp_path, env, "-w", "0", token="s3cret") as srv:
+        open_dashboard(page, srv, "#token=s3cret")
+        expect(page.locator("#count-done")).to_have_text("3")
+        assert "s3cret" not in page.url  # out of the address bar and the history
+        page.reload()  # the tab keeps it
+        expect(page.locator("#live")).to_have_attribute("data-state", "live")
+
+        other = browser.new_context()
+        try:
+            wrong = other.new_page()
+            wrong.goto(srv.url + "/#token=guess")
+            expect(wrong.locator("#notice")).to_contain_text("refused this token")
+            expect(wrong.locator("#count-done")).not_to_have_text("3")
+            wrong.goto(srv.url + "/")
+            wrong.evaluate("sessionStorage.clear()")
+            wrong.reload()
+            expect(wrong.locator("#notice")).to_contain_text("needs a token")
+        finally:
+            other.close()
+
+        srv.stop()  # the server goes away under the open page
+        expect(page.locator("#notice")).to_contain_text("Disconnected")
+        expect(page.locator("#live")).to_have_attribute("data-state", "down")
