@@ -136,3 +136,34 @@ def served(
         yield srv
     finally:
         srv.stop()
+
+
+def upload(http: httpx.Client, paths: list[Path], **fields: str | list[str]) -> httpx.Response:
+    """``POST /thumbnails`` with ``paths`` as form files (field ``file``) and ``fields``."""
+    files = [("file", (p.name, p.read_bytes())) for p in paths]
+    return http.post("/thumbnails", files=files, data=fields)
+
+
+def wait_jobs(
+    http: httpx.Client,
+    ids: list[int],
+    timeout: float = 120.0,
+    states: tuple[str, ...] = ("done", "failed"),
+) -> list[dict[str, object]]:
+    """Poll ``GET /jobs/{id}`` until every job is in one of ``states``; their last answers."""
+    deadline = time.monotonic() + timeout
+    pending = list(dict.fromkeys(ids))
+    found: dict[int, dict[str, object]] = {}
+    while pending:
+        job_id = pending[0]
+        r = http.get(f"/jobs/{job_id}")
+        r.raise_for_status()
+        data = r.json()
+        if data["state"] in states:
+            found[job_id] = data
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {data['state']} after {timeout} s: {data}")
+        time.sleep(0.05)
+    return [found[i] for i in ids]

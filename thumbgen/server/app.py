@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from thumbgen import __version__
 
-from . import dashboard, errors, routes
+from . import dashboard, errors, routes, thumbs
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
@@ -33,5 +33,6 @@ def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(routes.data)
+    app.include_router(thumbs.router)
     app.include_router(dashboard.router)
     return app

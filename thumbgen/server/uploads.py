@@ -1,18 +1,271 @@
-"""Uploads on disk: streamed into a temporary file, then named by their content hash."""
+"""Uploads on disk: a multipart body streamed into temporary files, then named by content.
+
+Each file part is written, chunk by chunk as it arrives, into a temporary
+file in the uploads folder while its SHA-256 is computed, and refused (413)
+once it passes the size limit; nothing holds a whole file in memory. Only
+when the whole body has arrived are the files sniffed (their first bytes,
+never decoded), fsynced and linked under ``<sha256><ext>``: a request cut
+off midway leaves no stored file and so can queue no job. No client-given
+name reaches the file system; the client's extension is kept only when it
+is one the sniffed format uses (it tells a ``.nef`` from a plain TIFF).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import os
+import tempfile
 import time
+from typing import IO, Any
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from thumbgen.errors import OutputError
+from thumbgen.imaging import formats
+from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.naming import display_path
+
+from .errors import ApiError
 
 #: Temporary upload files start with this; they never look like a stored upload.
 TEMP_PREFIX = ".upload-"
 #: A temporary file older than this at start-up was left by a server that died.
 STALE_SECONDS = 3600.0
+#: Parts with these names are files even without a filename.
+FILE_FIELDS = ("file", "files")
+#: Largest form field (size, fit...): they are short words.
+MAX_FIELD_BYTES = 1024
+#: After a refusal, how much more of the body is read (and dropped) so that the
+#: client sees the 413 instead of a reset connection; beyond it the server hangs up.
+DRAIN_BYTES = 1024 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class Part:
+    """One file of the request: the client's name (echoed back only) and its temporary file."""
+
+    filename: str
+    temp_path: str
+    size: int = 0
+    sha256: str = ""
+    #: Set once stored: the content-named path, or why it was refused.
+    stored: str | None = None
+    refused: str | None = None
+
+
+@dataclasses.dataclass
+class Form:
+    """A whole multipart request: its files (on disk) and its short fields."""
+
+    files: list[Part] = dataclasses.field(default_factory=list)
+    fields: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+class _Receiver:
+    """The parser callbacks: headers and fields in memory, file data queued for writing."""
+
+    def __init__(self, folder: str, max_bytes: int, max_files: int) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.max_files = max_files
+        self.form = Form()
+        self.refusal: ApiError | None = None
+        self.ended = False
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._file: IO[bytes] | None = None
+        self._hash: Any = None
+        self._field: tuple[str, bytearray] | None = None
+        self._pending: list[tuple[IO[bytes], bytes]] = []
+        self._open: list[IO[bytes]] = []
+
+    # -- parser callbacks (plain and quick: the disk work happens in flush) --
+
+    def on_part_begin(self) -> None:
+        self._disposition = b""
+        self._field = None
+        self._file = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self._header_name.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name = self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._disposition)
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        # A part is a file if it has a filename, or is named "file" even without one
+        # (curl -F 'file=<a.jpg' sends the bytes without a name).
+        if b"filename" not in params and name not in FILE_FIELDS:
+            self._field = (name, bytearray())
+            return
+        if len(self.form.files) >= self.max_files:
+            self._refuse(413, f"Too many files: at most {self.max_files} in one request")
+            return
+        filename = params.get(b"filename", b"").decode("utf-8", "replace")
+        suffix = _known_extension(filename)
+        fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=self.folder)
+        # Readable like any other source: workers may run as another user.
+        os.fchmod(fd, 0o644)
+        self._file = os.fdopen(fd, "wb")
+        self._open.append(self._file)
+        self._hash = hashlib.sha256()
+        self.form.files.append(Part(filename, path))
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.refusal is not None:
+            return
+        chunk = data[start:end]
+        if self._field is not None:
+            if len(self._field[1]) + len(chunk) > MAX_FIELD_BYTES:
+                self._refuse(400, f"Field {self._field[0]!r} is too long")
+                return
+            self._field[1].extend(chunk)
+            return
+        if self._file is None:
+            return
+        part = self.form.files[-1]
+        part.size += len(chunk)
+        if part.size > self.max_bytes:
+            limit = self.max_bytes // (1024 * 1024) or 1
+            self._refuse(413, f"{_shown(part.filename)} is larger than the {limit} MiB limit")
+            return
+        self._hash.update(chunk)
+        self._pending.append((self._file, chunk))
+
+    def on_part_end(self) -> None:
+        if self._field is not None and self.refusal is None:
+            name, value = self._field
+            self.form.fields.setdefault(name, []).append(value.decode("utf-8", "replace"))
+        elif self._file is not None and self._hash is not None:
+            self.form.files[-1].sha256 = self._hash.hexdigest()
+        self._field = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    # -- the rest --
+
+    def _refuse(self, status: int, message: str) -> None:
+        if self.refusal is None:
+            self.refusal = ApiError(status, message)
+
+    def flush(self) -> None:
+        """Write the data received so far (in a worker thread, not the event loop)."""
+        for f, chunk in self._pending:
+            f.write(chunk)
+        self._pending.clear()
+
+    def finish_files(self) -> None:
+        """fsync and close every temporary file (each is complete once its part ended)."""
+        for f in self._open:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        self._open.clear()
+
+    def discard(self) -> None:
+        """Close and remove every temporary file of this request."""
+        for f in self._open:
+            with contextlib.suppress(OSError):
+                f.close()
+        self._open.clear()
+        for part in self.form.files:
+            with contextlib.suppress(OSError):
+                os.unlink(part.temp_path)
+
+
+async def receive(request: Request, folder: str, *, max_bytes: int, max_files: int) -> Form:
+    """Stream the request's multipart body into temporary files in ``folder``.
+
+    Raises :class:`ApiError` (400 not multipart or malformed, 413 too large
+    or too many files) after removing what it wrote; a client that hangs up
+    midway leaves nothing behind either. The caller must :func:`store` or
+    :func:`discard` the returned form's files.
+    """
+    kind, params = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ApiError(
+            400, "Send the images as multipart/form-data, e.g. curl -F file=@photo.jpg URL"
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_files * (max_bytes + 64 * 1024):
+        raise ApiError(413, "The request is larger than the upload limits allow")
+    receiver = _Receiver(folder, max_bytes, max_files)
+    callbacks = {
+        name: getattr(receiver, name)
+        for name in dir(receiver)
+        if name.startswith("on_") and callable(getattr(receiver, name))
+    }
+    parser = MultipartParser(params[b"boundary"], callbacks)  # type: ignore[arg-type]
+    drained = 0
+    try:
+        async for chunk in request.stream():
+            if receiver.refusal is not None:
+                drained += len(chunk)
+                if drained > DRAIN_BYTES:
+                    break
+                continue
+            parser.write(chunk)
+            await run_in_threadpool(receiver.flush)
+        if receiver.refusal is not None:
+            raise receiver.refusal
+        parser.finalize()
+        if not receiver.ended:
+            raise ApiError(400, "The multipart body ends before its closing boundary")
+        await run_in_threadpool(receiver.finish_files)
+    except MultipartParseError:
+        await run_in_threadpool(receiver.discard)
+        raise ApiError(400, "Malformed multipart body") from None
+    except BaseException:
+        # A refusal, a client that hung up (ClientDisconnect), a full disk...
+        await run_in_threadpool(receiver.discard)
+        raise
+    return receiver.form
+
+
+def store(form: Form, folder: str) -> None:
+    """Sniff each received file and link it under its content name (or refuse it, 415).
+
+    A name that exists already holds the same bytes: it is kept as it is
+    (its modification time is part of the queue's freshness check) and the
+    temporary file dropped. Runs in a worker thread (disk and fsync).
+    """
+    stored_any = False
+    for part in form.files:
+        try:
+            found = sniff(part.temp_path)
+        except NotImage as exc:
+            part.refused = f"{_shown(part.filename)}: {exc}"
+        else:
+            part.stored = os.path.join(folder, part.sha256 + _extension(found, part.temp_path))
+            try:
+                os.link(part.temp_path, part.stored)
+                stored_any = True
+            except FileExistsError:
+                pass
+        os.unlink(part.temp_path)
+    if stored_any:
+        _fsync_dir(folder)
+
+
+def discard(form: Form) -> None:
+    """Remove the temporary files of a form that will not be stored."""
+    for part in form.files:
+        with contextlib.suppress(OSError):
+            os.unlink(part.temp_path)
 
 
 def prepare_uploads_dir(path: str) -> None:
@@ -24,9 +277,9 @@ def prepare_uploads_dir(path: str) -> None:
             f"Cannot make the uploads folder {display_path(path)}: {exc.strerror}; "
             "check --uploads and its permissions"
         ) from None
-    if not os.access(path, os.W_OK | os.X_OK):
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
         raise OutputError(
-            f"Cannot write uploads to {display_path(path)}: it is not writable; "
+            f"Cannot write uploads to {display_path(path)}: it is not a writable folder; "
             "check --uploads and its permissions"
         )
     # Several servers may share the folder: only old leftovers are theirs no more.
@@ -36,3 +289,34 @@ def prepare_uploads_dir(path: str) -> None:
             with contextlib.suppress(OSError):
                 if entry.stat(follow_symlinks=False).st_mtime < cutoff:
                     os.unlink(entry.path)
+
+
+def _known_extension(filename: str) -> str:
+    """The client's extension if it is an image extension thumbgen knows, else ''."""
+    ext = os.path.splitext(filename.replace("\\", "/").rsplit("/", 1)[-1])[1].lower()
+    return ext if ext in formats.READ_EXTENSIONS else ""
+
+
+def _extension(name: str, temp_path: str) -> str:
+    """The stored file's extension: the client's if the sniffed format uses it, else its own."""
+    fmt = next((f for f in formats.INPUTS if f.name == name), None) or formats.by_pillow(name)
+    given = os.path.splitext(temp_path)[1]
+    if fmt is None:
+        return "." + name.lower()
+    if given in fmt.extensions or not fmt.extensions:
+        return given or "." + fmt.name.lower()
+    return fmt.extensions[0]
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _shown(filename: str) -> str:
+    """The client's file name for a message: quoted, one line, not too long."""
+    name = filename.replace("\n", " ").replace("\r", " ")
+    return repr(name if len(name) <= 80 else name[:77] + "...")

@@ -1,0 +1,192 @@
+"""``POST /thumbnails`` (upload and queue) and ``GET /thumbnails/{path}`` (the results).
+
+An upload's answer is one entry per file, in the order sent, each with its
+own status: 202 with the job's id and status URL, or 415 with an error for
+a file that is not an image. The response is 202 when at least one file was
+accepted; when none was, it carries the first file's status (415) and an
+``error`` line as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
+from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.options import Fit, Format
+
+from . import uploads
+from .auth import get_queue, get_settings, require_token
+from .errors import ApiError
+from .settings import ServerSettings
+
+router = APIRouter(dependencies=[Depends(require_token)])
+
+#: The form fields a request may set; everything else is the server's.
+FIELDS = ("size", "fit", "format", "quality")
+#: Served thumbnails may be rewritten (a source changed, other options) under
+#: the same name: a short freshness, then revalidation by ETag.
+CACHE_CONTROL = "public, max-age=60, must-revalidate"
+_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+_TYPES |= {".webp": "image/webp", ".avif": "image/avif"}
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "One or more images (any field name with a filename).",
+                    },
+                    "size": {
+                        "type": "array",
+                        "items": {"type": "string", "example": "256"},
+                        "description": "Boxes as on the command line: 256, 320x240, 320x, x240.",
+                    },
+                    "fit": {"type": "string", "enum": [f.value for f in Fit]},
+                    "format": {"type": "string", "enum": [f.value for f in Format]},
+                    "quality": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            }
+        }
+    },
+}
+_ERROR = {"description": '`{"error": "one line"}`'}
+
+
+@router.post(
+    "/thumbnails",
+    status_code=202,
+    summary="Upload images and queue their thumbnails",
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={
+        202: {"description": "Per file: `status` 202 with `id` and `url`, or 415 with `error`."},
+        400: _ERROR,
+        413: _ERROR,
+        415: {"description": "No file was an image: the per-file list and an `error` line."},
+        422: _ERROR,
+    },
+)
+async def upload(
+    request: Request,
+    settings: Annotated[ServerSettings, Depends(get_settings)],
+    queue: Annotated[Queue, Depends(get_queue)],
+) -> Response:
+    """Store each file by content hash and queue one job per image (the same file: one job)."""
+    form = await uploads.receive(
+        request,
+        settings.uploads_dir,
+        max_bytes=settings.max_upload_bytes,
+        max_files=settings.max_files,
+    )
+    try:
+        options = _options(settings, form.fields)
+        if not form.files:
+            raise ApiError(
+                400, "No file in the request: send images as form files, e.g. -F file=@a.jpg"
+            )
+        await run_in_threadpool(uploads.store, form, settings.uploads_dir)
+    except BaseException:
+        await run_in_threadpool(uploads.discard, form)
+        raise
+    stored = [p.stored for p in form.files if p.stored]
+    queued = await run_in_threadpool(queue_files, queue, stored, options) if stored else []
+    by_path = {q.path: q for q in queued}
+    entries = [
+        _refused(p.filename, p.refused)
+        if p.stored is None
+        else _accepted(p.filename, by_path[p.stored])
+        for p in form.files
+    ]
+    accepted = sum(1 for e in entries if e["status"] == 202)
+    body: dict[str, Any] = {
+        "accepted": accepted,
+        "refused": len(entries) - accepted,
+        "files": entries,
+    }
+    if accepted:
+        return JSONResponse(body, status_code=202)
+    body["error"] = entries[0]["error"]
+    return JSONResponse(body, status_code=entries[0]["status"])
+
+
+def _options(settings: ServerSettings, fields: dict[str, list[str]]) -> Any:
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise ApiError(400, f"Unknown field {unknown[0]!r}: use {', '.join(FIELDS)} and files")
+    for name in ("fit", "format", "quality"):
+        if len(fields.get(name, ())) > 1:
+            raise ApiError(400, f"Give {name} once")
+    one = {name: fields[name][0] for name in ("fit", "format", "quality") if name in fields}
+    return request_options(settings.options, sizes=fields.get("size", ()), **one)
+
+
+def _accepted(filename: str, queued: QueuedFile) -> dict[str, Any]:
+    return {
+        "file": filename,
+        "status": 202,
+        "id": queued.job_id,
+        "state": queued.state,
+        "outcome": queued.outcome,
+        "url": f"/jobs/{queued.job_id}",
+        "error": queued.error,
+    }
+
+
+def _refused(filename: str, error: str | None) -> dict[str, Any]:
+    return {"file": filename, "status": 415, "error": error}
+
+
+@router.get(
+    "/thumbnails/{path:path}",
+    summary="A finished thumbnail from the output folder",
+    responses={
+        200: {"content": {"image/*": {}}},
+        304: {"description": "Not modified"},
+        400: _ERROR,
+        404: _ERROR,
+    },
+)
+def thumbnail(
+    path: str, request: Request, settings: Annotated[ServerSettings, Depends(get_settings)]
+) -> Response:
+    """The file with its content type, ETag and Cache-Control; nothing outside the folder."""
+    real = resolve_inside(settings.options.out_dir, path)
+    st = os.stat(real)
+    etag = (
+        '"'
+        + hashlib.sha256(f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}".encode()).hexdigest()[:32]
+        + '"'
+    )
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    media = _TYPES.get(os.path.splitext(real)[1].lower(), "application/octet-stream")
+    return FileResponse(real, media_type=media, headers=headers, stat_result=st)
+
+
+def resolve_inside(folder: str, rel: str) -> str:
+    """The real path of ``rel`` under ``folder``; 400 for dot segments, 404 if absent or outside.
+
+    Containment is checked on the resolved path, so a symlink inside the
+    folder that points out of it is refused like ``..``.
+    """
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
+        raise ApiError(400, "Invalid thumbnail path: use the URL a job lists")
+    root = os.path.realpath(folder)
+    real = os.path.realpath(os.path.join(root, *parts))
+    if not real.startswith(root + os.sep) or not os.path.isfile(real):
+        raise ApiError(404, "No such thumbnail")
+    return real
