@@ -1,8 +1,8 @@
 """The dashboard in a real browser: Debian's chromium (headless) driven by Playwright.
 
-Against a real ``thumbgen serve`` on a queue whose jobs real workers ran
-(``add --wait``): a few done, and failed ones made from corrupt files, one
-of them with a name that is HTML. What the page shows is compared with what
+Against a real ``thumbgen serve`` on a queue whose jobs a real worker ran:
+a few done, one whose source was deleted first (vanished), and failed ones
+made from corrupt files, one of them with a name that is HTML. What the page shows is compared with what
 ``thumbgen status --json`` prints; its buttons are checked by their effect
 on the queue, read back through the command line.
 """
@@ -60,18 +60,20 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def worked(tmp_path: Path, env: dict[str, str]) -> Path:
-    """A queue that real workers ran: three jobs done, two failed (corrupt files)."""
+    """A queue that a real worker ran: three jobs done, two failed (corrupt files), one vanished."""
     photos = tmp_path / "photos"
     write_jpegs(photos, 3)
     corrupt = b"\xff\xd8\xff\xe0" + b"not a picture" * 20  # JPEG by its magic, garbage after
     (photos / "broken.jpg").write_bytes(corrupt)
     (photos / HOSTILE).write_bytes(corrupt)
-    added = run_thumbgen(
-        "add", str(photos), "-o", str(tmp_path / "thumbs"), "--wait", "-w", "1", env=env
-    )
-    assert added.returncode != 0, added.stderr  # some failed, as they should
+    gone = write_jpegs(photos, 1, prefix="gone")[0]
+    added = run_thumbgen("add", str(photos), "-o", str(tmp_path / "thumbs"), env=env)
+    assert added.returncode == 0, added.stderr
+    gone.unlink()  # deleted before any worker got to it
+    ran = run_thumbgen("worker", "--burst", "-w", "1", env=env)
+    assert ran.returncode == 0, ran.stderr
     status = cli_status(env)
-    assert (status["done"], status["failed"]) == (3, 2), added.stderr
+    assert (status["done"], status["failed"], status["vanished"]) == (3, 2, 1), ran.stderr
     return photos
 
 
@@ -103,7 +105,7 @@ def test_the_page_shows_what_status_json_says(
         assert wait_until(lambda: cli_status(env)["workers"] == 2, 60), srv.log()
         status = cli_status(env)
         open_dashboard(page, srv)
-        for state in ("queued", "running", "done", "failed", "cancelled"):
+        for state in ("queued", "running", "done", "failed", "cancelled", "vanished"):
             expect(page.locator(f"#count-{state}")).to_have_text(str(status[state]))
         assert (status["done"], status["failed"]) == (3, 2)
         expect(page.locator("#paused-badge")).to_be_hidden()

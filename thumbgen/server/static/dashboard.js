@@ -6,7 +6,7 @@
 (() => {
   const POLL_MS = 1500;
   const TOKEN_KEY = "thumbgen.token";
-  const STATES = ["queued", "running", "done", "failed", "cancelled"];
+  const STATES = ["queued", "running", "done", "failed", "cancelled", "vanished"];
   const $ = (id) => document.getElementById(id);
 
   // -- the token: from the URL fragment (#token=...) into this tab's session ----------
@@ -90,7 +90,7 @@
   }
 
   function renderCounts(status) {
-    for (const state of STATES) $(`count-${state}`).textContent = String(status[state]);
+    for (const state of STATES) $(`count-${state}`).textContent = String(status[state] ?? "–");
     $("queue-location").textContent = status.queue;
     $("paused-badge").hidden = !status.paused;
     $("pause").disabled = status.paused;
