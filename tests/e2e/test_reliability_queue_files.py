@@ -1,11 +1,15 @@
 """Queue files are not trusted blindly: another program's, a newer one, a damaged one.
 
 Each is a real file handed to a real ``thumbgen`` process; what is refused is
-left exactly as it was.
+left exactly as it was. ``thumbgen repair`` salvages a damaged one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import random
+import re
 import sqlite3
 from pathlib import Path
 
@@ -75,3 +79,76 @@ def test_a_damaged_queue_says_how_to_start_afresh_without_touching_thumbnails(
     assert "is damaged" in message, message
     assert "start afresh" in message, message
     assert "thumbnails already made are left" in message, message
+    assert "`thumbgen repair` salvages its jobs" in message, message
+
+
+def _damage_job_pages(path: Path, count: int) -> list[int]:
+    """Overwrite ``count`` pages in the middle of the jobs table with garbage."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (page_size,) = db.execute("PRAGMA page_size").fetchone()
+        leaves = [
+            row[0]
+            for row in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'jobs' AND pagetype = 'leaf'"
+                " ORDER BY pageno"
+            )
+        ]
+    assert len(leaves) >= count + 2, leaves  # pages on both sides stay readable
+    chosen = leaves[len(leaves) // 2 : len(leaves) // 2 + count]
+    garbage = random.Random(12).randbytes(page_size)
+    with path.open("r+b") as f:
+        for page in chosen:
+            f.seek((page - 1) * page_size)
+            f.write(garbage)
+    return chosen
+
+
+def test_repair_salvages_a_damaged_queue_and_a_worker_finishes_its_jobs(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    out = tmp_path / "out"
+    write_jpegs(tmp_path / "made", 10)
+    made = run_thumbgen("add", str(tmp_path / "made"), "-o", str(out), "--wait", "-w", "1", env=env)
+    assert made.returncode == 0, made.stderr
+    before = {p: p.read_bytes() for p in out.rglob("*.jpg")}
+    assert len(before) == 10
+    write_jpegs(tmp_path / "src", 150)
+    added = run_thumbgen("add", str(tmp_path / "src"), "-o", str(out), env=env)
+    assert added.returncode == 0, added.stderr
+    path = Path(env["THUMBGEN_QUEUE"])
+    _damage_job_pages(path, 2)
+    damaged = path.read_bytes()
+    broken = run_thumbgen("jobs", "--limit", "1000", env=env)
+    assert broken.returncode == 1
+    assert "`thumbgen repair`" in broken.stderr, broken.stderr
+
+    repaired = run_thumbgen("repair", env=env)
+    assert repaired.returncode == 0, repaired.stderr
+    (line,) = repaired.stdout.strip().splitlines()
+    found = re.search(r"Salvaged (\d+) jobs .*\((\d+) queued again, (\d+) finished kept", line)
+    assert found is not None, line
+    salvaged, requeued, kept = (int(g) for g in found.groups())
+    assert 0 < salvaged < 160, line  # the damaged pages' jobs are lost, the rest are not
+    assert salvaged == requeued + kept
+    (copy,) = tmp_path.glob(f"{path.name}.damaged-*")
+    assert f"kept as {copy}" in line
+    assert copy.read_bytes() == damaged  # the original, as it was
+    assert {p: p.read_bytes() for p in out.rglob("*.jpg")} == before  # thumbnails untouched
+
+    drained = run_thumbgen("worker", "--burst", "-w", "1", env=env)
+    assert drained.returncode == 0, drained.stderr
+    final = json.loads(run_thumbgen("status", "--json", env=env).stdout)
+    assert (final["queued"], final["running"], final["failed"]) == (0, 0, 0)
+    assert final["done"] == salvaged
+    assert len(list(out.rglob("*.jpg"))) >= salvaged
+    # Sound now: a second repair leaves it alone.
+    again = run_thumbgen("repair", env=env)
+    assert again.stdout.strip() == f"Queue {path} is not damaged; nothing to repair"
+
+
+def test_repair_says_in_one_line_that_it_does_not_apply_to_redis(env: dict[str, str]) -> None:
+    result = run_thumbgen("repair", "--queue", "redis://127.0.0.1:1/0", env=env)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.strip().splitlines()
+    assert "is a Redis queue" in line
+    assert "`thumbgen repair` salvages damaged queue files" in line

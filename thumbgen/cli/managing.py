@@ -16,7 +16,7 @@ from . import render, settings
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
 
-from .common import QueueOpt, open_queue, reporting_errors
+from .common import QueueOpt, location, open_queue, reporting_errors
 
 RefsArg = Annotated[
     list[str] | None,
@@ -121,6 +121,20 @@ def resume(ctx: typer.Context, queue: QueueOpt = None) -> None:
     render.line("resumed")
 
 
+def repair(ctx: typer.Context, queue: QueueOpt = None) -> None:
+    """Salvage the jobs of a damaged queue file into a fresh one (thumbnails untouched).
+
+    Queued and running jobs are queued again, finished ones kept; the damaged
+    file stays beside it as NAME.damaged-TIME. Stop the workers first.
+    Example: thumbgen repair --queue ~/thumbs/queue.db
+    """
+    from thumbgen.commands import repairing
+
+    with reporting_errors():
+        report = repairing.repair(location(ctx, queue))
+    render.line(report.summary())
+
+
 def config(ctx: typer.Context) -> None:
     """Print the effective settings and where each came from.
 
@@ -136,5 +150,5 @@ def config(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    for command in (retry, cancel, clear, pause, resume, config):
+    for command in (retry, cancel, clear, pause, resume, repair, config):
         app.command()(command)

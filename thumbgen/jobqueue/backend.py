@@ -7,10 +7,15 @@ the Redis backend: the ``thumbgen.jobqueue.redis`` subpackage's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from thumbgen.errors import QueueError
 
 from .contract import Backend
 from .huey_app import Queue
+
+if TYPE_CHECKING:
+    from .sqlite.salvage import Salvage
 
 REDIS_SCHEMES = ("redis", "rediss")
 
@@ -37,6 +42,22 @@ def open_backend(location: str, *, create: bool = True, readonly: bool = False) 
         from . import redis
 
         return redis.open_backend(location, create=create, readonly=readonly)
+    raise _unsupported(location, scheme)
+
+
+def repair(location: str) -> Salvage | None:
+    """Salvage a damaged queue file into a fresh one (:mod:`.sqlite.salvage`).
+
+    None for a Redis location: Redis keeps its own files (its persistence),
+    and there is no queue file of thumbgen's to salvage.
+    """
+    scheme = location.split("://", 1)[0] if "://" in location else None
+    if scheme is None:
+        from .sqlite.salvage import repair as salvage
+
+        return salvage(location)
+    if scheme in REDIS_SCHEMES:
+        return None
     raise _unsupported(location, scheme)
 
 

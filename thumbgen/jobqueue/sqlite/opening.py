@@ -259,8 +259,9 @@ def explain(path: str, exc: sqlite3.Error) -> QueueError:
         )
     if damaged(message):
         return QueueError(
-            f"Queue {shown} is damaged ({message}); move it aside and run `thumbgen add`"
-            " again to start afresh (the thumbnails already made are left as they are)"
+            f"Queue {shown} is damaged ({message}); `thumbgen repair` salvages its jobs"
+            " into a fresh queue, or move it aside and run `thumbgen add` again to start"
+            " afresh (the thumbnails already made are left as they are)"
         )
     return QueueError(f"Cannot use queue {shown}: {message}")
 
