@@ -77,4 +77,7 @@ def fuzz(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """The soak run (tests/soak): thousands of jobs through kills, a full disk, a locked queue."""
     session.install(".[test]")
-    session.run("pytest", "tests/soak", "-m", "soak", "-o", "timeout=3600", "-v", *session.posargs)
+    # -s: the run's summary line (jobs, kills, fills, failures by reason, duration).
+    session.run(
+        "pytest", "tests/soak", "-m", "soak", "-o", "timeout=3600", "-v", "-s", *session.posargs
+    )

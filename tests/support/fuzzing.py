@@ -233,7 +233,8 @@ def dimension_fields(data: bytes) -> list[tuple[int, str]]:
     return [(at, fmt) for at, fmt in finder(data) if at + struct.calcsize(fmt) <= len(data)]
 
 
-def _put(data: bytearray, at: int, fmt: str, value: int) -> None:
+def put_field(data: bytearray, at: int, fmt: str, value: int) -> None:
+    """Store ``value`` (wrapped to fit) in the field at ``at`` that ``fmt`` describes."""
     if fmt.endswith("3s"):
         data[at : at + 3] = (min(value, 1 << 24) - 1 & 0xFFFFFF).to_bytes(3, "little")
         return
@@ -294,7 +295,7 @@ def _mutate(draw: st.DrawFn, kind: str, data: bytearray) -> None:
         fields = dimension_fields(bytes(data))
         if fields:
             where, fmt = draw(st.sampled_from(fields))
-            _put(data, where, fmt, draw(_DIMENSIONS))
+            put_field(data, where, fmt, draw(_DIMENSIONS))
 
 
 @st.composite
