@@ -2,9 +2,10 @@
 
 Against a real ``thumbgen serve`` on a queue whose jobs a real worker ran:
 a few done, one whose source was deleted first (vanished), and failed ones
-made from corrupt files, one of them with a name that is HTML. What the page shows is compared with what
-``thumbgen status --json`` prints; its buttons are checked by their effect
-on the queue, read back through the command line.
+made from corrupt files, one of them with a name that is HTML. What the
+page shows is compared with what ``thumbgen status --json`` prints; its
+buttons are checked by their effect on the queue, read back through the
+command line.
 """
 
 from __future__ import annotations
@@ -198,3 +199,32 @@ def test_the_token_comes_from_the_fragment_and_a_wrong_one_is_told(
         srv.stop()  # the server goes away under the open page
         expect(page.locator("#notice")).to_contain_text("Disconnected")
         expect(page.locator("#live")).to_have_attribute("data-state", "down")
+
+
+def test_the_page_files_and_throughput_over_http(
+    worked: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    with served(tmp_path, env, "-w", "0", token="s3cret") as srv, srv.client(auth=False) as http:
+        page = http.get("/")  # the page and its files hold no data: no token needed
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+            got = http.get(f"/static/{name}")
+            assert got.status_code == 200
+            assert got.headers["content-type"] == f"{kind}; charset=utf-8"
+            again = http.get(f"/static/{name}", headers={"If-None-Match": got.headers["etag"]})
+            assert again.status_code == 304
+        for name in ("nothing.js", "..%2F__init__.py", "..%2Fdashboard.py", "%2Fetc%2Fpasswd"):
+            assert http.get(f"/static/{name}").status_code == 404, name
+
+        assert http.get("/throughput").status_code == 401
+        through = http.get("/throughput?minutes=60", headers=srv.headers())
+        assert through.status_code == 200
+        # The fixture's jobs finished within the hour: done and failed ones
+        # count, the vanished one does not.
+        assert sum(through.json()["minutes"]) == 5
+        assert len(through.json()["minutes"]) == 60
+        too_many = http.get("/throughput?minutes=61", headers=srv.headers())
+        assert too_many.status_code == 422
+        assert "minutes" in too_many.json()["error"]

@@ -5,6 +5,7 @@
 
 (() => {
   const POLL_MS = 1500;
+  const HIDDEN_POLL_MS = 15000;
   const TOKEN_KEY = "thumbgen.token";
   const STATES = ["queued", "running", "done", "failed", "cancelled", "vanished"];
   const $ = (id) => document.getElementById(id);
@@ -262,7 +263,8 @@
         again = false;
         poll();
       } else {
-        timer = setTimeout(poll, pollMs);
+        // A tab in the background asks rarely; it catches up when shown again.
+        timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : pollMs);
       }
     }
   }
@@ -306,6 +308,9 @@
 
   $("pause").addEventListener("click", () => act("queue/pause", $("pause")));
   $("resume").addEventListener("click", () => act("queue/resume", $("resume")));
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll();
+  });
   // A new #token=... typed into the address bar is taken at once.
   window.addEventListener("hashchange", () => {
     token = takeToken();
