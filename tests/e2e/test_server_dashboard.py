@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,23 +60,38 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, errors
 
 
-@pytest.fixture
-def worked(tmp_path: Path, env: dict[str, str]) -> Path:
-    """A queue that a real worker ran: three jobs done, two failed (corrupt files), one vanished."""
-    photos = tmp_path / "photos"
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A queue that a real worker ran, made once: three done, two failed (corrupt), one vanished.
+
+    Returns its folder: ``queue.db`` and the ``photos`` it was made from.
+    """
+    folder = tmp_path_factory.mktemp("ran")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBGEN_")}
+    env |= {"THUMBGEN_QUEUE": str(folder / "queue.db"), "XDG_CONFIG_HOME": str(folder / "cfg")}
+    photos = folder / "photos"
     write_jpegs(photos, 3)
     corrupt = b"\xff\xd8\xff\xe0" + b"not a picture" * 20  # JPEG by its magic, garbage after
     (photos / "broken.jpg").write_bytes(corrupt)
     (photos / HOSTILE).write_bytes(corrupt)
     gone = write_jpegs(photos, 1, prefix="gone")[0]
-    added = run_thumbgen("add", str(photos), "-o", str(tmp_path / "thumbs"), env=env)
+    added = run_thumbgen("add", str(photos), "-o", str(folder / "thumbs"), env=env)
     assert added.returncode == 0, added.stderr
     gone.unlink()  # deleted before any worker got to it
-    ran = run_thumbgen("worker", "--burst", "-w", "1", env=env)
-    assert ran.returncode == 0, ran.stderr
+    worker = run_thumbgen("worker", "--burst", "-w", "1", env=env)
+    assert worker.returncode == 0, worker.stderr
     status = cli_status(env)
-    assert (status["done"], status["failed"], status["vanished"]) == (3, 2, 1), ran.stderr
-    return photos
+    assert (status["done"], status["failed"], status["vanished"]) == (3, 2, 1), worker.stderr
+    # Every process has closed the queue, so the file alone is all of it.
+    assert not list(folder.glob("queue.db-*")), list(folder.iterdir())
+    return folder
+
+
+@pytest.fixture
+def worked(ran: Path, queue_path: str) -> Path:
+    """This test's own copy of that queue (at THUMBGEN_QUEUE); returns the photos folder."""
+    shutil.copyfile(ran / "queue.db", queue_path)
+    return ran / "photos"
 
 
 def cli_status(env: dict[str, str]) -> dict[str, Any]:
