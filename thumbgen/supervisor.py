@@ -17,9 +17,11 @@ import contextlib
 import dataclasses
 import logging
 import os
+import select
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 #: Seconds without any live worker before ``add --wait`` starts its own.
 _NO_WORKER_GRACE = 6.0
 _TICK = 0.2
+#: Longest a wait for news goes without looking at the stop signals.
+_SIGNAL_CHECK = 0.05
 
 
 class EmbeddedWorkers:
@@ -65,24 +69,39 @@ class EmbeddedWorkers:
         self.log_path = ""
         self._pid: int | None = None
         self._status: int | None = None
+        #: Read end of the pipe the workers write a byte into after every job.
+        self._news: int | None = None
+        #: A pidfd of the worker group: readable once it has ended (Linux).
+        self._pidfd: int | None = None
 
     def start(self) -> None:
         """Start the worker processes."""
         # Imported before the fork, so that the child starts with it loaded.
-        from thumbgen.jobqueue.worker import WorkerConfig
+        from thumbgen.jobqueue.worker import WorkerConfig, preload
 
+        preload()
+        # Job outcomes wake the waiting command at once instead of at its next
+        # poll; the write end never blocks a worker (a full pipe wakes anyway).
+        news, news_w = os.pipe()
+        os.set_blocking(news, False)
+        os.set_blocking(news_w, False)
         config = WorkerConfig(
             workers=self.workers,
             burst=self.burst,
             exit_with_parent=True,
             shutdown_timeout=self.shutdown_timeout,
+            news_fd=news_w,
         )
         fd, self.log_path = tempfile.mkstemp(prefix="thumbgen-worker-", suffix=".log")
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns here
+            os.close(news)
             _run_forked(self.location, config, fd)
         os.close(fd)
-        self._pid = pid
+        os.close(news_w)
+        self._pid, self._news = pid, news
+        with contextlib.suppress(AttributeError, OSError):
+            self._pidfd = os.pidfd_open(pid)
 
     @property
     def returncode(self) -> int | None:
@@ -108,11 +127,30 @@ class EmbeddedWorkers:
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.002
         while self.returncode is None:
-            if deadline is not None and time.monotonic() >= deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            if self._pidfd is not None:
+                # Woken the moment the group ends; the tick bounds a lost wake-up.
+                select.select([self._pidfd], [], [], _TICK if left is None else min(left, _TICK))
+            else:
+                time.sleep(pause if left is None else min(pause, left))
+                pause = min(pause * 2, 0.05)
         return self._status
+
+    def sleep_for_news(self, seconds: float, stop: threading.Event) -> None:
+        """Sleep up to ``seconds``; less when a job has finished or a stop signal came."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._news is None:
+                stop.wait(max(0.0, left))
+                return
+            ready, _, _ = select.select([self._news], [], [], min(left, _SIGNAL_CHECK))
+            if ready:
+                with contextlib.suppress(OSError):
+                    os.read(self._news, 65536)
+                return
 
     def kill(self) -> None:
         """Last resort: kill the process (its children follow their parent)."""
@@ -133,6 +171,12 @@ class EmbeddedWorkers:
         if self.returncode in (0, ExitCode.INTERRUPTED) and self.log_path:
             with contextlib.suppress(OSError):
                 os.unlink(self.log_path)
+        for fd in (self._news, self._pidfd):
+            if fd is not None and self.returncode is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.returncode is not None:
+            self._news = self._pidfd = None
 
 
 def _run_forked(location: str, config: Any, log_fd: int) -> NoReturn:
@@ -188,6 +232,26 @@ def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
     workers.cleanup()
 
 
+class _Pace:
+    """How ``add --wait`` sleeps between polls of its batch."""
+
+    def __init__(self, stop: threading.Event, workers: int, remaining: int) -> None:
+        self.stop = stop
+        self.workers = max(workers, 1)
+        #: Jobs of the batch not finished at the last poll.
+        self.remaining = remaining
+        self.embedded: EmbeddedWorkers | None = None
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``; near the end, only until one of our workers finishes a job."""
+        # Near the end every outcome may be the last one. Before that the
+        # poll keeps its own pace: each poll counts the whole batch.
+        if self.embedded is not None and self.remaining <= 2 * self.workers:
+            self.embedded.sleep_for_news(seconds, self.stop)
+        else:
+            self.stop.wait(seconds)
+
+
 def wait_for_batch(
     queue: Queue,
     report: commands.AddReport,
@@ -207,11 +271,13 @@ def wait_for_batch(
     lonely_since: float | None = None
     interrupted = False
     with StopSignals() as stop:
+        pace = _Pace(stop.event, workers, report.waiting_for)
         try:
-            for counts, live in commands.progress(queue, report, sleep=stop.event.wait):
+            for counts, live in commands.progress(queue, report, sleep=pace.sleep):
                 if stop.count:
                     interrupted = True
                     break
+                pace.remaining = counts.queued + counts.running
                 on_update(counts, live)
                 if embedded is not None:
                     if embedded.returncode is not None and counts.queued + counts.running:
@@ -226,6 +292,7 @@ def wait_for_batch(
                     if first or now - lonely_since >= _NO_WORKER_GRACE:
                         embedded = EmbeddedWorkers(queue.location, workers, burst=False)
                         embedded.start()
+                        pace.embedded = embedded
                 first = False
             if not interrupted:
                 return counts
@@ -301,7 +368,7 @@ def watch(
         on_report(session.arrived(root, paths))
 
     config = dataclasses.replace(config, exclude=(*config.exclude, options.out_dir))
-    watcher = Watcher(config, on_ready)
+    watcher = Watcher(config, on_ready, session.gone if config.mirror_deletes else None)
     for hint in watcher.hints():
         on_hint(hint)
     embedded = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
@@ -80,16 +81,16 @@ def is_alive(host: str, pid: int, started: str | None, heartbeat: float, now: fl
 
 def die_with_parent(sig: int = signal.SIGUSR1) -> None:
     """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere)."""
-    # Imported here, by workers only: ctypes.util alone costs reading commands
-    # about as much as the rest of the queue package.
-    import ctypes
-    import ctypes.util
-
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name or not hasattr(os, "getppid"):
+    if not sys.platform.startswith("linux"):
         return
+    # Imported here, by workers only (reading commands have no use for it).
+    # The C library is the one already loaded (dlopen of NULL):
+    # ctypes.util.find_library would run ldconfig in a subprocess, 15-50 ms
+    # of every worker start.
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     except (OSError, AttributeError):
         return

@@ -71,6 +71,18 @@ def test_a_started_consumer_has_the_attributes_the_worker_reads(tmp_path) -> Non
     assert issubclass(worker._JobConsumer, Consumer)
 
 
+def test_the_main_loop_waits_on_the_stop_flag_for_stop_flag_timeout() -> None:
+    # _JobConsumer shortens _stop_flag_timeout so that a stop signal is seen sooner.
+    import inspect
+
+    instance = huey.MemoryHuey("pins", utc=True)
+    consumer = Consumer(instance, workers=1, worker_type="thread")
+    assert consumer._stop_flag_timeout == 0.1
+    assert "self.stop_flag.wait(timeout=self._stop_flag_timeout)" in inspect.getsource(
+        Consumer.loop
+    )
+
+
 def test_the_installed_huey_is_in_the_pinned_range() -> None:
     major, minor = (int(x) for x in huey.__version__.split(".")[:2])
     assert (major, minor) == (3, 5), huey.__version__
