@@ -35,4 +35,32 @@ def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     app.include_router(routes.data)
     app.include_router(thumbs.router)
     app.include_router(dashboard.router)
+    _document_auth(app)
     return app
+
+
+def _document_auth(app: FastAPI) -> None:
+    """List 401 (and 503) under every operation that needs the token, whoever declared it.
+
+    FastAPI puts a dependency's security scheme in the schema but not the
+    401 it answers; clients and schemathesis should see both.
+    """
+    from typing import Any
+
+    from .routes import COMMON
+
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and operation.get("security"):
+                        responses = operation.setdefault("responses", {})
+                        for code, spec in COMMON.items():
+                            responses.setdefault(str(code), {"description": spec["description"]})
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

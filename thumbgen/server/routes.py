@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from thumbgen import commands
 from thumbgen.jobqueue.contract import State
@@ -23,11 +23,18 @@ from .settings import ServerSettings
 
 QueueDep = Annotated[Queue, Depends(get_queue)]
 SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+#: Job ids are SQLite integers (and Redis counters): positive, 64-bit.
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's id.")]
+
+_ERROR: dict[str, Any] = {"model": dict[str, str], "description": '`{"error": "one line"}`'}
+#: What any data endpoint may answer besides its own statuses.
+COMMON: dict[int | str, dict[str, Any]] = {
+    401: {**_ERROR, "description": "A token is needed (or was wrong)"},
+    503: {**_ERROR, "description": "The queue is unreachable"},
+}
 
 router = APIRouter()
-data = APIRouter(dependencies=[Depends(require_token)])
-
-_ERROR = {"model": dict[str, str], "description": '`{"error": "one line"}`'}
+data = APIRouter(dependencies=[Depends(require_token)], responses=COMMON)
 
 
 @router.get(
@@ -63,10 +70,14 @@ def jobs(
     return [commands.job_dict(j) for j in commands.jobs(queue, state=state, limit=limit)]
 
 
-@data.get("/jobs/{job_id}", summary="One job: state, error, attempts, thumbnail URLs")
-def job(job_id: int, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]:
+@data.get(
+    "/jobs/{job_id}",
+    summary="One job: state, error, attempts, thumbnail URLs",
+    responses={404: _ERROR},
+)
+def job(job_id: JobId, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]:
     """The job with its attempts and the URLs of its finished thumbnails."""
-    found = queue.store.job(job_id) if job_id >= 0 else None
+    found = queue.store.job(job_id)
     if found is None:
         raise ApiError(404, f"No job {job_id}")
     result = commands.show_dict(found)
@@ -79,9 +90,9 @@ def job(job_id: int, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]:
     summary="Queue a failed or cancelled job again",
     responses={404: _ERROR, 409: _ERROR},
 )
-def retry(job_id: int, queue: QueueDep) -> Any:
+def retry(job_id: JobId, queue: QueueDep) -> Any:
     """200 ``{"retried": 1}``; 409 when the job is not failed or cancelled."""
-    found = queue.store.job(job_id) if job_id >= 0 else None
+    found = queue.store.job(job_id)
     if found is None:
         raise ApiError(404, f"No job {job_id}")
     if not commands.retry(queue, [str(job_id)]):

@@ -24,9 +24,10 @@ from thumbgen.options import Fit, Format
 from . import uploads
 from .auth import get_queue, get_settings, require_token
 from .errors import ApiError
+from .routes import COMMON
 from .settings import ServerSettings
 
-router = APIRouter(dependencies=[Depends(require_token)])
+router = APIRouter(dependencies=[Depends(require_token)], responses=COMMON)
 
 #: The form fields a request may set; everything else is the server's.
 FIELDS = ("size", "fit", "format", "quality")
@@ -43,9 +44,11 @@ _UPLOAD_BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {
                         "type": "array",
+                        "minItems": 1,
                         "items": {"type": "string", "format": "binary"},
                         "description": "One or more images (any field name with a filename).",
                     },
