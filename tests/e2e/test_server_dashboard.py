@@ -161,7 +161,12 @@ def test_retry_queues_the_failed_job_again(
         open_dashboard(page, srv)
         row = failure_row(page, broken)
         job_id = row.get_attribute("data-job")
-        row.get_by_role("button", name="Retry").click()
+        button = row.get_by_role("button", name="Retry")
+        button.focus()
+        polls = int(page.locator("body").get_attribute("data-polls"))
+        page.wait_for_function("n => Number(document.body.dataset.polls) >= n", arg=polls + 2)
+        playwright.expect(button).to_be_focused()  # live updates leave the focus alone
+        page.keyboard.press("Enter")
 
         playwright.expect(page.locator("#count-queued")).to_have_text("1")
         playwright.expect(failure_row(page, broken)).to_have_count(0)

@@ -134,36 +134,48 @@
     failedJobs = { key, jobs };
   }
 
+  // What the failures table shows now; it is rebuilt only when that changes, so
+  // that a Retry button keeps the keyboard focus between polls.
+  let failuresShown = null;
+
   function renderFailures(status) {
     // status.failures is newest first; each gets the id of a failed job of that source.
     const unclaimed = [...failedJobs.jobs];
-    const rows = status.failures.map((f) => {
+    const matched = status.failures.map((f) => {
       let at = unclaimed.findIndex((j) => j.source === f.source && j.error === f.error);
       if (at < 0) at = unclaimed.findIndex((j) => j.source === f.source);
-      const job = at >= 0 ? unclaimed.splice(at, 1)[0] : null;
-      const tr = el("tr");
-      tr.append(el("td", f.source, "path"), el("td", f.error, "reason"));
-      const cell = el("td", null, "action");
-      const button = el("button", "Retry", "button button-small");
-      button.type = "button";
-      button.setAttribute("aria-label", `Retry ${f.source}`);
-      if (job) {
-        tr.dataset.job = String(job.id);
-        button.addEventListener("click", () => act(`jobs/${encodeURIComponent(job.id)}/retry`, button));
-      } else {
-        button.disabled = true;
-        button.title = "not in the failed list any more";
-      }
-      cell.append(button);
-      tr.append(cell);
-      return tr;
+      return { failure: f, id: at >= 0 ? unclaimed.splice(at, 1)[0].id : null };
     });
-    $("failure-rows").replaceChildren(...rows);
-    $("failures").hidden = rows.length === 0;
-    $("failures-empty").hidden = rows.length !== 0;
-    $("failures-summary").textContent = status.failed
-      ? `${rows.length} of ${status.failed} failed`
-      : "";
+    const summary =
+      status.failed > matched.length
+        ? `newest ${matched.length} of ${status.failed}; thumbgen status --failed lists them all`
+        : "";
+    $("failures-summary").textContent = summary;
+    $("failures").hidden = matched.length === 0;
+    $("failures-empty").hidden = matched.length !== 0;
+    const key = JSON.stringify(matched);
+    if (key === failuresShown) return;
+    failuresShown = key;
+    $("failure-rows").replaceChildren(...matched.map(({ failure, id }) => failureRow(failure, id)));
+  }
+
+  function failureRow(failure, id) {
+    const tr = el("tr");
+    tr.append(el("td", failure.source, "path"), el("td", failure.error, "reason"));
+    const cell = el("td", null, "action");
+    const button = el("button", "Retry", "button button-small");
+    button.type = "button";
+    button.setAttribute("aria-label", `Retry ${failure.source}`);
+    if (id !== null) {
+      tr.dataset.job = String(id);
+      button.addEventListener("click", () => act(`jobs/${encodeURIComponent(id)}/retry`, button));
+    } else {
+      button.disabled = true;
+      button.title = "not in the failed list any more";
+    }
+    cell.append(button);
+    tr.append(cell);
+    return tr;
   }
 
   const SVG = "http://www.w3.org/2000/svg";
@@ -248,6 +260,8 @@
       const [status, through] = await Promise.all([api("status"), api("throughput")]);
       await refreshFailedJobs(status);
       renderCounts(status);
+      document.title =
+        `thumbgen · ${status.queued} queued · ${status.running} running · ${status.failed} failed`;
       renderWorkers(status, through.until);
       renderFailures(status);
       renderChart(through);
@@ -255,6 +269,7 @@
       pollMs = POLL_MS;
       setLive("live", "live");
       $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+      document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
     } catch (err) {
       problem(err);
     } finally {
@@ -270,7 +285,7 @@
   }
 
   function problem(err) {
-    setControls(false);
+    disableControls();
     if (err instanceof AuthError) {
       pollMs = 5000; // nothing changes until a new token comes
       setLive("down", "no access");
@@ -289,8 +304,9 @@
     }
   }
 
-  function setControls(enabled) {
-    for (const button of document.querySelectorAll("button")) if (!enabled) button.disabled = true;
+  function disableControls() {
+    for (const button of document.querySelectorAll("button")) button.disabled = true;
+    failuresShown = null; // rebuilt, with live buttons, at the next good poll
   }
 
   async function act(path, button) {
@@ -303,6 +319,7 @@
       else actionError = `That did not work: ${err.message}`;
     }
     failedJobs.key = null; // ids may have moved
+    failuresShown = null; // and a button pressed in vain is live again
     poll();
   }
 
