@@ -15,10 +15,11 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from thumbgen.commands import throughput as throughput_service
 from thumbgen.jobqueue.huey_app import Queue
@@ -93,6 +94,15 @@ def static(name: str, request: Request) -> Response:
     return _serve(name, request)
 
 
+class ThroughputBody(BaseModel):
+    """``GET /throughput``: jobs finished (done or failed) per minute."""
+
+    minutes: list[int] = Field(
+        description="One count per minute, oldest first; the last is the minute up to `until`."
+    )
+    until: float = Field(description="The window's end, in Unix seconds (the server's clock).")
+
+
 @router.get(
     "/throughput",
     dependencies=[Depends(require_token)],
@@ -106,6 +116,7 @@ def throughput(
             ge=1, le=throughput_service.MAX_MINUTES, description="How many minutes, newest last."
         ),
     ] = throughput_service.DEFAULT_MINUTES,
-) -> dict[str, Any]:
-    """``{"minutes": [count per minute, oldest first], "until": unix time of the window's end}``."""
-    return throughput_service.throughput(queue, minutes).to_dict()
+) -> ThroughputBody:
+    """Jobs finished in each of the last ``minutes`` minutes, in rolling one-minute windows."""
+    report = throughput_service.throughput(queue, minutes)
+    return ThroughputBody(minutes=report.minutes, until=report.until)
