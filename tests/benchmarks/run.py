@@ -1,7 +1,8 @@
 """Run thumbgen's benchmarks: ``python tests/benchmarks/run.py [NAME...] [--quick]``.
 
 NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
-``peers`` or ``all`` (the default). Each benchmark prints a table of medians with ratios
+``peers``, ``server`` (the HTTP load test, not in ``all``) or ``all`` (the
+default). Each benchmark prints a table of medians with ratios
 against baselines measured in the same run. ``nox -s bench -- NAME...``
 runs this against an installed (non-editable) thumbgen.
 """
@@ -22,6 +23,7 @@ import bench_imaging
 import bench_overhead
 import bench_peers
 import bench_queue
+import bench_server
 import bench_startup
 from bench_common import Config, Reporter, thumbgen_argv
 
@@ -36,6 +38,7 @@ BENCHES: dict[str, Bench] = {
     "imaging": bench_imaging.run,
     "peers": bench_peers.run,
     "startup": bench_startup.run,
+    "server": bench_server.run,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],

@@ -167,3 +167,55 @@ def wait_jobs(
             raise AssertionError(f"job {job_id} still {data['state']} after {timeout} s: {data}")
         time.sleep(0.05)
     return [found[i] for i in ids]
+
+
+def upload_concurrently(
+    url: str,
+    payloads: list[tuple[str, bytes]],
+    clients: int,
+    headers: dict[str, str] | None = None,
+) -> tuple[list[float], list[int], float]:
+    """POST each (name, bytes) as its own upload from ``clients`` threads, one client each.
+
+    Returns the per-request latencies (seconds), the job ids in payload order
+    and the wall time of the whole run. Any answer but 202 raises.
+    """
+    import concurrent.futures
+    import threading
+
+    local = threading.local()
+    made: list[httpx.Client] = []
+    lock = threading.Lock()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=url, headers=headers or {}, timeout=120)
+            with lock:
+                made.append(local.client)
+        c: httpx.Client = local.client
+        return c
+
+    def one(payload: tuple[str, bytes]) -> tuple[float, int]:
+        start = time.perf_counter()
+        r = client().post("/thumbnails", files={"file": payload})
+        elapsed = time.perf_counter() - start
+        if r.status_code != 202:
+            raise AssertionError(f"upload of {payload[0]}: {r.status_code} {r.text}")
+        return elapsed, int(r.json()["files"][0]["id"])
+
+    started = time.perf_counter()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+            results = list(pool.map(one, payloads))
+    finally:
+        for c in made:
+            c.close()
+    wall = time.perf_counter() - started
+    return [r[0] for r in results], [r[1] for r in results], wall
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The ``pct`` percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
