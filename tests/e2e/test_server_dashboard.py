@@ -184,11 +184,13 @@ def test_pause_and_resume(page: Any, worked: Path, tmp_path: Path, env: dict[str
         expect(page.locator("#resume")).to_be_disabled()
         page.get_by_role("button", name="Pause", exact=True).click()
         expect(page.locator("#paused-badge")).to_be_visible()
+        expect(page.locator("#paused-note")).to_be_visible()
         expect(page.locator("#pause")).to_be_disabled()
         assert cli_status(env)["paused"] is True
 
         page.get_by_role("button", name="Resume", exact=True).click()
         expect(page.locator("#paused-badge")).to_be_hidden()
+        expect(page.locator("#paused-note")).to_be_hidden()
         expect(page.locator("#resume")).to_be_disabled()
         assert cli_status(env)["paused"] is False
 

@@ -94,6 +94,7 @@
     for (const state of STATES) $(`count-${state}`).textContent = String(status[state] ?? "–");
     $("queue-location").textContent = status.queue;
     $("paused-badge").hidden = !status.paused;
+    $("paused-note").hidden = !status.paused;
     $("pause").disabled = status.paused;
     $("resume").disabled = !status.paused;
     const stranded = $("stranded");
