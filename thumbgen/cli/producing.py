@@ -179,6 +179,15 @@ def watch(
             help="Seconds between scans for files events missed.",
         ),
     ] = WatchConfig.rescan,
+    mirror_deletes: Annotated[
+        bool,
+        typer.Option(
+            "--mirror-deletes",
+            envvar="THUMBGEN_MIRROR_DELETES",
+            help="When a source is deleted or renamed away, remove its thumbnails"
+            " (and its queued job).",
+        ),
+    ] = False,
     priority: PriorityOpt = 0,
     queue: QueueOpt = None,
 ) -> None:
@@ -197,7 +206,12 @@ def watch(
     arrivals = render.Arrivals()
     with reporting_errors():
         config = WatchConfig(
-            tuple(dirs), recursive=recursive, poll=poll, settle=settle, rescan=rescan
+            tuple(dirs),
+            recursive=recursive,
+            poll=poll,
+            settle=settle,
+            rescan=rescan,
+            mirror_deletes=mirror_deletes,
         )
         with render.watch_line(arrivals) as show:
             supervisor.watch(

@@ -1,19 +1,26 @@
-"""What ``watch`` does with the files that arrive: queue them as one batch, follow it."""
+"""What ``watch`` does with the files that arrive (queue them as one batch, follow it)
+and, with ``--mirror-deletes``, with those that go (their thumbnails go too)."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import uuid
 from typing import TYPE_CHECKING
 
-from thumbgen.jobqueue.contract import Counts, Failure
+from thumbgen.jobqueue.contract import Counts, Failure, State
+from thumbgen.naming import relative_dir
 from thumbgen.options import Options
 
+from . import mirroring
 from .adding import AddReport, add
 from .inspecting import alive_workers
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
+
+log = logging.getLogger("thumbgen.watch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +49,8 @@ class WatchSession:
         #: Jobs that were already queued or running when their file arrived.
         self._pending: list[int] = []
         self._reported: set[tuple[str, float]] = set()
+        #: Thumbnails removed because their source went (``--mirror-deletes``).
+        self.removed = 0
 
     def arrived(self, root: str, paths: list[str]) -> AddReport:
         """Queue files that have completely arrived under ``root``."""
@@ -50,6 +59,33 @@ class WatchSession:
         )
         self._pending.extend(report.submitted.pending_ids)
         return report
+
+    def gone(self, root: str, paths: list[str]) -> list[str]:
+        """Sources under ``root`` that were deleted or renamed away: mirror that in the output.
+
+        Their queued jobs end vanished and the thumbnails they made are
+        removed. A source whose job is running is left for now and returned,
+        for the watcher to hand over again: its thumbnails are still to come.
+        A path that exists again (re-created, renamed back) is left alone.
+        """
+        away = [p for p in paths if not os.path.lexists(p)]
+        if not away:
+            return []
+        store = self.queue.store
+        store.cancel(sources=away, vanished=True)
+        later = []
+        for path in away:
+            detail = store.job(path)
+            if detail is not None and detail.job.state is State.RUNNING:
+                later.append(path)
+                continue
+            recorded = detail.job.outputs if detail is not None else ()
+            thumbs = mirroring.thumbnails_of(path, relative_dir(path, root), self.options, recorded)
+            n = mirroring.remove(thumbs, self.options.out_dir)
+            if n:
+                log.info("removed %d thumbnail(s) of %s (source gone)", n, path)
+            self.removed += n
+        return later
 
     def counts(self) -> Counts:
         """This watch's jobs per state."""

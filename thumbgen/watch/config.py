@@ -19,3 +19,5 @@ class WatchConfig:
     rescan: float = 300.0
     #: Folders whose files are never sources (the output folder).
     exclude: tuple[str, ...] = ()
+    #: Remove the thumbnails of sources deleted or renamed away (``--mirror-deletes``).
+    mirror_deletes: bool = False

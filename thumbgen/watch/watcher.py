@@ -6,6 +6,12 @@ two) and periodic rescans catch what events missed: files that arrived while
 thumbgen was stopped, events lost when the kernel queue overflowed, folders
 beyond the inotify watch limit. The callback decides what "queue" means;
 this module never thumbnails anything itself.
+
+With an ``on_gone`` callback (``--mirror-deletes``) the watcher also reports
+sources that went: deleted, renamed or moved away (a folder too: every file
+it handed over from under it), or missing at a rescan (events lost). The
+callback returns the paths it could not finish yet (their job is running);
+they are offered again about once a second.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from watchdog.events import (
+    DirDeletedEvent,
     DirMovedEvent,
     FileClosedEvent,
     FileCreatedEvent,
@@ -51,7 +58,9 @@ log = logging.getLogger("thumbgen.watch")
 #: File systems whose changes made elsewhere produce no local events.
 NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "afs", "ceph")
 _EVENTS = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent,
-           FileDeletedEvent, DirMovedEvent]  # fmt: skip
+           FileDeletedEvent, DirMovedEvent, DirDeletedEvent]  # fmt: skip
+#: Seconds between offers of gone paths the callback could not finish yet.
+GONE_RETRY_SECONDS = 1.0
 
 
 class WatchError(ThumbgenError):
@@ -70,9 +79,18 @@ class WatchStatus:
 
 
 class Watcher:
-    """Observer + settle map + rescans; ``on_ready(root, paths)`` gets complete files."""
+    """Observer + settle map + rescans; ``on_ready(root, paths)`` gets complete files.
 
-    def __init__(self, config: WatchConfig, on_ready: Callable[[str, list[str]], None]) -> None:
+    ``on_gone(root, paths)``, if given, gets sources that went and returns
+    those to offer again later.
+    """
+
+    def __init__(
+        self,
+        config: WatchConfig,
+        on_ready: Callable[[str, list[str]], None],
+        on_gone: Callable[[str, list[str]], list[str]] | None = None,
+    ) -> None:
         for folder in config.folders:
             if not os.path.isdir(folder):
                 raise UsageError(f"Cannot watch {folder}: it is not a folder")
@@ -82,6 +100,12 @@ class Watcher:
             exclude=tuple(os.path.realpath(f) for f in config.exclude),
         )
         self._on_ready = on_ready
+        self._on_gone = on_gone
+        #: Sources seen to go since the last tick (events, rescans), in order.
+        self._gone: dict[str, None] = {}
+        #: Sources the callback could not finish yet, and when to offer them again.
+        self._gone_later: list[str] = []
+        self._next_gone = 0.0
         self._lock = threading.Lock()
         self._settler = Settler(quiet=config.settle)
         self._known: dict[str, tuple[int, int]] = {}
@@ -133,6 +157,7 @@ class Watcher:
                 log.warning("events were lost (kernel queue overflow); rescanning")
             self._overflow.clear()
             self.scan()
+        self._hand_over_gone(now)
         with self._lock:
             ready = self._settler.ready()
         by_root: dict[str, list[str]] = {}
@@ -141,22 +166,53 @@ class Watcher:
                 st = os.stat(path)
             except OSError:
                 continue
-            self._known[path] = (st.st_size, st.st_mtime_ns)
+            with self._lock:
+                self._known[path] = (st.st_size, st.st_mtime_ns)
             by_root.setdefault(self._root_of(path), []).append(path)
         for root, paths in by_root.items():
             self._on_ready(root, paths)
         self._handed_over += len(ready)
         return len(ready)
 
+    def _hand_over_gone(self, now: float) -> None:
+        """Give ``on_gone`` the sources that went (before the arrivals: a rename's new
+        name may be given the old one's thumbnail names)."""
+        if self._on_gone is None:
+            return
+        with self._lock:
+            gone = list(self._gone)
+            self._gone.clear()
+        if now >= self._next_gone:
+            gone += self._gone_later
+            self._gone_later = []
+            self._next_gone = now + GONE_RETRY_SECONDS
+        by_root: dict[str, list[str]] = {}
+        for path in dict.fromkeys(gone):
+            root = self._root_of(path)
+            if root:
+                by_root.setdefault(root, []).append(path)
+        for root, paths in by_root.items():
+            self._gone_later += self._on_gone(root, paths)
+
     def scan(self) -> int:
-        """Feed every candidate file not handed over in its current state; return how many."""
+        """Feed every candidate file not handed over in its current state; return how many.
+
+        Files handed over before that are no longer there went unseen (lost
+        events): with ``on_gone`` they are reported gone.
+        """
         found = 0
+        seen = set()
         for path, st in self._files():
+            seen.add(path)
             if self._known.get(path) == (st.st_size, st.st_mtime_ns):
                 continue
             with self._lock:
                 self._settler.found(path)
             found += 1
+        if self._on_gone is not None:
+            with self._lock:
+                for path in [p for p in self._known if p not in seen]:
+                    self._went(path)
         self._last_scan = time.time()
         self._next_scan = time.monotonic() + (self.config.poll or self.config.rescan)
         if found:
@@ -194,7 +250,21 @@ class Watcher:
         return any(real == e or real.startswith(e + os.sep) for e in self.config.exclude)
 
     def _root_of(self, path: str) -> str:
-        return max((f for f in self.config.folders if path.startswith(f + os.sep)), key=len)
+        inside = [f for f in self.config.folders if path.startswith(f + os.sep)]
+        return max(inside, key=len) if inside else ""
+
+    def _went(self, path: str) -> None:
+        """``path`` is gone (called with the lock held)."""
+        self._known.pop(path, None)
+        if self._on_gone is not None:
+            self._gone[path] = None
+
+    def _folder_went(self, folder: str) -> None:
+        """Every source handed over from under ``folder`` is gone (lock held)."""
+        prefix = folder + os.sep
+        for path in [p for p in self._known if p.startswith(prefix)]:
+            self._settler.deleted(path)
+            self._went(path)
 
     def _files(self) -> Iterator[tuple[str, os.stat_result]]:
         stack = list(self.config.folders)
@@ -230,14 +300,17 @@ class Watcher:
     def _event(self, event: FileSystemEvent, closes_reported: bool) -> None:
         src = os.fsdecode(event.src_path)
         with self._lock:
-            if isinstance(event, (FileMovedEvent, DirMovedEvent)):
+            if isinstance(event, (DirMovedEvent, DirDeletedEvent)):
+                # A moved folder's files arrive as created events (watchdog >= 7.1).
+                self._folder_went(src)
+            elif isinstance(event, FileMovedEvent):
                 dest = os.fsdecode(event.dest_path)
-                if isinstance(event, DirMovedEvent):
-                    return  # its files arrive as created events (watchdog >= 7.1)
                 if self.wanted(dest):
                     self._settler.moved(src, dest)
                 else:
                     self._settler.deleted(src)
+                if is_candidate(src) and self.wanted(src) and src != dest:
+                    self._went(src)
             elif not self.wanted(src):
                 return
             elif isinstance(event, FileClosedEvent):
@@ -248,6 +321,8 @@ class Watcher:
                 self._settler.created(src)
             elif isinstance(event, FileDeletedEvent):
                 self._settler.deleted(src)
+                if is_candidate(src):
+                    self._went(src)
 
 
 class _Handler(FileSystemEventHandler):
