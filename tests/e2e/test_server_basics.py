@@ -32,3 +32,10 @@ def test_sigterm_stops_the_server_and_its_workers(tmp_path: Path, env: dict[str,
         code = srv.proc.wait(60)
         assert code == 130, srv.log()
         assert "Stopping" in srv.log() or "Stopped" in srv.log()
+
+
+def test_config_does_not_print_the_token(env: dict[str, str]) -> None:
+    r = run_thumbgen("config", env={**env, "THUMBGEN_TOKEN": "do-not-print-me"})
+    assert r.returncode == 0, r.stderr
+    assert "do-not-print-me" not in r.stdout
+    assert 'token = "***"  # environment THUMBGEN_TOKEN' in r.stdout

@@ -2,9 +2,9 @@
 
 Pause holds uploads queued until resume; a failed upload is listed under
 ``/jobs?state=failed`` and retried by id. On Redis, jobs from ``thumbgen
-add`` and from uploads show in one ``status``; when redis-server goes away
-``/health`` says 503 and the other endpoints answer one JSON line, not a
-traceback.
+add`` and from uploads show in one ``status`` and two servers share the
+queue; when redis-server goes away ``/health`` says 503 and the other
+endpoints answer one JSON line, not a traceback.
 """
 
 from __future__ import annotations
@@ -71,6 +71,15 @@ def test_uploads_on_redis_and_an_outage_answered_with_503(tmp_path: Path) -> Non
             status = http.get("/status").json()
             assert status["queue"].startswith("redis://")
             assert status["done"] == 5
+            # A second server on the same queue and folders (behind one load
+            # balancer): its upload is run by the first one's worker.
+            [extra] = tiny_jpegs(tmp_path / "second", 1, size=(50, 50))
+            with served(tmp_path, env, "-w", "0") as other, other.client() as http2:
+                job_id = upload(http2, [extra]).json()["files"][0]["id"]
+                [job] = wait_jobs(http2, [job_id])
+                assert job["state"] == "done"
+                assert http2.get("/status").json()["done"] == 6
+                assert http.get(f"/jobs/{job_id}").json()["thumbnails"] == job["thumbnails"]
             assert len(list((tmp_path / "cli").iterdir())) == len(added)
             redis.stop()
             health = http.get("/health")

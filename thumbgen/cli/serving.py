@@ -27,7 +27,7 @@ def serve(
         typer.Option(
             metavar="ADDRESS",
             envvar="THUMBGEN_HOST",
-            help="Address to listen on; beyond loopback a --token is required.",
+            help="Address to listen on; beyond loopback a token is required.",
         ),
     ] = "127.0.0.1",
     port: Annotated[

@@ -16,6 +16,8 @@ from thumbgen.config import ConfigFile, check_config, load_config, resolve_queue
 
 #: Options that are not settings (actions, one-off switches).
 _NOT_SETTINGS = {"help", "paths", "dirs", "ids", "version", "yes", "install_completion"}
+#: Settings whose value ``thumbgen config`` must not print (``serve --token``).
+_SECRETS = {"token"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +78,8 @@ def effective(loaded: Loaded, group: Any) -> list[Setting]:
                 value, source = configured[name], f"config file {loaded.file.path}"
             else:
                 value, source = param.default, "default"
+            if name in _SECRETS and value:
+                value = "***"
             key = name
             old = merged.get(key)
             if old is not None and (old.value, old.source) == (value, source):
