@@ -33,15 +33,13 @@ from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
 from thumbgen.naming import display_path
 from thumbgen.options import Options
 
-from . import control_scripts as cs
 from . import scripts as s
-from .base import RedisBase, dec, enc, key
+from .base import dec, enc, key
+from .controls import RedisControls, us
 
 #: Jobs per submit script: big enough to amortise the round trip, small
 #: enough that one script holds Redis for only a few milliseconds.
 SCRIPT_CHUNK = 1000
-#: Jobs a clear script forgets per call.
-CLEAR_CHUNK = 5000
 _STATES = {st.value.encode(): st for st in State}
 log = logging.getLogger("thumbgen.redis")
 
@@ -60,11 +58,7 @@ def _record(job_key: str, job: NewJob) -> bytes:
     )
 
 
-def _us(t: float) -> int:
-    return int(t * 1_000_000)
-
-
-class RedisStore(RedisBase):
+class RedisStore(RedisControls):
     """:class:`~thumbgen.jobqueue.contract.JobStore` on Redis; one per process and thread."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -95,7 +89,7 @@ class RedisStore(RedisBase):
         self._writable()
         states = dict(self._states_of(plan))
         now = time.time()
-        common = [repr(now), _us(now), enc(batch), priority, digest, options.to_json()]
+        common = [repr(now), us(now), enc(batch), priority, digest, options.to_json()]
         # The host that queued a job is the one whose view of its source
         # counts: a worker elsewhere that misses the file may lack a share.
         token, host = self._tokens.immediate(), enc(liveness.hostname())
@@ -174,7 +168,7 @@ class RedisStore(RedisBase):
             [
                 owner,
                 repr(now),
-                _us(now),
+                us(now),
                 now + self.settings.lease,
                 request,
                 self._host_of(owner),
@@ -257,7 +251,7 @@ class RedisStore(RedisBase):
         recorded = self._run(
             "requeue_own",
             s.REQUEUE_OWN,
-            [*args, json.dumps(error), _us(now + delay), _us(now), data, repr(timestamp)],
+            [*args, json.dumps(error), us(now + delay), us(now), data, repr(timestamp)],
         )
         self._outcome(job_id, recorded)
 
@@ -268,7 +262,7 @@ class RedisStore(RedisBase):
         recorded = self._run(
             "requeue_own",
             s.REQUEUE_OWN,
-            [*args, _us(now), _us(now), self._tokens.immediate(), ""],
+            [*args, us(now), us(now), self._tokens.immediate(), ""],
         )
         self._outcome(job_id, recorded)
 
@@ -305,7 +299,7 @@ class RedisStore(RedisBase):
                     s.RECOVER,
                     [
                         repr(now),
-                        _us(now),
+                        us(now),
                         self._tokens.immediate(),
                         policy.MAX_WORKER_DEATHS,
                         enc(policy.WORKER_DIED),
@@ -328,70 +322,6 @@ class RedisStore(RedisBase):
     def top_up(self) -> int:
         """Replace lost tokens (none while paused); see :class:`JobStore`."""
         return int(self._run("top_up", s.TOP_UP, [self._tokens.immediate()]))
-
-    # -- steering ---------------------------------------------------------
-
-    def pause(self) -> None:
-        """Hold every worker, on every host, from claiming; drop the tokens to run now."""
-        self._run("pause", cs.PAUSE, [repr(time.time())], patient=False)
-
-    def resume(self) -> None:
-        """Lift the pause and give every queued job its token, in one script."""
-        self._run("resume", cs.RESUME, [self._tokens.immediate()], patient=False)
-
-    def _named(self, ids: Sequence[int] | None, sources: Sequence[str] | None) -> list[object]:
-        if ids is None and sources is None:
-            return ["*"]
-        named: list[object] = [int(i) for i in ids or ()]
-        if sources:
-            found = self._once(lambda: self.r.hmget(key("sources"), [enc(x) for x in sources]))
-            named += [int(i) for ids_ in found if ids_ for i in ids_.split(b",")]
-        return named
-
-    def cancel(
-        self,
-        ids: Sequence[int] | None = None,
-        sources: Sequence[str] | None = None,
-        *,
-        vanished: bool = False,
-    ) -> int:
-        """Cancel queued jobs, by id or source, or all of them; see :class:`JobStore`."""
-        named = self._named(ids, sources)
-        if not named:
-            return 0
-        to = (State.VANISHED if vanished else State.CANCELLED).value
-        return int(self._run("cancel", cs.CANCEL, [repr(time.time()), to, *named], patient=False))
-
-    def retry(self, ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> int:
-        """Queue failed, cancelled or vanished jobs again; see :class:`JobStore`."""
-        named = self._named(ids, sources)
-        if not named:
-            return 0
-        now = time.time()
-        args = [repr(now), _us(now), self._tokens.immediate(), *named]
-        return int(self._run("retry", cs.RETRY, args, patient=False))
-
-    def retry_failed(self) -> int:
-        """Queue every failed job again (``retry()`` with no names)."""
-        return self.retry()
-
-    def clear(self, states: Sequence[State], older_than: float | None = None) -> int:
-        """Forget jobs in ``states`` with their tries, a chunk per script; see :class:`JobStore`."""
-        if not states:
-            return 0
-        cutoff = "" if older_than is None else repr(time.time() - older_than)
-        everything = int(set(states) == set(State) and older_than is None)
-        names = [st.value for st in states]
-        total = 0
-        while True:
-            n = int(
-                self._run(
-                    "clear", cs.CLEAR, [cutoff, everything, CLEAR_CHUNK, *names], patient=False
-                )
-            )
-            total += n
-            if n < CLEAR_CHUNK:
-                return total
 
     # -- workers ----------------------------------------------------------
 
