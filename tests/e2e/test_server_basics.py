@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -39,3 +40,23 @@ def test_config_does_not_print_the_token(env: dict[str, str]) -> None:
     assert r.returncode == 0, r.stderr
     assert "do-not-print-me" not in r.stdout
     assert 'token = "***"  # environment THUMBGEN_TOKEN' in r.stdout
+
+
+def test_serve_ends_with_an_error_when_its_workers_die(tmp_path: Path, env: dict[str, str]) -> None:
+    with served(tmp_path, env, "-w", "1") as srv:
+        children = Path(f"/proc/{srv.pid}/task/{srv.pid}/children").read_text().split()
+        assert children, "no embedded worker process"
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+        code = srv.proc.wait(60)
+        assert code == 1, srv.log()
+        assert "Error: The worker processes stopped unexpectedly" in srv.log()
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path, env: dict[str, str]) -> None:
+    with served(tmp_path, env, "-w", "0") as srv:
+        r = run_thumbgen("serve", "--port", str(srv.port), "-w", "0", env=env)
+        assert r.returncode == 1
+        assert r.stderr.startswith(f"Error: Cannot listen on 127.0.0.1:{srv.port}: ")
+        assert r.stderr.count("\n") == 1, r.stderr
+        assert "Traceback" not in r.stderr

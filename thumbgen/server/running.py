@@ -16,7 +16,7 @@ from collections.abc import Callable
 import uvicorn
 
 from thumbgen import supervisor
-from thumbgen.errors import Interrupted, QueueError
+from thumbgen.errors import Interrupted, ThumbgenError, UsageError
 from thumbgen.stopping import StopSignals
 
 from .settings import ServerSettings
@@ -62,29 +62,44 @@ def serve(
                 port=settings.port,
                 log_level="info",
                 access_log=True,
-                # Our own stop handling; uvicorn's default would also wait
-                # forever for idle keep-alive clients.
+                # After a stop signal, requests in flight get this long; a
+                # client that never finishes its upload cannot hold the stop up.
                 timeout_graceful_shutdown=10,
                 server_header=False,
             )
-            server = _Server(config, lambda: on_ready(dashboard_url(settings)))
-            try:
-                server.run()
-            except SystemExit:
-                if server.started:
-                    raise
-            if not server.started:
-                # uvicorn has logged why (the address is in use, most often).
-                raise QueueError(
-                    f"Cannot listen on {settings.host}:{settings.port}: "
-                    "the address is in use or not available here; choose another --host or --port"
-                )
+            # Bound here (after the fork: the workers must not hold the
+            # listening socket) so that a port in use is one line, not uvicorn's log.
+            listener = _listen(settings.host, settings.port)
+            server = _Server(config, lambda: on_ready(dashboard_url(settings)), workers)
+            server.run(sockets=[listener])
+            if server.workers_died and workers is not None:
+                # Serving on without them would queue uploads nobody runs.
+                raise workers.failure()
         finally:
             if workers is not None:
                 if stop.count:
                     on_stopping()
                 supervisor.stop_workers(workers, stop)
     raise Interrupted("Stopped serving; queued uploads stay queued")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (uvicorn listens on it)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"Invalid --host {host!r}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ThumbgenError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "choose another --host or --port"
+        ) from None
+    return sock
 
 
 def dashboard_url(settings: ServerSettings) -> str:
@@ -94,11 +109,25 @@ def dashboard_url(settings: ServerSettings) -> str:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, calling ``ready`` once it listens."""
+    """uvicorn's server, calling ``ready`` once it listens, stopping if the workers die."""
 
-    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        ready: Callable[[], None],
+        workers: supervisor.EmbeddedWorkers | None,
+    ) -> None:
         super().__init__(config)
         self._ready = ready
+        self._workers = workers
+        self.workers_died = False
+
+    async def on_tick(self, counter: int) -> bool:
+        # uvicorn ticks every 0.1 s; a look at the workers twice a second is plenty.
+        if counter % 5 == 0 and self._workers is not None and self._workers.returncode is not None:
+            self.workers_died = True
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
