@@ -33,7 +33,7 @@ def split_refs(refs: Sequence[str]) -> tuple[list[int], list[str]]:
 
 
 def retry(queue: Queue, refs: Sequence[str] = ()) -> int:
-    """Queue failed (or cancelled) jobs again: those named, else every failure."""
+    """Queue failed (or cancelled, or vanished) jobs again: those named, else every failure."""
     if not refs:
         n: int = queue.store.retry()
         return n

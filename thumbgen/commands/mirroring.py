@@ -26,18 +26,32 @@ _WIDTH, _HEIGHT, _EXT = "\x01w\x01", "\x01h\x01", "\x01e\x01"
 
 
 def thumbnails_of(
-    source: str, rel_dir: str, options: Options, recorded: Iterable[str] = ()
+    source: str,
+    rel_dir: str,
+    options: Options,
+    recorded: Iterable[str] = (),
+    listings: dict[str, list[str]] | None = None,
 ) -> list[str]:
-    """The thumbnails of ``source`` that exist in ``options.out_dir``: recorded or by name."""
+    """The thumbnails of ``source`` that exist in ``options.out_dir``: recorded or by name.
+
+    ``listings`` caches the output folders' listings across calls (many
+    sources gone at once, say a folder removed, share a few output folders).
+    """
     out_dir = os.path.realpath(options.out_dir)
     found = {p for p in recorded if _inside(p, out_dir) and os.path.isfile(p)}
+    cache = {} if listings is None else listings
     for spec in options.specs:
-        found.update(_named(source, rel_dir, options, spec, out_dir))
+        found.update(_named(source, rel_dir, options, spec, out_dir, cache))
     return sorted(found)
 
 
 def _named(
-    source: str, rel_dir: str, options: Options, spec: OutputSpec, out_dir: str
+    source: str,
+    rel_dir: str,
+    options: Options,
+    spec: OutputSpec,
+    out_dir: str,
+    listings: dict[str, list[str]],
 ) -> list[str]:
     rel = render(
         options.name,
@@ -63,10 +77,12 @@ def _named(
         .replace(_EXT, f"(?:{exts})")
     )
     matcher = re.compile(pattern)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
+    if folder not in listings:
+        try:
+            listings[folder] = os.listdir(folder)
+        except OSError:
+            listings[folder] = []
+    names = listings[folder]
     paths = (os.path.join(folder, n) for n in names if matcher.fullmatch(n))
     return [p for p in paths if _inside(p, out_dir) and os.path.isfile(p)]
 

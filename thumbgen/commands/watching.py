@@ -73,14 +73,16 @@ class WatchSession:
             return []
         store = self.queue.store
         store.cancel(sources=away, vanished=True)
-        later = []
+        later: list[str] = []
+        listings: dict[str, list[str]] = {}
         for path in away:
             detail = store.job(path)
             if detail is not None and detail.job.state is State.RUNNING:
                 later.append(path)
                 continue
             recorded = detail.job.outputs if detail is not None else ()
-            thumbs = mirroring.thumbnails_of(path, relative_dir(path, root), self.options, recorded)
+            rel_dir = relative_dir(path, root)
+            thumbs = mirroring.thumbnails_of(path, rel_dir, self.options, recorded, listings)
             n = mirroring.remove(thumbs, self.options.out_dir)
             if n:
                 log.info("removed %d thumbnail(s) of %s (source gone)", n, path)

@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from thumbgen.errors import QueueError
-from thumbgen.jobqueue.contract import Outcome, State
+from thumbgen.jobqueue import policy
+from thumbgen.jobqueue.contract import Outcome, State, WorkerInfo
 from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.naming import display_path
 from thumbgen.options import Options
@@ -68,6 +69,7 @@ def repair(path: str) -> Salvage:
         raise opening.no_queue(path)
     if _sound(path):
         return Salvage(path, None)
+    _refuse_live_workers(path)
     damaged = f"{path}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         for suffix in ("", "-wal", "-shm"):
@@ -94,6 +96,28 @@ def repair(path: str) -> Salvage:
         queue.close()
     lost = None if counted is None else max(counted - requeued - kept, 0)
     return Salvage(path, damaged, requeued, kept, lost)
+
+
+def _refuse_live_workers(path: str) -> None:
+    """Refuse while workers of this file live: they would go on writing the damaged copy."""
+    try:
+        with _reader(path) as conn:
+            rows = conn.execute(
+                "SELECT id, host, pid, proc_start, started_at, heartbeat FROM workers"
+            ).fetchall()
+    except sqlite3.DatabaseError:
+        return  # unreadable: nobody can be working on it either
+    now = time.time()
+    alive = [
+        w
+        for w in (WorkerInfo(i, h, p, s, a, b, 0, None) for i, h, p, s, a, b in rows)
+        if policy.alive_here(w, now)
+    ]
+    if alive:
+        raise QueueError(
+            f"{len(alive)} worker(s) still use queue {display_path(path)} "
+            f"(pid {alive[0].pid} on {alive[0].host}); stop them, then run `thumbgen repair`"
+        )
 
 
 def _put_back(damaged: str, path: str) -> None:
