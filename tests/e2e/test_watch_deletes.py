@@ -2,7 +2,8 @@
 
 The issue's scenario scaled down: a tree of 200 images copied in with
 ``cp -r``, some deleted and some renamed right after they arrived, through a
-real ``thumbgen watch`` process, its real watchdog observer and real workers.
+real ``thumbgen watch`` process, its real watchdog observer and real workers;
+and the watcher itself (a real observer) reporting what went without an event.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from support.procs import (
     run_thumbgen,
     wait_until,
 )
+
+from thumbgen.watch.watcher import WatchConfig, Watcher
 
 FOLDERS, PER_FOLDER = 4, 50
 
@@ -155,3 +159,37 @@ def test_mirror_deletes_leaves_no_stale_thumbnail_after_deletes_and_renames(
     # A source that went before its job ran is vanished, never failed.
     states = {j.state.value for j in jobs if not Path(j.source).exists()}
     assert states <= {"vanished", "done"}, states
+
+
+def test_a_rescan_reports_sources_gone_without_an_event_and_unfinished_ones_come_back(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    first, second, _ = write_jpegs(inbox, 3)
+    ready: list[str] = []
+    offers: list[list[str]] = []
+
+    def on_gone(root: str, paths: list[str]) -> list[str]:
+        assert root == str(inbox)
+        offers.append(paths)
+        return paths if len(offers) == 1 else []  # "still running" the first time
+
+    # Polling once an hour: no event comes, only the scans see anything.
+    config = WatchConfig((str(inbox),), poll=3600, settle=0)
+    watcher = Watcher(config, lambda root, paths: ready.extend(paths), on_gone)
+    watcher.start()
+    try:
+        assert wait_until(lambda: watcher.tick() >= 0 and len(ready) == 3, timeout=30)
+        first.unlink()
+        second.rename(inbox / "elsewhere.txt")  # not an image name: away as far as we know
+        watcher.scan()
+        watcher.tick()
+        assert [sorted(o) for o in offers] == [sorted([str(first), str(second)])]
+        # Unfinished, so offered again (about once a second), then done with.
+        assert wait_until(lambda: watcher.tick() >= 0 and len(offers) == 2, timeout=30)
+        assert sorted(offers[1]) == sorted(offers[0])
+        time.sleep(1.5)
+        watcher.tick()
+        assert len(offers) == 2
+    finally:
+        watcher.stop()
