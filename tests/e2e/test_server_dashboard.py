@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from support.imagegen import write_jpegs
 from support.procs import run_thumbgen, wait_until
 from support.server import ServeProcess, served
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 #: A name a careless page would turn into markup and script.
@@ -33,22 +32,22 @@ PATIENCE_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """One headless chromium for the module (each test gets its own context)."""
     if not os.path.exists(CHROMIUM):
         reason = f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    playwright.expect.set_options(timeout=PATIENCE_MS)
-    with playwright.sync_playwright() as p:
+    expect.set_options(timeout=PATIENCE_MS)
+    with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield launched
         launched.close()
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     """A fresh tab with its own session storage; script errors fail the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     tab = context.new_page()
@@ -102,22 +101,21 @@ def cli_status(env: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def open_dashboard(page: Any, srv: ServeProcess, fragment: str = "") -> None:
+def open_dashboard(page: Page, srv: ServeProcess, fragment: str = "") -> None:
     """Load the page and wait for its first successful poll."""
     page.goto(srv.url + "/" + fragment)
-    playwright.expect(page.locator("#live")).to_have_attribute("data-state", "live")
+    expect(page.locator("#live")).to_have_attribute("data-state", "live")
 
 
-def failure_row(page: Any, source: str) -> Any:
+def failure_row(page: Page, source: str) -> Locator:
     """The failures table's row for ``source`` (matched on its exact text)."""
     cell = page.locator("td.path", has_text=re.compile(f"^{re.escape(source)}$"))
     return page.locator("#failure-rows tr").filter(has=cell)
 
 
 def test_the_page_shows_what_status_json_says(
-    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+    page: Page, worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    expect = playwright.expect
     with served(tmp_path, env, "-w", "2") as srv:
         assert wait_until(lambda: cli_status(env)["workers"] == 2, 60), srv.log()
         status = cli_status(env)
@@ -141,20 +139,20 @@ def test_the_page_shows_what_status_json_says(
 
 
 def test_a_hostile_file_name_is_shown_as_text(
-    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+    page: Page, worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
     with served(tmp_path, env, "-w", "0") as srv:
         open_dashboard(page, srv)
         hostile = str(worked / HOSTILE)
         cells = page.locator("#failure-rows td.path")
-        playwright.expect(cells).to_have_count(2)
+        expect(cells).to_have_count(2)
         assert hostile in cells.all_text_contents()  # every character, "&amp;" too
         assert page.locator("main img, main b").count() == 0  # no markup was made of it
         assert page.evaluate("window.pwned") is None  # and no script ran
 
 
 def test_retry_queues_the_failed_job_again(
-    page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+    page: Page, worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
     broken = str(worked / "broken.jpg")
     with served(tmp_path, env, "-w", "0") as srv:  # no worker: a retried job stays queued
@@ -163,13 +161,13 @@ def test_retry_queues_the_failed_job_again(
         job_id = row.get_attribute("data-job")
         button = row.get_by_role("button", name="Retry")
         button.focus()
-        polls = int(page.locator("body").get_attribute("data-polls"))
+        polls = int(page.locator("body").get_attribute("data-polls") or 0)
         page.wait_for_function("n => Number(document.body.dataset.polls) >= n", arg=polls + 2)
-        playwright.expect(button).to_be_focused()  # live updates leave the focus alone
+        expect(button).to_be_focused()  # live updates leave the focus alone
         page.keyboard.press("Enter")
 
-        playwright.expect(page.locator("#count-queued")).to_have_text("1")
-        playwright.expect(failure_row(page, broken)).to_have_count(0)
+        expect(page.locator("#count-queued")).to_have_text("1")
+        expect(failure_row(page, broken)).to_have_count(0)
         status = cli_status(env)
         assert (status["queued"], status["failed"]) == (1, 1)
         shown = run_thumbgen("show", str(job_id), "--json", env=env)
@@ -177,8 +175,7 @@ def test_retry_queues_the_failed_job_again(
         assert json.loads(shown.stdout)["state"] == "queued"
 
 
-def test_pause_and_resume(page: Any, worked: Path, tmp_path: Path, env: dict[str, str]) -> None:
-    expect = playwright.expect
+def test_pause_and_resume(page: Page, worked: Path, tmp_path: Path, env: dict[str, str]) -> None:
     with served(tmp_path, env, "-w", "0") as srv:
         open_dashboard(page, srv)
         expect(page.locator("#resume")).to_be_disabled()
@@ -196,9 +193,8 @@ def test_pause_and_resume(page: Any, worked: Path, tmp_path: Path, env: dict[str
 
 
 def test_the_token_comes_from_the_fragment_and_a_wrong_one_is_told(
-    browser: Any, page: Any, worked: Path, tmp_path: Path, env: dict[str, str]
+    browser: Browser, page: Page, worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    expect = playwright.expect
     with served(tmp_path, env, "-w", "0", token="s3cret") as srv:
         open_dashboard(page, srv, "#token=s3cret")
         expect(page.locator("#count-done")).to_have_text("3")
