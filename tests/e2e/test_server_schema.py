@@ -17,7 +17,7 @@ from pathlib import Path
 from support.server import served
 
 #: Examples per operation and phase: enough to find a 500, a few seconds per run.
-MAX_EXAMPLES = "25"
+MAX_EXAMPLES = "15"
 
 
 def test_schemathesis_finds_no_server_error(tmp_path: Path, env: dict[str, str]) -> None:
