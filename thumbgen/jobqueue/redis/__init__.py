@@ -6,8 +6,8 @@ For workers on many machines: every ``thumbgen`` points at one
 (the client, one-line errors, waiting out an outage, the timing settings),
 ``scripts`` and ``control_scripts`` (the Lua that makes each transition
 atomic), ``base`` (queries), ``controls`` (pause, cancel, retry, clear) and
-``store`` (the transitions of jobs), ``huey_storage`` (the transport). The ``redis`` package is imported only here and only when
-a Redis queue is opened.
+``store`` (the transitions of jobs), ``huey_storage`` (the transport). The
+``redis`` package is imported only here and only when a Redis queue is opened.
 """
 
 from __future__ import annotations
