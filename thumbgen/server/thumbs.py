@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
 from thumbgen.jobqueue.huey_app import Queue
-from thumbgen.options import Fit, Format
+from thumbgen.options import Fit, Format, Options
 
 from . import uploads
 from .auth import get_queue, get_settings, require_token
@@ -124,7 +124,7 @@ async def upload(
     return JSONResponse(body, status_code=entries[0]["status"])
 
 
-def _options(settings: ServerSettings, fields: dict[str, list[str]]) -> Any:
+def _options(settings: ServerSettings, fields: dict[str, list[str]]) -> Options:
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise ApiError(400, f"Unknown field {unknown[0]!r}: use {', '.join(FIELDS)} and files")
