@@ -61,7 +61,7 @@ _TRANSPOSE = {
 class Decoded:
     """A source decoded once: upright 8-bit sRGB pixels and the size they stand for."""
 
-    #: Possibly shrunk while decoding (JPEG DCT scaling), never below twice an output.
+    #: Possibly shrunk while decoding (JPEG DCT scaling), never below 1.95x an output.
     image: Image.Image
     #: The source's upright size from its header. Outputs are planned from this,
     #: not from ``image.size``, so their pixel size never depends on how far the

@@ -26,8 +26,13 @@ from . import geometry, jpeg_dc
 SWAPPING = (5, 6, 7, 8)
 _ORIENTATION_TAG = 0x0112
 # Keep at least this factor between the decoded and the final size: the last
-# Lanczos step then has real pixels to work with (libvips keeps 2x too).
-_DRAFT_GAP = 2.0
+# Lanczos step then has real pixels to work with (libvips keeps 2x). A hair
+# under 2 so that the most common photo, a phone's 4032x3024, decodes at 1/8
+# for 256 px (504 px wide, 1.97x) and at 1/2 for 1024 px, not at 1/4 and in
+# full: on the peers corpus 15% less CPU on progressive files (the 1/8
+# decode comes from the DC scans), a quarter less for 1024 px, and a mean
+# error of 5.146 instead of 5.140 (vipsthumbnail 5.164; 1.9 gave 5.167).
+_DRAFT_GAP = 1.95
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +54,7 @@ Decoder = Callable[[Image.Image, tuple[OutputSpec, ...]], Stored]
 
 
 def decode_reduced(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
-    """Decode no larger than twice the largest output (JPEG DCT scaling: 1/2, 1/4, 1/8).
+    """Decode no larger than about twice the largest output (JPEG DCT scaling: 1/2, 1/4, 1/8).
 
     The EXIF sits in the header, so the orientation is known before decoding;
     the box is planned in stored orientation (swapped for 90-degree turns).

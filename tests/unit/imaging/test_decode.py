@@ -40,6 +40,14 @@ def test_the_largest_size_decides_the_decode_scale(tmp_path: Path) -> None:
     assert [(t.width, t.height) for t in thumbs] == [(64, 43), (512, 341)]
 
 
+def test_a_phone_photo_decodes_at_one_eighth_for_a_box_a_sixteenth_of_it(tmp_path: Path) -> None:
+    # 4032x3024 (a phone's 12 MP) for 256 px, scaled down: 1008x756 for 64 px.
+    # 1/8 leaves 1.97x for the last resample, under 2x but enough (decoders._DRAFT_GAP).
+    src = imagegen.photo_jpeg(tmp_path / "phone.jpg", (1008, 756))
+    assert decode(str(src), opts(tmp_path, ("64",))).image.size == (126, 95)
+    assert one(src, opts(tmp_path, ("64",))).width == 64
+
+
 def test_decode_box_is_swapped_for_rotated_sources(tmp_path: Path) -> None:
     # Stored 800x3200 with orientation 6 displays as 3200x800: the 256x64 output
     # needs 64x256 stored pixels, so 1/4 scale is fine. An unswapped box would
