@@ -14,19 +14,20 @@ from thumbgen.jobqueue.huey_app import Queue
 
 
 def finish_some(queue: Queue, tmp_path: Path) -> None:
-    """Five jobs: two done, one failed, one cancelled, one still queued."""
+    """Six jobs: two done, one failed, one vanished, one cancelled, one still queued."""
     store = queue.store
-    store.submit(new_jobs(5), options(tmp_path), batch="b")
+    store.submit(new_jobs(6), options(tmp_path), batch="b")
     store.finish(claim(store).id, OWNER, [], 1, 1)
     store.finish(claim(store).id, OWNER, [], 1, 1)
     store.fail(claim(store).id, OWNER, "corrupt")
+    store.vanish(claim(store).id, OWNER, "gone")
     store.cancel(ids=[store.jobs()[-1].id])
 
 
 def test_finished_jobs_count_in_the_newest_minute(queue: Queue, tmp_path: Path) -> None:
     finish_some(queue, tmp_path)
     report = throughput(queue, minutes=4)
-    assert report.minutes == [0, 0, 0, 3]  # done and failed; cancelled and queued are not
+    assert report.minutes == [0, 0, 0, 3]  # done and failed; vanished, cancelled, queued not
     assert report.to_dict() == {"until": report.until, "minutes": [0, 0, 0, 3]}
 
 

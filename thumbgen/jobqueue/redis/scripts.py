@@ -298,7 +298,7 @@ move(id, 'running', 'vanished')
 redis.call('HDEL', jk(id), 'owner')
 redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6])
 redis.call('ZREM', P .. 'leases', id)
-redis.call('ZADD', P .. 'finished_at', now, id)
+-- Not in P:finished_at: that index is finished_since's (done or failed only, as on SQLite).
 close_try(id, now, 'vanished', ARGV[7])
 free_worker(owner, true)
 return 1
