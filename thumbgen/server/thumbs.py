@@ -99,12 +99,11 @@ async def upload(
             raise ApiError(
                 400, "No file in the request: send images as form files, e.g. -F file=@a.jpg"
             )
-        await run_in_threadpool(uploads.store, form, settings.uploads_dir)
+        # One trip to a worker thread for the disk and the queue (fsync, link, submit).
+        queued = await run_in_threadpool(_store_and_queue, form, settings, queue, options)
     except BaseException:
         await run_in_threadpool(uploads.discard, form)
         raise
-    stored = [p.stored for p in form.files if p.stored]
-    queued = await run_in_threadpool(queue_files, queue, stored, options) if stored else []
     by_path = {q.path: q for q in queued}
     entries = [
         _refused(p.filename, p.refused)
@@ -122,6 +121,14 @@ async def upload(
         return JSONResponse(body, status_code=202)
     body["error"] = entries[0]["error"]
     return JSONResponse(body, status_code=entries[0]["status"])
+
+
+def _store_and_queue(
+    form: uploads.Form, settings: ServerSettings, queue: Queue, options: Options
+) -> list[QueuedFile]:
+    uploads.store(form, settings.uploads_dir)
+    stored = [p.stored for p in form.files if p.stored]
+    return queue_files(queue, stored, options) if stored else []
 
 
 def _options(settings: ServerSettings, fields: dict[str, list[str]]) -> Options:

@@ -40,6 +40,8 @@ STALE_SECONDS = 3600.0
 FILE_FIELDS = ("file", "files")
 #: Largest form field (size, fit...): they are short words.
 MAX_FIELD_BYTES = 1024
+#: Data held before it is written to disk, per request (a few chunks).
+WRITE_BYTES = 1024 * 1024
 #: After a refusal, how much more of the body is read (and dropped) so that the
 #: client sees the 413 instead of a reset connection; beyond it the server hangs up.
 DRAIN_BYTES = 1024 * 1024 * 1024
@@ -83,6 +85,7 @@ class _Receiver:
         self._hash: Any = None
         self._field: tuple[str, bytearray] | None = None
         self._pending: list[tuple[IO[bytes], bytes]] = []
+        self.pending_bytes = 0
         self._open: list[IO[bytes]] = []
 
     # -- parser callbacks (plain and quick: the disk work happens in flush) --
@@ -144,6 +147,7 @@ class _Receiver:
             return
         self._hash.update(chunk)
         self._pending.append((self._file, chunk))
+        self.pending_bytes += len(chunk)
 
     def on_part_end(self) -> None:
         if self._field is not None and self.refusal is None:
@@ -167,9 +171,11 @@ class _Receiver:
         for f, chunk in self._pending:
             f.write(chunk)
         self._pending.clear()
+        self.pending_bytes = 0
 
     def finish_files(self) -> None:
         """fsync and close every temporary file (each is complete once its part ended)."""
+        self.flush()
         for f in self._open:
             f.flush()
             os.fsync(f.fileno())
@@ -219,7 +225,10 @@ async def receive(request: Request, folder: str, *, max_bytes: int, max_files: i
                     break
                 continue
             parser.write(chunk)
-            await run_in_threadpool(receiver.flush)
+            # Small uploads are written once, at the end: a trip to a worker
+            # thread per chunk cost more than the write.
+            if receiver.pending_bytes >= WRITE_BYTES:
+                await run_in_threadpool(receiver.flush)
         if receiver.refusal is not None:
             raise receiver.refusal
         parser.finalize()
