@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from support.imagegen import write_jpegs
 from support.procs import run_thumbgen, wait_until
+from support.redis_server import redis_env, redis_server
 from support.server import ServeProcess, served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,15 +60,8 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, errors
 
 
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A queue that a real worker ran, made once: three done, two failed (corrupt), one vanished.
-
-    Returns its folder: ``queue.db`` and the ``photos`` it was made from.
-    """
-    folder = tmp_path_factory.mktemp("ran")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBGEN_")}
-    env |= {"THUMBGEN_QUEUE": str(folder / "queue.db"), "XDG_CONFIG_HOME": str(folder / "cfg")}
+def run_jobs(folder: Path, env: dict[str, str]) -> Path:
+    """Jobs a real worker ran: three done, two failed (corrupt), one vanished; their folder."""
     photos = folder / "photos"
     write_jpegs(photos, 3)
     corrupt = b"\xff\xd8\xff\xe0" + b"not a picture" * 20  # JPEG by its magic, garbage after
@@ -81,6 +75,16 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert worker.returncode == 0, worker.stderr
     status = cli_status(env)
     assert (status["done"], status["failed"], status["vanished"]) == (3, 2, 1), worker.stderr
+    return photos
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Those jobs on a queue file, made once: its folder (``queue.db``, ``photos``)."""
+    folder = tmp_path_factory.mktemp("ran")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBGEN_")}
+    env |= {"THUMBGEN_QUEUE": str(folder / "queue.db"), "XDG_CONFIG_HOME": str(folder / "cfg")}
+    run_jobs(folder, env)
     # Every process has closed the queue, so the file alone is all of it.
     assert not list(folder.glob("queue.db-*")), list(folder.iterdir())
     return folder
@@ -107,6 +111,12 @@ def open_dashboard(page: Page, srv: ServeProcess, fragment: str = "") -> None:
     expect(page.locator("#live")).to_have_attribute("data-state", "live")
 
 
+def expect_counts(page: Page, status: dict[str, Any]) -> None:
+    """The page shows the numbers of ``status`` for every state."""
+    for state in ("queued", "running", "done", "failed", "cancelled", "vanished"):
+        expect(page.locator(f"#count-{state}")).to_have_text(str(status[state]))
+
+
 def failure_row(page: Page, source: str) -> Locator:
     """The failures table's row for ``source`` (matched on its exact text)."""
     cell = page.locator("td.path", has_text=re.compile(f"^{re.escape(source)}$"))
@@ -120,9 +130,7 @@ def test_the_page_shows_what_status_json_says(
         assert wait_until(lambda: cli_status(env)["workers"] == 2, 60), srv.log()
         status = cli_status(env)
         open_dashboard(page, srv)
-        for state in ("queued", "running", "done", "failed", "cancelled", "vanished"):
-            expect(page.locator(f"#count-{state}")).to_have_text(str(status[state]))
-        assert (status["done"], status["failed"]) == (3, 2)
+        expect_counts(page, status)
         expect(page.locator("#paused-badge")).to_be_hidden()
         expect(page.locator("#queue-location")).to_have_text(status["queue"])
 
@@ -247,3 +255,18 @@ def test_the_page_files_and_throughput_over_http(
         too_many = http.get("/throughput?minutes=61", headers=srv.headers())
         assert too_many.status_code == 422
         assert "minutes" in too_many.json()["error"]
+
+
+def test_the_page_shows_a_redis_queue_too(page: Page, tmp_path: Path) -> None:
+    with redis_server(tmp_path / "redis") as redis:
+        env = redis_env(redis.url, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+        run_jobs(tmp_path, env)
+        with served(tmp_path, env, "-w", "0") as srv:
+            status = cli_status(env)
+            open_dashboard(page, srv)
+            expect_counts(page, status)
+            expect(page.locator("#queue-location")).to_have_text(status["queue"])
+            expect(page.locator("#failure-rows tr")).to_have_count(2)
+            expect(page.locator("#chart-svg rect")).to_have_count(15)  # one bar a minute
+            # Done and failed jobs in the chart (they finished moments ago).
+            expect(page.locator("#throughput-summary")).to_contain_text(", 5 in 15 min")
