@@ -122,6 +122,13 @@ def test_the_same_file_uploaded_twice_is_one_job(tmp_path: Path, env: dict[str, 
         assert later["outcome"] == "up_to_date"
         assert later["state"] == "done"
         assert http.get("/status").json()["done"] == 1
+        # Other sizes are another job; asking for the first sizes again finds the first.
+        other = upload(http, [photo], size="32").json()["files"][0]
+        assert other["id"] != first[0]["id"]
+        wait_jobs(http, [other["id"]])
+        again = upload(http, [photo]).json()["files"][0]
+        assert again["id"] == first[0]["id"]
+        assert again["outcome"] == "up_to_date"
     assert len(list(srv_uploads(tmp_path).iterdir())) == 1
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from thumbgen.errors import QueueError, UsageError
-from thumbgen.jobqueue.contract import NewJob
+from thumbgen.jobqueue.contract import JobDetail, NewJob
 from thumbgen.options import Options, build_options
 
 from .adding import check_out_dir, target
@@ -106,6 +106,8 @@ def queue_files(
                 f"those of {os.path.basename(conflicts[path])}"
             )
         detail = queue.store.job(path)
+        if detail is not None and detail.options.digest != options.digest:
+            detail = _job_with_options(queue, path, options)
         if detail is None:
             raise QueueError(f"The job for {os.path.basename(path)} vanished after it was queued")
         job = detail.job
@@ -119,3 +121,18 @@ def queue_files(
             outcome = "up_to_date"
         found.append(QueuedFile(path, job.id, job.state.value, outcome, job.error))
     return found
+
+
+def _job_with_options(queue: Queue, path: str, options: Options) -> JobDetail | None:
+    """The job of ``path`` with ``options`` when its newest job has other options.
+
+    The store finds a source's newest job only; the same content uploaded with
+    other sizes is rare, so this slow path reads the job list.
+    """
+    store = queue.store
+    for record in reversed(store.jobs(limit=None)):
+        if record.source == path:
+            detail = store.job(record.id)
+            if detail is not None and detail.options.digest == options.digest:
+                return detail
+    return None
