@@ -216,4 +216,8 @@ def test_uploads_and_add_share_one_queue_in_status(tmp_path: Path, env: dict[str
         assert http.get("/status").json()["done"] == 5
         sources = {Path(j["source"]).parent for j in http.get("/jobs").json()}
         assert sources == {tmp_path / "added", srv_uploads(tmp_path)}
+        cli_job = next(j for j in http.get("/jobs").json() if "added" in j["source"])
+        shown = http.get(f"/jobs/{cli_job['id']}").json()
+        assert shown["outputs"]  # written under its own -o, which this server does not serve
+        assert shown["thumbnails"] == []
     assert len(added) == len(list((tmp_path / "cli").iterdir()))

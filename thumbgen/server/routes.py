@@ -81,7 +81,9 @@ def job(job_id: JobId, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]
     if found is None:
         raise ApiError(404, f"No job {job_id}")
     result = commands.show_dict(found)
-    result["thumbnails"] = [thumbnail_url(settings, p) for p in found.job.outputs]
+    # Outputs outside this server's output folder (an ``add`` with its own -o) have no URL.
+    urls = (thumbnail_url(settings, p) for p in found.job.outputs)
+    result["thumbnails"] = [u for u in urls if u is not None]
     return result
 
 
