@@ -91,7 +91,10 @@
   }
 
   function renderCounts(status) {
-    for (const state of STATES) $(`count-${state}`).textContent = String(status[state] ?? "–");
+    for (const state of STATES) {
+      // A dash for a state an older server does not report.
+      $(`count-${state}`).textContent = String(status[state] ?? "–");
+    }
     $("queue-location").textContent = status.queue;
     $("paused-badge").hidden = !status.paused;
     $("paused-note").hidden = !status.paused;
@@ -100,7 +103,8 @@
     const stranded = $("stranded");
     stranded.hidden = !status.stranded;
     stranded.textContent = status.stranded
-      ? `${status.stranded} running job(s) have no live worker; the next worker start puts them back.`
+      ? `${status.stranded} running job(s) have no live worker: ` +
+        "the next worker start puts them back."
       : "";
   }
 
@@ -212,7 +216,8 @@
     for (const value of ticks) {
       const y = top + plotH - (value / peak) * plotH;
       nodes.push(svg("line", { x1: left, x2: width - right, y1: y, y2: y, class: "grid" }));
-      nodes.push(svg("text", { x: left - 8, y: y + 4, "text-anchor": "end", class: "label" }, String(value)));
+      const label = { x: left - 8, y: y + 4, "text-anchor": "end", class: "label" };
+      nodes.push(svg("text", label, String(value)));
     }
     counts.forEach((n, i) => {
       const h = (n / peak) * plotH;
@@ -235,9 +240,11 @@
     chart.replaceChildren(...nodes);
     const total = counts.reduce((a, b) => a + b, 0);
     const last = counts[counts.length - 1] || 0;
-    $("throughput-summary").textContent = `${last} in the last minute, ${total} in ${counts.length} min`;
+    const minutes = counts.length;
+    $("throughput-summary").textContent = `${last} in the last minute, ${total} in ${minutes} min`;
     $("chart-desc").textContent =
-      `Jobs finished per minute over the last ${counts.length} minutes, oldest first: ${counts.join(", ")}`;
+      `Jobs finished per minute over the last ${minutes} minutes, oldest first: ` +
+      counts.join(", ");
   }
 
   // -- the loop --------------------------------------------------------------------------
@@ -261,8 +268,8 @@
       const [status, through] = await Promise.all([api("status"), api("throughput")]);
       await refreshFailedJobs(status);
       renderCounts(status);
-      document.title =
-        `thumbgen · ${status.queued} queued · ${status.running} running · ${status.failed} failed`;
+      const { queued, running, failed } = status;
+      document.title = `thumbgen · ${queued} queued · ${running} running · ${failed} failed`;
       renderWorkers(status, through.until);
       renderFailures(status);
       renderChart(through);
@@ -290,12 +297,9 @@
     if (err instanceof AuthError) {
       pollMs = 5000; // nothing changes until a new token comes
       setLive("down", "no access");
-      notice(
-        "error",
-        token
-          ? `The server refused this token (${err.message}). Open the dashboard with the URL thumbgen serve printed: /#token=...`
-          : `This server needs a token (${err.message}). Open the dashboard with the URL thumbgen serve printed: /#token=...`,
-      );
+      const what = token ? "The server refused this token" : "This server needs a token";
+      const fix = "Open the dashboard with the URL thumbgen serve printed (ending in #token=...).";
+      notice("error", `${what} (${err.message}). ${fix}`);
     } else if (err instanceof Unreachable) {
       setLive("down", "disconnected");
       notice("warning", "Disconnected: the server does not answer. Retrying every few seconds…");
