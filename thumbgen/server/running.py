@@ -70,7 +70,7 @@ def serve(
             # Bound here (after the fork: the workers must not hold the
             # listening socket) so that a port in use is one line, not uvicorn's log.
             listener = _listen(settings.host, settings.port)
-            server = _Server(config, lambda: on_ready(dashboard_url(settings)), workers)
+            server = _Server(config, lambda: on_ready(dashboard_url(settings)), workers, stop)
             server.run(sockets=[listener])
             if server.workers_died and workers is not None:
                 # Serving on without them would queue uploads nobody runs.
@@ -116,13 +116,18 @@ class _Server(uvicorn.Server):
         config: uvicorn.Config,
         ready: Callable[[], None],
         workers: supervisor.EmbeddedWorkers | None,
+        stop: StopSignals,
     ) -> None:
         super().__init__(config)
         self._ready = ready
         self._workers = workers
+        self._stop = stop
         self.workers_died = False
 
     async def on_tick(self, counter: int) -> bool:
+        # A signal that came before uvicorn took the handlers over was ours to count.
+        if self._stop.count:
+            self.should_exit = True
         # uvicorn ticks every 0.1 s; a look at the workers twice a second is plenty.
         if counter % 5 == 0 and self._workers is not None and self._workers.returncode is not None:
             self.workers_died = True
