@@ -55,7 +55,8 @@ def test_serve_ends_with_an_error_when_its_workers_die(tmp_path: Path, env: dict
 
 def test_a_port_in_use_is_one_line(tmp_path: Path, env: dict[str, str]) -> None:
     with served(tmp_path, env, "-w", "0") as srv:
-        r = run_thumbgen("serve", "--port", str(srv.port), "-w", "0", env=env)
+        out = str(tmp_path / "second")
+        r = run_thumbgen("serve", "--port", str(srv.port), "-o", out, "-w", "0", env=env)
         assert r.returncode == 1
         assert r.stderr.startswith(f"Error: Cannot listen on 127.0.0.1:{srv.port}: ")
         assert r.stderr.count("\n") == 1, r.stderr

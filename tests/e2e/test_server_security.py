@@ -98,15 +98,18 @@ def test_without_a_token_anyone_on_loopback_may_use_it(tmp_path: Path, env: dict
 def test_binding_beyond_loopback_without_a_token_is_refused(
     tmp_path: Path, env: dict[str, str], host: str
 ) -> None:
-    r = run_thumbgen("serve", "--host", host, "-o", str(tmp_path / "t"), "-w", "0", env=env)
+    r = run_thumbgen(
+        "serve", "--host", host, "-o", str(tmp_path / "t"), "-w", "0", env=env, cwd=tmp_path
+    )
     assert r.returncode == 2
     assert r.stderr.startswith("Error: Refusing to serve on")
     assert r.stderr.count("\n") == 1
     assert "--token" in r.stderr
     env_token = {**env, "THUMBGEN_TOKEN": "  "}
-    r = run_thumbgen("serve", "--host", host, "-w", "0", env=env_token)
+    r = run_thumbgen("serve", "--host", host, "-w", "0", env=env_token, cwd=tmp_path)
     assert r.returncode == 2
     assert "token" in r.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before making any folder
 
 
 def test_a_cut_off_upload_leaves_no_file_and_no_job(tmp_path: Path, env: dict[str, str]) -> None:
