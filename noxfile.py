@@ -78,6 +78,16 @@ def soak(session: nox.Session) -> None:
     """The soak run (tests/soak): thousands of jobs through kills, a full disk, a locked queue."""
     session.install(".[test]")
     # -s: the run's summary line (jobs, kills, fills, failures by reason, duration).
+    # Its own --basetemp: the worker log survives other pytest runs on the machine.
     session.run(
-        "pytest", "tests/soak", "-m", "soak", "-o", "timeout=3600", "-v", "-s", *session.posargs
+        "pytest",
+        "tests/soak",
+        "-m",
+        "soak",
+        "-o",
+        "timeout=3600",
+        "-v",
+        "-s",
+        f"--basetemp={session.virtualenv.location}/tmp",
+        *session.posargs,
     )

@@ -227,6 +227,11 @@ def test_soak(tmp_path: Path, env: dict[str, str], queue_path: str) -> None:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(rng.choice(service.children()), signal.SIGKILL)
                         kills["child"] += 1
+                    if i % 5 == 2:  # a full disk for certain while jobs run (besides the thread's)
+                        fill(disk)
+                        fills.append(time.monotonic())
+                        time.sleep(3)
+                        (disk / "filler").unlink(missing_ok=True)
                     if i == KILLS // 2:
                         with queue_locked(queue_path):
                             time.sleep(LOCK_SECONDS)  # how long the lock is held
@@ -251,10 +256,16 @@ def test_soak(tmp_path: Path, env: dict[str, str], queue_path: str) -> None:
         " ".join((job.error or "").split()[:2]) for job in jobs if job.state.value == "failed"
     )
     photos = [j for j in jobs if Path(j.source).name not in hostile]
+    lines = log.read_text(errors="replace").splitlines()
+    full_disk = sum("retrying" in line and "No space left" in line for line in lines)
+    waited = sum("locked" in line for line in lines)
+    rerun = sum(job.attempts > 1 for job in jobs if job.state.value == "done")
     print(
         f"\nsoak: {len(jobs)} jobs {dict(states)} in {time.monotonic() - started:.0f} s; "
         f"kills {dict(kills)}; disk filled {len(fills)} times; lock {LOCK_SECONDS:.0f} s; "
-        f"{len(outputs)} outputs; stray files {len(stray)}\nfailures by reason: {dict(errors)}"
+        f"{len(outputs)} outputs; stray files {len(stray)}\nfailures by reason: {dict(errors)}\n"
+        f"retries on a full disk {full_disk}; log lines on the lock {waited}; "
+        f"done jobs that took more than one try {rerun}"
     )
     named = {name for name in hostile if "damaged" not in name}
     for job in jobs:  # the hand-made hostile files, and any photo that failed
@@ -262,7 +273,15 @@ def test_soak(tmp_path: Path, env: dict[str, str], queue_path: str) -> None:
         if name in named or (job.state.value == "failed" and name not in hostile):
             print(f"  {name}: {job.state.value} {job.error or ''}")
     assert kills["child"] + kills["group"] == KILLS
-    assert fills, "the disk never filled"
+    # The trouble really hit the jobs: else the run proves nothing.
+    assert full_disk, "no job ever met the full disk"
+    if LOCK_SECONDS > 60:  # past the busy timeout: workers say they wait (not in trial runs)
+        assert waited, "no worker ever met the locked queue"
+    assert rerun, "no job was ever cut off by a kill"
+    tracebacks = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    assert tracebacks == [], "\n".join(
+        "\n".join(lines[max(0, i - 3) : i + 40]) for i in tracebacks[:3]
+    )
     assert set(states) <= {"done", "failed"}, states
     assert len(photos) == PHOTOS
     for job in jobs:

@@ -264,11 +264,21 @@ class _JobWorker(Worker):  # type: ignore[misc]
         pid, now = os.getpid(), time.time()
         self._id = f"{liveness.hostname()}:{pid}:{uuid.uuid4().hex[:8]}"
         store = self._queue.store
-        store.register_worker(
-            WorkerInfo(
-                self._id, liveness.hostname(), pid, liveness.start_time(pid), now, now, 0, None
-            )
+        info = WorkerInfo(
+            self._id, liveness.hostname(), pid, liveness.start_time(pid), now, now, 0, None
         )
+        told = False
+        while True:
+            # A worker started again (after a kill) while the queue is locked
+            # waits it out, as every worker does, instead of dying of it.
+            try:
+                store.register_worker(info)
+                break
+            except TransientError as exc:
+                if not told:
+                    log.warning("%s; waiting to register this worker", exc)
+                    told = True
+                time.sleep(1.0)
         worker_id, policy, config = self._id, self._config.retry, self._config
         queue = self._queue
 

@@ -10,6 +10,7 @@ so this module is imported only when a transport is made.
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 
 from huey import SqliteHuey
@@ -27,6 +28,21 @@ class NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
         # crash-safe in WAL mode and several times faster (notes/huey.md 3).
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
+
+    def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
+        """Tokens now due; none while another process holds the queue locked.
+
+        Huey's scheduler would log a lock past the busy timeout as a traceback
+        (the worker service logs it as one line); the due tokens stay in the
+        table and are read once the lock goes.
+        """
+        try:
+            due: list[bytes] = super().read_schedule(ts)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return []
+        return due
 
 
 class ThumbgenSqliteHuey(SqliteHuey):  # type: ignore[misc]
