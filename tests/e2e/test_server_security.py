@@ -6,11 +6,13 @@ client library normalises ``..`` away before the server could see it.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from support.procs import run_thumbgen
 from support.redis_server import tiny_jpegs
 from support.server import served, upload, wait_jobs
@@ -113,8 +115,12 @@ def test_binding_beyond_loopback_without_a_token_is_refused(
 
 
 def test_a_cut_off_upload_leaves_no_file_and_no_job(tmp_path: Path, env: dict[str, str]) -> None:
-    [photo] = tiny_jpegs(tmp_path / "in", 1, size=(800, 600))
-    data = photo.read_bytes()
+    # Noise compresses badly: a few MB, so that half of it is written to disk
+    # before the client vanishes (the server buffers the first MiB).
+    buf = io.BytesIO()
+    Image.effect_noise((2000, 2000), 80).convert("RGB").save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    assert len(data) > 3 * 1024 * 1024
     boundary = "cutcutcut"
     body = (
         (

@@ -52,7 +52,10 @@ class Part:
     """One file of the request: the client's name (echoed back only) and its temporary file."""
 
     filename: str
-    temp_path: str
+    #: The client's extension when it is an image extension thumbgen knows, else "".
+    suffix: str = ""
+    #: The temporary file, made when its first data is written ("" until then).
+    temp_path: str = ""
     size: int = 0
     sha256: str = ""
     #: Set once stored: the content-named path, or why it was refused.
@@ -69,7 +72,12 @@ class Form:
 
 
 class _Receiver:
-    """The parser callbacks: headers and fields in memory, file data queued for writing."""
+    """The parser callbacks: headers and fields in memory, file data queued for writing.
+
+    The callbacks run in the event loop and only queue data; :meth:`flush`
+    writes it from a worker thread. At most one temporary file per request
+    is open at a time (a request may hold a thousand files).
+    """
 
     def __init__(self, folder: str, max_bytes: int, max_files: int) -> None:
         self.folder = folder
@@ -78,22 +86,23 @@ class _Receiver:
         self.form = Form()
         self.refusal: ApiError | None = None
         self.ended = False
+        self.pending_bytes = 0
         self._header_name = b""
         self._header_value = b""
         self._disposition = b""
-        self._file: IO[bytes] | None = None
+        self._part: Part | None = None
         self._hash: Any = None
         self._field: tuple[str, bytearray] | None = None
-        self._pending: list[tuple[IO[bytes], bytes]] = []
-        self.pending_bytes = 0
-        self._open: list[IO[bytes]] = []
+        #: Data to write, per part; None marks a part's end (fsync and close).
+        self._pending: list[tuple[Part, bytes | None]] = []
+        self._open: tuple[Part, IO[bytes]] | None = None
 
     # -- parser callbacks (plain and quick: the disk work happens in flush) --
 
     def on_part_begin(self) -> None:
         self._disposition = b""
         self._field = None
-        self._file = None
+        self._part = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
@@ -118,14 +127,9 @@ class _Receiver:
             self._refuse(413, f"Too many files: at most {self.max_files} in one request")
             return
         filename = params.get(b"filename", b"").decode("utf-8", "replace")
-        suffix = _known_extension(filename)
-        fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=self.folder)
-        # Readable like any other source: workers may run as another user.
-        os.fchmod(fd, 0o644)
-        self._file = os.fdopen(fd, "wb")
-        self._open.append(self._file)
+        self._part = Part(filename, suffix=_known_extension(filename))
         self._hash = hashlib.sha256()
-        self.form.files.append(Part(filename, path))
+        self.form.files.append(self._part)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.refusal is not None:
@@ -137,25 +141,29 @@ class _Receiver:
                 return
             self._field[1].extend(chunk)
             return
-        if self._file is None:
+        part = self._part
+        if part is None:
             return
-        part = self.form.files[-1]
         part.size += len(chunk)
         if part.size > self.max_bytes:
             limit = self.max_bytes // (1024 * 1024) or 1
             self._refuse(413, f"{_shown(part.filename)} is larger than the {limit} MiB limit")
             return
         self._hash.update(chunk)
-        self._pending.append((self._file, chunk))
+        self._pending.append((part, chunk))
         self.pending_bytes += len(chunk)
 
     def on_part_end(self) -> None:
-        if self._field is not None and self.refusal is None:
+        if self.refusal is not None:
+            return
+        if self._field is not None:
             name, value = self._field
             self.form.fields.setdefault(name, []).append(value.decode("utf-8", "replace"))
-        elif self._file is not None and self._hash is not None:
-            self.form.files[-1].sha256 = self._hash.hexdigest()
+        elif self._part is not None:
+            self._part.sha256 = self._hash.hexdigest()
+            self._pending.append((self._part, None))
         self._field = None
+        self._part = None
 
     def on_end(self) -> None:
         self.ended = True
@@ -167,30 +175,46 @@ class _Receiver:
             self.refusal = ApiError(status, message)
 
     def flush(self) -> None:
-        """Write the data received so far (in a worker thread, not the event loop)."""
-        for f, chunk in self._pending:
-            f.write(chunk)
+        """Write the data received so far (in a worker thread, not the event loop).
+
+        A part whose end has been received is fsynced and closed: once the
+        request is complete, every file is on disk.
+        """
+        for part, chunk in self._pending:
+            f = self._file_of(part)
+            if chunk is None:
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+                self._open = None
+            else:
+                f.write(chunk)
         self._pending.clear()
         self.pending_bytes = 0
 
-    def finish_files(self) -> None:
-        """fsync and close every temporary file (each is complete once its part ended)."""
-        self.flush()
-        for f in self._open:
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-        self._open.clear()
+    def _file_of(self, part: Part) -> IO[bytes]:
+        if self._open is not None and self._open[0] is part:
+            return self._open[1]
+        self._close()
+        fd, part.temp_path = tempfile.mkstemp(
+            prefix=TEMP_PREFIX, suffix=part.suffix, dir=self.folder
+        )
+        # Readable like any other source: workers may run as another user.
+        os.fchmod(fd, 0o644)
+        f = os.fdopen(fd, "wb")
+        self._open = (part, f)
+        return f
+
+    def _close(self) -> None:
+        if self._open is not None:
+            with contextlib.suppress(OSError):
+                self._open[1].close()
+            self._open = None
 
     def discard(self) -> None:
         """Close and remove every temporary file of this request."""
-        for f in self._open:
-            with contextlib.suppress(OSError):
-                f.close()
-        self._open.clear()
-        for part in self.form.files:
-            with contextlib.suppress(OSError):
-                os.unlink(part.temp_path)
+        self._close()
+        discard(self.form)
 
 
 async def receive(request: Request, folder: str, *, max_bytes: int, max_files: int) -> Form:
@@ -234,7 +258,7 @@ async def receive(request: Request, folder: str, *, max_bytes: int, max_files: i
         parser.finalize()
         if not receiver.ended:
             raise ApiError(400, "The multipart body ends before its closing boundary")
-        await run_in_threadpool(receiver.finish_files)
+        await run_in_threadpool(receiver.flush)
     except MultipartParseError:
         await run_in_threadpool(receiver.discard)
         raise ApiError(400, "Malformed multipart body") from None
@@ -273,8 +297,9 @@ def store(form: Form, folder: str) -> None:
 def discard(form: Form) -> None:
     """Remove the temporary files of a form that will not be stored."""
     for part in form.files:
-        with contextlib.suppress(OSError):
-            os.unlink(part.temp_path)
+        if part.temp_path:
+            with contextlib.suppress(OSError):
+                os.unlink(part.temp_path)
 
 
 def prepare_uploads_dir(path: str) -> None:
