@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from PIL import Image
+from support.imagegen import huge_header_png
 from support.procs import run_thumbgen
 from support.redis_server import tiny_jpegs
 from support.server import served, upload, wait_jobs
@@ -221,3 +222,18 @@ def test_uploads_and_add_share_one_queue_in_status(tmp_path: Path, env: dict[str
         assert shown["outputs"]  # written under its own -o, which this server does not serve
         assert shown["thumbnails"] == []
     assert len(added) == len(list((tmp_path / "cli").iterdir()))
+
+
+def test_the_server_only_sniffs_and_the_worker_refuses_a_bomb(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    bomb = huge_header_png(tmp_path / "bomb.png")  # 10 gigapixels declared, a few bytes
+    with served(tmp_path, env, "-w", "1") as srv, srv.client() as http:
+        before = srv.rss_kib()
+        r = upload(http, [bomb])
+        assert r.status_code == 202, r.text
+        [job] = wait_jobs(http, [r.json()["files"][0]["id"]])
+        assert job["state"] == "failed"
+        assert "pixels" in str(job["error"])
+        assert srv.rss_kib() - before < 20 * 1024
+        assert http.get("/health").status_code == 200
