@@ -104,9 +104,15 @@ def serve(
         )
         running.serve(
             config,
-            on_ready=lambda url: render.note(f"Serving on {config.url}; dashboard: {url}"),
+            on_ready=lambda url: render.note(
+                f"Listening on {_address(host, port)}; dashboard: {url}"
+            ),
             on_stopping=lambda: render.note(STOPPING_MESSAGE),
         )
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def register(app: typer.Typer) -> None:
