@@ -126,12 +126,18 @@ def tools(queue_dir: Path) -> dict[str, Tool]:
     }
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS bytes (largest process of the tree) of ``argv``."""
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS bytes (largest process) of ``argv``'s tree.
+
+    CPU is user + system time of the whole tree (every process is waited for
+    by its parent, so ``/usr/bin/time`` sees it all): on a shared machine the
+    wall time also measures how much of the CPU the other users left, and
+    a tool with more threads gets a larger share of it; CPU time does not.
+    """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         start = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *argv],
             env=env,
             capture_output=True,
             text=True,
@@ -140,7 +146,8 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-        return elapsed, int(rss.read().split()[-1]) * 1024
+        peak, user, system = rss.read().split()[-3:]
+        return elapsed, float(user) + float(system), int(peak) * 1024
 
 
 def run(config: Config, report: Reporter) -> None:
@@ -161,6 +168,7 @@ def run(config: Config, report: Reporter) -> None:
         env = clean_env()
         env["SHARP_DIR"] = str(SHARP_DIR)
         times: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         peaks: dict[tuple[str, str], int] = {}
         keep: dict[tuple[str, str], Path] = {}
         for r in range(rounds):
@@ -170,16 +178,17 @@ def run(config: Config, report: Reporter) -> None:
                 names = names[r % len(names) :] + names[: r % len(names)]
                 for name in names:
                     out = tmp / f"out-{corpus}-{r}-{names.index(name)}"
-                    elapsed, peak = run_measured(found[name](src, out, tmp), env)
+                    elapsed, used, peak = run_measured(found[name](src, out, tmp), env)
                     _check(out, src, name)
                     times.setdefault((corpus, name), []).append(elapsed)
+                    cpu.setdefault((corpus, name), []).append(used)
                     peaks[(corpus, name)] = max(peaks.get((corpus, name), 0), peak)
                     if r == 0:
                         keep[(corpus, name)] = out
                     else:
                         shutil.rmtree(out)
         errors = quality(corpora, keep, found)
-        _report(report, corpora, found, times, peaks, errors, rounds)
+        _report(report, corpora, found, times, cpu, peaks, errors, rounds)
 
 
 def _check(out: Path, src: Path, name: str) -> None:
@@ -242,6 +251,7 @@ def _report(
     corpora: dict[str, Path],
     found: dict[str, Tool],
     times: dict[tuple[str, str], list[float]],
+    cpu: dict[tuple[str, str], list[float]],
     peaks: dict[tuple[str, str], int],
     errors: dict[tuple[str, str], float],
     rounds: int,
@@ -259,18 +269,29 @@ def _report(
             "max",
             "img/s",
             "peer/thumbgen",
+            "CPU",
+            "cores used",
+            "peer/thumbgen CPU",
             "mean error",
             "peak RSS",
         ],
     )
+
+    def median(data: dict[tuple[str, str], list[float]], corpus: str, name: str) -> float:
+        return Stats.of(data[(corpus, name)]).median
+
     for corpus in corpora:
         count = len(list(corpora[corpus].iterdir()))
-        base = Stats.of(times[(corpus, tg)]).median
+        base, base_cpu = median(times, corpus, tg), median(cpu, corpus, tg)
         for name in found:
             stats = Stats.of(times[(corpus, name)])
-            ratio = "" if name in (tg, three) else f"{stats.median / base:.2f}x"
-            if name == three:
+            used = median(cpu, corpus, name)
+            ratio = cpu_ratio = ""
+            if name not in (tg, three):
+                ratio, cpu_ratio = f"{stats.median / base:.2f}x", f"{used / base_cpu:.2f}x"
+            elif name == three:
                 ratio = f"{stats.median / base:.2f}x one size"
+                cpu_ratio = f"{used / base_cpu:.2f}x one size"
             err = errors.get((corpus, name))
             table.add(
                 corpus,
@@ -280,15 +301,22 @@ def _report(
                 f"{stats.max:.2f} s",
                 f"{count / stats.median:.1f}",
                 ratio,
+                f"{used:.2f} s",
+                f"{used / stats.median:.2f}",
+                cpu_ratio,
                 "" if err is None else f"{err:.3f}",
                 fmt_mib(peaks[(corpus, name)]),
             )
     for corpus, goal in GOALS.items():
-        base = Stats.of(times[(corpus, tg)]).median
+        base, base_cpu = median(times, corpus, tg), median(cpu, corpus, tg)
         for peer in (vips, sharp):
-            ratio = Stats.of(times[(corpus, peer)]).median / base
+            ratio = median(times, corpus, peer) / base
+            cpu_ratio = median(cpu, corpus, peer) / base_cpu
             verdict = "met" if ratio >= goal else "MISSED"
-            table.note(f"{corpus}: {ratio:.2f}x {peer.split(',')[0]} (goal {goal}x): {verdict}")
+            table.note(
+                f"{corpus}: {ratio:.2f}x {peer.split(',')[0]} (goal {goal}x): {verdict}"
+                f" (CPU time: {cpu_ratio:.2f}x)"
+            )
         ok = errors[(corpus, tg)] <= errors[(corpus, vips)]
         table.note(
             f"{corpus}: error {errors[(corpus, tg)]:.3f} vs vipsthumbnail "
@@ -300,11 +328,16 @@ def _report(
             f"(goal {fmt_mib(MEMORY_GOALS[corpus])}): "
             f"{'met' if mem <= MEMORY_GOALS[corpus] else 'MISSED'}"
         )
-        sizes = Stats.of(times[(corpus, three)]).median / base
+        sizes = median(times, corpus, three) / base
         table.note(
             f"{corpus}: 3 sizes {sizes:.2f}x one size (goal 1.3x): "
             f"{'met' if sizes <= 1.3 else 'MISSED'}"
+            f" (CPU time: {median(cpu, corpus, three) / base_cpu:.2f}x)"
         )
     table.note("peer/thumbgen: the peer's median time over thumbgen's (above 1: thumbgen faster)")
+    table.note(
+        "CPU: user + system seconds of the whole process tree; cores used = CPU / wall "
+        "(2 at most): on a busy machine a tool with more threads gets a larger share"
+    )
     table.note("mean error: per channel, 0-255, against full decode + Lanczos to the same size")
     report.table(table)
