@@ -248,16 +248,20 @@ _DIMENSIONS = st.one_of(
     st.integers(0, 1 << 32),
 )
 
-_MUTATIONS = ["flip", "insert", "delete", "truncate", "drop", "repeat", "swap", "splice", "dims"]
+_MUTATIONS = ["flip", "insert", "delete", "truncate", "dims"]
+_RESTRUCTURES = ["inside", "inside", "drop", "repeat", "swap", "splice"]
 
 
 def _restructure(draw: st.DrawFn, kind: str, data: bytearray, ext: str, seed: bytes) -> None:
-    """Drop, repeat, swap or replace (from another seed) a chunk, segment or box."""
+    """Damage a chunk, segment or box: a byte inside, dropped, repeated, swapped, spliced."""
     units = spans(bytes(data))
     if not units:
         return
     start, end = draw(st.sampled_from(units))
-    if kind == "drop":
+    if kind == "inside":  # a header field, a chunk length, a profile or EXIF entry
+        at = draw(st.integers(start, min(end, start + 256) - 1))
+        data[at] = draw(st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, data[at] ^ 0x10]))
+    elif kind == "drop":
         del data[start:end]
     elif kind == "repeat":
         data[end:end] = data[start:end] * draw(st.integers(1, 3))
@@ -304,8 +308,8 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     ext, seed = draw(st.sampled_from(seeds()))
     data = bytearray(seed)
     for _ in range(draw(st.integers(1, 5))):
-        kind = draw(st.sampled_from(_MUTATIONS))
-        if kind in ("drop", "repeat", "swap", "splice"):
+        kind = draw(st.sampled_from(_MUTATIONS + _RESTRUCTURES))
+        if kind in _RESTRUCTURES:
             _restructure(draw, kind, data, ext, seed)
         else:
             _mutate(draw, kind, data)
@@ -324,13 +328,15 @@ def _decodes_completely(path: str) -> tuple[int, int]:
 
 
 #: Output options a job may ask for: several sizes (one decode, resampled from the
-#: largest), a box small enough for the progressive-JPEG DC-scan decode, a crop.
+#: largest), a box small enough for the progressive-JPEG DC-scan decode, crops, pads
+#: and every output format.
 JOBS = st.sampled_from(
     [
         {"sizes": ["64", "16"]},
         {"sizes": ["8"]},
         {"sizes": ["32x20"], "fit": "cover", "format": "png"},
         {"sizes": ["24"], "fit": "pad", "format": "webp"},
+        {"sizes": ["40x40"], "fit": "cover", "crop": "entropy", "format": "avif"},
     ]
 )
 
