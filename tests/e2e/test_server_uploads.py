@@ -49,6 +49,10 @@ def test_one_upload_becomes_a_done_job_with_a_working_thumbnail_url(
         assert "max-age" in thumb.headers["cache-control"]
         with Image.open(io.BytesIO(thumb.content)) as img:
             assert img.size == (256, 192)
+        head = http.head(url)
+        assert head.status_code == 200
+        assert head.headers["etag"] == thumb.headers["etag"]
+        assert head.content == b""
         again = http.get(url, headers={"If-None-Match": thumb.headers["etag"]})
         assert again.status_code == 304
         assert again.content == b""

@@ -169,8 +169,9 @@ def _refused(filename: str, error: str | None) -> dict[str, Any]:
     return {"file": filename, "status": 415, "error": error}
 
 
-@router.get(
+@router.api_route(
     "/thumbnails/{path:path}",
+    methods=["GET", "HEAD"],
     summary="A finished thumbnail from the output folder",
     responses={
         200: {"content": {"image/*": {}}},
