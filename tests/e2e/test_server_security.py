@@ -202,3 +202,26 @@ def test_an_oversized_upload_is_413_while_memory_stays_flat(
                 b"Content-Length: 1000000000000\r\n\r\n--b\r\n"
             )
             assert sock.recv(4096).startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_stalled_upload_is_408_and_leaves_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+    uploads = tmp_path / "thumbs-uploads"
+    with served(tmp_path, env, "-w", "0", "--idle-timeout", "3") as srv, srv.client() as http:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+            part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+            s.sendall(
+                b"POST /thumbnails HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 10000000\r\n\r\n"
+                + part
+                + b"\xff\xd8\xff\xe0"
+                + os.urandom(1536 * 1024)
+            )
+            # More than the server buffers: a temporary file is on disk now.
+            assert wait_for(lambda: any(uploads.iterdir()))
+            # Then nothing: the server answers once it has waited long enough.
+            reply = s.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 408 "), reply
+        assert b"stalled" in reply
+        assert list(uploads.iterdir()) == []
+        assert http.get("/jobs").json() == []

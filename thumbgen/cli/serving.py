@@ -63,6 +63,15 @@ def serve(
             min=1, metavar="N", envvar="THUMBGEN_MAX_FILES", help="Most files in one request."
         ),
     ] = 1000,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            metavar="SECONDS",
+            envvar="THUMBGEN_IDLE_TIMEOUT",
+            help="Longest pause in an upload's data before it is refused (408).",
+        ),
+    ] = 60.0,
     workers: Annotated[
         int,
         typer.Option(
@@ -100,6 +109,7 @@ def serve(
             token=token,
             max_upload_bytes=max_upload_mb * 1024 * 1024,
             max_files=max_files,
+            idle_timeout=idle_timeout,
             workers=workers,
         )
         running.serve(

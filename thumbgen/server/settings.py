@@ -35,6 +35,8 @@ class ServerSettings:
     max_files: int = DEFAULT_MAX_FILES
     #: Embedded worker processes (0: workers run elsewhere).
     workers: int = 0
+    #: Longest pause in a request body before the upload is refused (408).
+    idle_timeout: float = 60.0
 
     def check(self) -> None:
         """Refuse settings the server cannot run safely with (UsageError)."""
@@ -52,6 +54,8 @@ class ServerSettings:
             raise UsageError("Invalid --max-upload-mb: use a positive number")
         if self.max_files < 1:
             raise UsageError(f"Invalid --max-files {self.max_files}: use a positive number")
+        if self.idle_timeout <= 0:
+            raise UsageError(f"Invalid --idle-timeout {self.idle_timeout:g}: use seconds above 0")
         if self.workers < 0:
             raise UsageError(f"Invalid --workers {self.workers}: use 0 or more")
 

@@ -96,6 +96,7 @@ async def upload(
         settings.uploads_dir,
         max_bytes=settings.max_upload_bytes,
         max_files=settings.max_files,
+        idle_seconds=settings.idle_timeout,
     )
     try:
         options = _options(settings, form.fields)

@@ -12,12 +12,14 @@ is one the sniffed format uses (it tells a ``.nef`` from a plain TIFF).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import hashlib
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from typing import IO, Any
 
 from python_multipart.exceptions import MultipartParseError
@@ -42,6 +44,8 @@ FILE_FIELDS = ("file", "files")
 MAX_FIELD_BYTES = 1024
 #: Data held before it is written to disk, per request (a few chunks).
 WRITE_BYTES = 1024 * 1024
+#: Longest wait for the next piece of a request body, in seconds (``--idle-timeout``).
+IDLE_SECONDS = 60.0
 #: After a refusal, how much more of the body is read (and dropped) so that the
 #: client sees the 413 instead of a reset connection; beyond it the server hangs up.
 DRAIN_BYTES = 1024 * 1024 * 1024
@@ -217,11 +221,19 @@ class _Receiver:
         discard(self.form)
 
 
-async def receive(request: Request, folder: str, *, max_bytes: int, max_files: int) -> Form:
+async def receive(
+    request: Request,
+    folder: str,
+    *,
+    max_bytes: int,
+    max_files: int,
+    idle_seconds: float = IDLE_SECONDS,
+) -> Form:
     """Stream the request's multipart body into temporary files in ``folder``.
 
-    Raises :class:`ApiError` (400 not multipart or malformed, 413 too large
-    or too many files) after removing what it wrote; a client that hangs up
+    Raises :class:`ApiError` (400 not multipart or malformed, 408 no data
+    for ``idle_seconds``, 413 too large or too many files) after removing
+    what it wrote; a client that hangs up
     midway leaves nothing behind either. The caller must :func:`store` or
     :func:`discard` the returned form's files.
     """
@@ -242,7 +254,7 @@ async def receive(request: Request, folder: str, *, max_bytes: int, max_files: i
     parser = MultipartParser(params[b"boundary"], callbacks)  # type: ignore[arg-type]
     drained = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in _idle_limited(request, idle_seconds):
             if receiver.refusal is not None:
                 drained += len(chunk)
                 if drained > DRAIN_BYTES:
@@ -267,6 +279,23 @@ async def receive(request: Request, folder: str, *, max_bytes: int, max_files: i
         await run_in_threadpool(receiver.discard)
         raise
     return receiver.form
+
+
+async def _idle_limited(request: Request, idle_seconds: float) -> AsyncIterator[bytes]:
+    """The request's body chunks; 408 when none arrives for ``idle_seconds``.
+
+    uvicorn bounds idle keep-alive connections but not a body that trickles
+    or stops: without this a stalled client would hold its files forever.
+    """
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), idle_seconds)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ApiError(408, f"The upload stalled: no data for {idle_seconds:g} s") from None
+        yield chunk
 
 
 def store(form: Form, folder: str) -> None:
