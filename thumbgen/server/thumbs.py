@@ -80,6 +80,7 @@ _ERROR = {"description": '`{"error": "one line"}`'}
     responses={
         202: {"description": "Per file: `status` 202 with `id` and `url`, or 415 with `error`."},
         400: _ERROR,
+        408: _ERROR,
         413: _ERROR,
         415: {"description": "No file was an image: the per-file list and an `error` line."},
         422: _ERROR,
