@@ -89,17 +89,19 @@ def job(job_id: JobId, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]
 
 @data.post(
     "/jobs/{job_id}/retry",
-    summary="Queue a failed or cancelled job again",
+    summary="Queue a failed, cancelled or vanished job again",
     responses={404: _ERROR, 409: _ERROR},
 )
 def retry(job_id: JobId, queue: QueueDep) -> Any:
-    """200 ``{"retried": 1}``; 409 when the job is not failed or cancelled."""
+    """200 ``{"retried": 1}``; 409 when the job is not failed, cancelled or vanished."""
     found = queue.store.job(job_id)
     if found is None:
         raise ApiError(404, f"No job {job_id}")
     if not commands.retry(queue, [str(job_id)]):
         state = found.job.state.value
-        raise ApiError(409, f"Job {job_id} is {state}: only failed or cancelled jobs are retried")
+        raise ApiError(
+            409, f"Job {job_id} is {state}: only failed, cancelled or vanished jobs are retried"
+        )
     return {"retried": 1}
 
 
