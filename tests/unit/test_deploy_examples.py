@@ -38,6 +38,7 @@ from typer._click.core import Context
 from typer._click.exceptions import UsageError
 
 import thumbgen.cli.app
+from thumbgen.errors import ExitCode
 
 DEPLOY = Path(__file__).resolve().parents[2] / "examples" / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
@@ -158,3 +159,13 @@ def test_systemd_analyze_verifies_each_unit(unit: Path, tmp_path: Path) -> None:
     # Warnings about this unit (not about the host's own units) count as failures.
     ours = [line for line in result.stderr.splitlines() if unit.name in line]
     assert ours == [], ours
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_each_unit_counts_a_stop_by_signal_as_clean(unit: Path) -> None:
+    # thumbgen exits INTERRUPTED (130) after SIGTERM; without this systemd
+    # marks every `systemctl stop` as a failure.
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read_string(unit.read_text())
+    success = parser["Service"].get("SuccessExitStatus", "").split()
+    assert str(int(ExitCode.INTERRUPTED)) in success
