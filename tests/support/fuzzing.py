@@ -3,9 +3,9 @@
 :func:`seeds` makes one small real file per kind thumbgen reads (JPEG
 baseline and progressive with EXIF orientation and an ICC profile, PNG 8/16
 bit, palette and alpha, animated GIF, WebP, multi-page and 16-bit TIFF, AVIF,
-HEIC). :func:`mutated` damages one: bytes flipped, inserted, deleted, the file
-truncated, chunks or segments dropped, repeated, swapped or spliced in from
-another seed, header dimensions changed. :func:`run_job` runs the bytes
+HEIC; and BMP, DNG, JPEG XL, SVG). :func:`mutated` damages one: bytes flipped,
+inserted, deleted, the file truncated, chunks or segments dropped, repeated,
+swapped or spliced in from another seed, header dimensions changed. :func:`run_job` runs the bytes
 through what a worker does with a job (the memory budget, then
 :func:`~thumbgen.imaging.pipeline.make_thumbnails` into a real output folder,
 under the worker's own time limit) and checks the property: complete
@@ -36,9 +36,10 @@ from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.jobqueue.limits import JobTimedOut, time_limit
 from thumbgen.options import build_options
 
-from .formatgen import heic
+from .formatgen import heic, jxl, svg_quadrants
 from .iccgen import display_p3
 from .imagegen import ORIENTATION, animated
+from .rawgen import dng
 
 #: Seconds an in-process example may take before the worker's own limit stops
 #: it (a hang becomes a failed job, and the suite cannot hang).
@@ -78,6 +79,9 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
     with tempfile.TemporaryDirectory() as tmp:
         gif = animated(Path(tmp) / "a.gif", "GIF").read_bytes()
         heic_bytes = heic(Path(tmp) / "a.heic", rgb, quality=60).read_bytes()
+        dng_bytes = dng(Path(tmp) / "a.dng").read_bytes()
+        jxl_bytes = jxl(Path(tmp) / "a.jxl", rgb, lossless=False, quality=70).read_bytes()
+        svg_bytes = svg_quadrants(Path(tmp) / "a.svg").read_bytes()
     return (
         ("jpg", _save(rgb, "JPEG", **tagged)),
         ("jpg", _save(rgb, "JPEG", progressive=True, **tagged)),
@@ -93,6 +97,11 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
         ("tif", _save(grey16.convert("I;16"), "TIFF", compression="tiff_deflate")),
         ("avif", _save(rgb, "AVIF", quality=60, exif=exif.tobytes())),
         ("heic", heic_bytes),
+        # Beyond the common seven: the other decoders a worker runs.
+        ("bmp", _save(rgba, "BMP")),
+        ("dng", dng_bytes),
+        ("jxl", jxl_bytes),
+        ("svg", svg_bytes),
     )
 
 
@@ -212,6 +221,10 @@ def _tiff_dims(data: bytes) -> list[tuple[int, str]]:
     return fields
 
 
+def _bmp_dims(data: bytes) -> list[tuple[int, str]]:
+    return [(18, "<i"), (22, "<i")]
+
+
 def _iso_dims(data: bytes) -> list[tuple[int, str]]:
     at = data.find(b"ispe")
     return [(at + 8, ">I"), (at + 12, ">I")] if at >= 0 else []
@@ -221,6 +234,7 @@ _DIMS = {
     b"\x89PNG": _png_dims,
     b"\xff\xd8": _jpeg_dims,
     b"GIF": _gif_dims,
+    b"BM": _bmp_dims,
     b"RIFF": _webp_dims,
     b"II*\0": _tiff_dims,
     b"MM\0*": _tiff_dims,

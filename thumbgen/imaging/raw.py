@@ -77,7 +77,10 @@ def _decode(raw: rawpy.RawPy, shown: str, options: Options) -> Stored:
     # Camera white balance, as the camera's own JPEG would have it; LibRaw
     # applies the flip itself, so these pixels are upright.
     rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
-    return Stored(Image.fromarray(rgb, "RGB"), upright, 1)
+    with pillow_errors(shown):
+        # A damaged file can demosaic to other than three channels (TypeError).
+        image = Image.fromarray(rgb, "RGB")
+    return Stored(image, upright, 1)
 
 
 def _preview(
@@ -100,7 +103,10 @@ def _preview(
         except Exception:
             return None
     else:
-        image = Image.fromarray(data)
+        try:
+            image = Image.fromarray(data)
+        except Exception:
+            return None  # a bitmap preview of a shape Pillow cannot take
     width, height = image.size
     if width < target[0] or height < target[1]:
         return None

@@ -10,11 +10,13 @@ line with nothing left in the folder. The budget is small here;
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from support.fuzzing import JOBS, examples, mutated, run_job, seeds
+from support.rawgen import dng
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
@@ -34,3 +36,11 @@ def test_every_damaged_file_ends_in_thumbnails_or_one_error_line(
 ) -> None:
     ext, data = case
     run_job(data, ext, job)
+
+
+def test_a_dng_with_a_garbled_ifd_fails_in_one_line(tmp_path: Path) -> None:
+    # Found by this fuzzer: two bytes inserted in the raw IFD made LibRaw demosaic
+    # to a 1x1 one-channel array, and Image.fromarray(..., "RGB") raised TypeError
+    # (an internal error in a worker).
+    data = dng(tmp_path / "a.dng").read_bytes()
+    assert run_job(data[:489] + b"\0\0" + data[489:], "dng") == "failed: CorruptImage"
