@@ -255,7 +255,8 @@ def put_field(data: bytearray, at: int, fmt: str, value: int) -> None:
         data[at : at + 3] = (min(value, 1 << 24) - 1 & 0xFFFFFF).to_bytes(3, "little")
         return
     bits = 8 * struct.calcsize(fmt)
-    data[at : at + struct.calcsize(fmt)] = struct.pack(fmt, value % (1 << bits))
+    # Packed unsigned: a signed field (BMP's) gets the negative values too.
+    data[at : at + struct.calcsize(fmt)] = struct.pack(fmt.replace("i", "I"), value % (1 << bits))
 
 
 #: Values that make decoders misbehave: zero, one, tiny, the edges of 16 bits, huge.
