@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -76,6 +77,37 @@ class WorkerConfig:
     #: A pipe's (non-blocking) write end that gets a byte after every job
     #: outcome: the command waiting for a batch wakes at once (-1: none).
     news_fd: int = -1
+
+
+#: glibc's mallopt() parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+#: Free memory at the top of the heap beyond this goes back to the kernel.
+_TRIM_THRESHOLD = 512 * 1024 * 1024
+
+
+def keep_freed_memory() -> None:
+    """Make malloc reuse freed memory for the next job rather than hand it back (glibc).
+
+    libjpeg allocates a progressive file's coefficient buffer for the whole
+    image (72 MB at 24 MP) with malloc. glibc maps anything above 32 MB
+    afresh and unmaps it when freed, so every such decode paid about 18,000
+    page faults: 45 ms of system time on a 24 MP photo, 40% of its DC-scan
+    decode. From the heap the next job reuses the pages. On the peers
+    corpus (38 photos, progressive): system time 0.47 s -> 0.1 s, peak RSS
+    151 -> 131 MB (one heap instead of maps beside it). Jobs run in the
+    worker's main thread, whose heap can grow without mmap (and glibc falls
+    back to mmap if it cannot).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_MAX, 0)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    except (OSError, AttributeError):
+        return
 
 
 def preload() -> None:
@@ -261,6 +293,11 @@ class _JobWorker(Worker):  # type: ignore[misc]
         # A SIGTERM or SIGHUP sent to the whole group is the parent's to handle.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        keep_freed_memory()
+        # When memory runs out, the kernel should kill the worker holding the
+        # decode, never the main process, which requeues or fails its job.
+        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+            f.write("500")
         pid, now = os.getpid(), time.time()
         self._id = f"{liveness.hostname()}:{pid}:{uuid.uuid4().hex[:8]}"
         store = self._queue.store
