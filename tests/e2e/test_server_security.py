@@ -220,8 +220,33 @@ def test_a_stalled_upload_is_408_and_leaves_nothing(tmp_path: Path, env: dict[st
             # More than the server buffers: a temporary file is on disk now.
             assert wait_for(lambda: any(uploads.iterdir()))
             # Then nothing: the server answers once it has waited long enough.
-            reply = s.recv(4096)
+            reply = _whole_reply(s)
         assert reply.startswith(b"HTTP/1.1 408 "), reply
         assert b"stalled" in reply
         assert list(uploads.iterdir()) == []
         assert http.get("/jobs").json() == []
+
+
+def _whole_reply(sock: socket.socket) -> bytes:
+    """Headers and body of one response (they may arrive in separate packets)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
