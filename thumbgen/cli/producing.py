@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -95,16 +94,15 @@ def _wait(
 ) -> Counts:
     from thumbgen import supervisor  # starts worker processes: only for --wait
 
-    started = time.monotonic()
     latest: list[Counts] = []
 
     def update(counts: Counts) -> None:
         latest[:] = [counts]
-        render.update_progress(bar, task, counts, started)
+        move_bar(counts)
 
     with reporting_errors():
         try:
-            with render.batch_progress(report.waiting_for, quiet=quiet) as (bar, task):
+            with render.batch_progress(report.waiting_for, quiet=quiet) as move_bar:
                 counts = supervisor.wait_for_batch(
                     queue,
                     report,
