@@ -40,7 +40,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: thumbgen against baselines measured in the same run (medians, ratios)."""
-    session.install(".")
+    # The server extra and an HTTP client for `nox -s bench -- server` (the load test).
+    session.install(".[server]", "httpx")
     session.run("python", "tests/benchmarks/run.py", *session.posargs)
 
 
