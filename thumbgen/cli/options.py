@@ -190,3 +190,18 @@ WorkersOpt = Annotated[
         help="Worker processes.",
     ),
 ]
+
+#: ``-w`` of the commands that run workers beside their own work (watch,
+#: serve): 0 means they only queue, for workers that run elsewhere.
+QueueingWorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        "-w",
+        min=0,
+        metavar="N",
+        envvar="THUMBGEN_WORKERS",
+        show_default="one per core",
+        help="Worker processes to run; 0 = only queue (workers run elsewhere).",
+    ),
+]

@@ -15,7 +15,7 @@ from thumbgen.watch.config import WatchConfig
 
 from . import render
 from .common import QueueOpt, open_queue, reporting_errors
-from .options import CORES, OutputOptions, WorkersOpt, with_output_options
+from .options import CORES, OutputOptions, QueueingWorkersOpt, WorkersOpt, with_output_options
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.contract import Counts
@@ -132,18 +132,7 @@ def watch(
     ctx: typer.Context,
     dirs: Annotated[list[str], typer.Argument(metavar="DIR...", help="Folders to watch.")],
     output: OutputOptions,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            "-w",
-            min=0,
-            metavar="N",
-            envvar="THUMBGEN_WORKERS",
-            show_default="one per core",
-            help="Worker processes to run; 0 = only queue (workers run elsewhere).",
-        ),
-    ] = CORES,
+    workers: QueueingWorkersOpt = CORES,
     poll: Annotated[
         float | None,
         typer.Option(

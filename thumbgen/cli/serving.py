@@ -10,7 +10,7 @@ from thumbgen.stopping import STOPPING_MESSAGE
 
 from . import render
 from .common import QueueOpt, location, reporting_errors
-from .options import CORES, OutputOptions, with_output_options
+from .options import CORES, OutputOptions, QueueingWorkersOpt, with_output_options
 
 _MISSING_EXTRA = (
     "thumbgen serve needs the server extra: pip install 'thumbgen-cli[server]' "
@@ -72,18 +72,7 @@ def serve(
             help="Longest pause in an upload's data before it is refused (408).",
         ),
     ] = 60.0,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            "-w",
-            min=0,
-            metavar="N",
-            envvar="THUMBGEN_WORKERS",
-            show_default="one per core",
-            help="Worker processes to run; 0 = only queue (workers run elsewhere).",
-        ),
-    ] = CORES,
+    workers: QueueingWorkersOpt = CORES,
     queue: QueueOpt = None,
 ) -> None:
     """Serve the HTTP upload API and dashboard on the queue (Ctrl-C stops).
