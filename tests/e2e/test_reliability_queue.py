@@ -8,12 +8,18 @@ exits, no job is left running, every job ends done.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 from support.imagegen import write_jpegs
-from support.procs import background, queue_counts, queue_jobs, run_thumbgen, wait_until
+from support.procs import (
+    background,
+    queue_counts,
+    queue_jobs,
+    queue_locked,
+    run_thumbgen,
+    wait_until,
+)
 
 _BUSY, _LEASE, _LOCK = "1", "3", 6.0
 
@@ -31,28 +37,9 @@ def test_a_worker_service_waits_out_a_locked_queue_and_strands_no_job(
         assert wait_until(lambda: queue_counts(queue_path)["done"] >= 3, timeout=60)
         # The lock is taken while jobs are running: their outcomes cannot be
         # recorded until it goes.
-        shell = subprocess.Popen(
-            ["sqlite3", queue_path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert shell.stdin is not None
-        try:
-            shell.stdin.write("BEGIN EXCLUSIVE;\nSELECT 1;\n")
-            shell.stdin.flush()
+        with queue_locked(queue_path):
             time.sleep(_LOCK)  # how long the lock is held, not a measurement
             assert worker.poll() is None, "the worker service exited on a locked queue"
-            shell.stdin.write("COMMIT;\n")
-            shell.stdin.flush()
-            shell.stdin.close()
-            shell.wait(10)
-        finally:
-            if shell.poll() is None:
-                shell.kill()
-                shell.wait()
-            shell.stdin.close()
         assert wait_until(lambda: queue_counts(queue_path)["done"] == count, timeout=90), (
             queue_counts(queue_path),
             log.read_text()[-2000:],

@@ -9,33 +9,15 @@ the worker service carry on.
 from __future__ import annotations
 
 import os
-import struct
 import subprocess
-import zlib
 from pathlib import Path
 
 from support.cgroups import memory_limited
+from support.fuzzing import png_bomb
 from support.imagegen import write_jpegs
 from support.procs import queue_jobs, run_thumbgen, thumbgen_argv
 
 from thumbgen.jobqueue import policy
-
-
-def _png_bomb(path: Path, side: int = 13000) -> Path:
-    """An RGB PNG of ``side`` x ``side`` black pixels: ~500 KB that decodes to ~500 MiB."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    packer = zlib.compressobj(9)
-    row = b"\0" * (side * 3 + 1)
-    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def test_a_file_that_kills_its_worker_fails_after_two_deaths(
@@ -43,7 +25,7 @@ def test_a_file_that_kills_its_worker_fails_after_two_deaths(
 ) -> None:
     src = tmp_path / "src"
     write_jpegs(src, 2)
-    _png_bomb(src / "bomb.png")
+    png_bomb(src / "bomb.png")
     added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
     assert added.returncode == 0, added.stderr
     with memory_limited(300 * 1024 * 1024) as procs, open(tmp_path / "worker.log", "wb") as log:
@@ -99,7 +81,7 @@ def test_a_job_past_its_time_limit_fails_and_the_worker_carries_on(
     write_jpegs(src, 2)
     # Legitimate but slow: decoding 169 million pixels takes seconds, far
     # past a 1 s limit (its memory is fine outside a cgroup).
-    _png_bomb(src / "slow.png")
+    png_bomb(src / "slow.png")
     added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
     assert added.returncode == 0, added.stderr
     drained = run_thumbgen(
@@ -131,7 +113,7 @@ def test_a_small_file_that_would_decode_past_the_memory_budget_is_refused(
 ) -> None:
     src = tmp_path / "src"
     write_jpegs(src, 2)
-    _png_bomb(src / "bomb.png")  # ~500 KB; RGB is stored as 4 bytes a pixel
+    png_bomb(src / "bomb.png")  # ~500 KB; RGB is stored as 4 bytes a pixel
     added = run_thumbgen("add", str(src), "-o", str(tmp_path / "out"), env=env)
     assert added.returncode == 0, added.stderr
     # The default budget (1 GiB): without it the worker decodes 660 MiB and more.

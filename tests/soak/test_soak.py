@@ -33,7 +33,14 @@ from support.disks import fill, tmpfs
 from support.formatgen import avif_claiming
 from support.fuzzing import dimension_fields, png_bomb, put_field, seeds, slow_progressive_jpeg
 from support.imagegen import huge_header_png, text_as_jpg, truncated_jpeg, write_jpegs
-from support.procs import queue_counts, queue_jobs, run_thumbgen, thumbgen_argv, wait_until
+from support.procs import (
+    queue_counts,
+    queue_jobs,
+    queue_locked,
+    run_thumbgen,
+    thumbgen_argv,
+    wait_until,
+)
 
 pytestmark = pytest.mark.soak
 
@@ -162,31 +169,6 @@ def filling_and_emptying(mount: Path, rng: random.Random) -> Iterator[list[float
         stop.set()
         thread.join(60)
         (mount / "filler").unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def queue_locked(queue_path: str) -> Iterator[None]:
-    """A real ``sqlite3`` shell holding an exclusive lock on the queue for the block."""
-    shell = subprocess.Popen(
-        ["sqlite3", queue_path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert shell.stdin is not None
-    try:
-        shell.stdin.write("BEGIN EXCLUSIVE;\nSELECT count(*) FROM sqlite_master;\n")
-        shell.stdin.flush()
-        yield
-        shell.stdin.write("COMMIT;\n")
-        shell.stdin.flush()
-        shell.stdin.close()
-        shell.wait(30)
-    finally:
-        if shell.poll() is None:
-            shell.kill()
-            shell.wait()
 
 
 def _decodes_completely(path: Path) -> bool:

@@ -143,3 +143,28 @@ def queue_workers(queue_path: str) -> int:
         return len(queue.store.workers())
     finally:
         queue.close()
+
+
+@contextlib.contextmanager
+def queue_locked(queue_path: str) -> Iterator[None]:
+    """A real ``sqlite3`` shell holding an exclusive lock on the queue for the block."""
+    shell = subprocess.Popen(
+        ["sqlite3", queue_path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert shell.stdin is not None
+    try:
+        shell.stdin.write("BEGIN EXCLUSIVE;\nSELECT count(*) FROM sqlite_master;\n")
+        shell.stdin.flush()
+        yield
+        shell.stdin.write("COMMIT;\n")
+        shell.stdin.flush()
+        shell.stdin.close()
+        shell.wait(30)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()
