@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -143,4 +143,32 @@ serving.register(app)
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="thumbgen")
+    try:
+        app(prog_name="thumbgen")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            _exit(exc.code or 0)
+        print(exc.code, file=sys.stderr)
+        _exit(1)
+    _exit(0)  # pragma: no cover - the app always ends with SystemExit
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process without tearing the interpreter down.
+
+    Once the command is done, unloading every module (Pillow, Huey, rich,
+    Typer) and freeing each object one by one took 30-60 ms of a command
+    that may take 150 ms in all; the kernel frees the memory at once. What
+    teardown would do that matters is done here: the exit handlers run
+    (logging's flush, multiprocessing's reaping) and the streams are flushed.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            # A closed pipe (thumbgen ... | head): nothing more can be said.
+            code = code or 1
+    os._exit(code)

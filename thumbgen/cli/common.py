@@ -66,4 +66,8 @@ def open_queue(
     from thumbgen.jobqueue.backend import open_queue as open_location
 
     with reporting_errors():
-        return open_location(location(ctx, queue), create=create, readonly=readonly)
+        opened = open_location(location(ctx, queue), create=create, readonly=readonly)
+    # Closed with the command, not left to the interpreter's teardown, which
+    # main() skips: SQLite checkpoints and removes its -wal file on close.
+    ctx.call_on_close(opened.close)
+    return opened
