@@ -28,9 +28,10 @@ class StopSignals:
     the first N raises KeyboardInterrupt, which interrupts a blocking wait.
     """
 
-    def __init__(self, *, grace: int | None = None) -> None:
+    def __init__(self, *, grace: int | None = None, received: int = 0) -> None:
         self.grace = grace
-        self.count = 0
+        #: Signals so far; ``received`` counts one that came before this was installed.
+        self.count = received
         self.event = threading.Event()
         self._previous: dict[int, Any] = {}
 

@@ -366,6 +366,43 @@ def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
     assert queue_workers(queue_path) == 0
 
 
+def test_add_wait_starts_its_workers_with_the_first_jobs_and_ctrl_c_then_stops_all(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    # 16 slow files come first (the first submit), then 30,000 more to find
+    # and queue: the workers must be at work before the last of them is in.
+    slow_pngs(tmp_path / "a", 16)
+    many = tmp_path / "b"
+    many.mkdir()
+    tiny = many / "t00000.jpg"
+    Image.new("RGB", (8, 8), "red").save(tiny)
+    for i in range(1, 30_000):
+        os.link(tiny, many / f"t{i:05d}.jpg")
+    with open(tmp_path / "add.log", "wb") as log:
+        proc = subprocess.Popen(
+            thumbgen_argv("--queue", queue_path, "add", "a", "b", "--wait", "-w", "1"),
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_until(lambda: _running(queue_path), timeout=60)
+        at_first_job = sum(counts(queue_path).values())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+    assert at_first_job < 30_016
+    final = counts(queue_path)
+    assert final["running"] == 0 and final["failed"] == 0
+    assert final["done"] >= 1  # the running job was allowed to finish
+    assert "Interrupted; unfinished jobs stay queued" in (tmp_path / "add.log").read_text()
+    assert "Traceback" not in (tmp_path / "add.log").read_text()
+    assert queue_workers(queue_path) == 0
+
+
 def test_status_watch_refreshes_until_ctrl_c(tmp_path: Path, env: dict[str, str]) -> None:
     write_jpegs(tmp_path / "src", 2)
     run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path)

@@ -18,6 +18,7 @@ from .common import QueueOpt, open_queue, reporting_errors
 from .options import CORES, OutputOptions, QueueingWorkersOpt, WorkersOpt, with_output_options
 
 if TYPE_CHECKING:
+    from thumbgen.embedded import EmbeddedWorkers
     from thumbgen.jobqueue.contract import Counts
     from thumbgen.jobqueue.huey_app import Queue
     from thumbgen.options import Options
@@ -77,22 +78,48 @@ def add(
     with reporting_errors():
         options = output.build()
     q = open_queue(ctx, queue)
-    with reporting_errors():
-        report = commands.add(q, paths, options, force=force, priority=priority, dry_run=dry_run)
+    if not wait or dry_run:
+        with reporting_errors():
+            report = commands.add(
+                q, paths, options, force=force, priority=priority, dry_run=dry_run
+            )
+        _report(report, as_json=as_json, verbose=verbose, quiet=quiet)
+        raise typer.Exit(int(commands.add_exit_code(report)))
+    from thumbgen import supervisor  # starts worker processes: only for --wait
+
+    # The workers start with the first jobs, while the rest are still found.
+    with reporting_errors(), supervisor.WorkersOnDemand(q, workers, on_stopping=_stopping) as early:
+        report = commands.add(
+            q, paths, options, force=force, priority=priority, on_queued=early.start
+        )
+        _report(report, as_json=as_json, verbose=verbose, quiet=quiet)
+        finished = None
+        if report.waiting_for:
+            finished = _wait(q, report, workers, options, quiet=quiet, embedded=early.embedded)
+    raise typer.Exit(int(commands.add_exit_code(report, finished)))
+
+
+def _stopping() -> None:
+    render.note(STOPPING_MESSAGE)
+
+
+def _report(report: commands.AddReport, *, as_json: bool, verbose: bool, quiet: bool) -> None:
     if as_json:
         render.line(json.dumps(report.to_dict(), indent=2))
     else:
         render.add_report(report, verbose=verbose, quiet=quiet)
-    finished = None
-    if wait and report.waiting_for and not dry_run:
-        finished = _wait(q, report, workers, options, quiet=quiet)
-    raise typer.Exit(int(commands.add_exit_code(report, finished)))
 
 
 def _wait(
-    queue: Queue, report: commands.AddReport, workers: int, options: Options, *, quiet: bool
+    queue: Queue,
+    report: commands.AddReport,
+    workers: int,
+    options: Options,
+    *,
+    quiet: bool,
+    embedded: EmbeddedWorkers | None,
 ) -> Counts:
-    from thumbgen import supervisor  # starts worker processes: only for --wait
+    from thumbgen import supervisor
 
     latest: list[Counts] = []
 
@@ -108,7 +135,8 @@ def _wait(
                     report,
                     workers=workers,
                     on_update=lambda c, _live: update(c),
-                    on_stopping=lambda: render.note(STOPPING_MESSAGE),
+                    on_stopping=_stopping,
+                    embedded=embedded,
                 )
         except Interrupted:
             # What was finished before the stop is worth a line too.

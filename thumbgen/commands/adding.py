@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from thumbgen.errors import ExitCode, OutputError, UsageError
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 #: Sources per submit transaction: big enough to be fast, small enough that
 #: no writer waits long (notes/huey.md section 2).
 SUBMIT_CHUNK = 5000
+#: The first transaction when someone waits for the first jobs (``on_queued``):
+#: workers start on them while the rest of the paths are still being read.
+FIRST_CHUNK = 16
 
 
 @dataclasses.dataclass
@@ -120,11 +123,14 @@ def add(
     priority: int = 0,
     dry_run: bool = False,
     batch: str | None = None,
+    on_queued: Callable[[], object] | None = None,
 ) -> AddReport:
     """Queue one job per image found under ``paths`` (``{dir}`` measured from ``root``).
 
     ``batch`` groups the jobs (``add --wait`` and ``watch`` follow their own);
-    a dry run decides everything and writes nothing.
+    a dry run decides everything and writes nothing. ``on_queued`` is called
+    once, as soon as the first jobs of the batch are in the queue (``add
+    --wait`` starts its workers then, not after the last path).
     """
     # Discovery sniffs files with Pillow: imported only by the commands that add.
     from thumbgen.discover import Skipped, discover
@@ -135,6 +141,7 @@ def add(
     )
     chunk: list[NewJob] = []
     store = queue.store
+    waiting = [None if dry_run else on_queued]
 
     def submit() -> None:
         report.submitted.merge(
@@ -143,6 +150,9 @@ def add(
             )
         )
         chunk.clear()
+        if waiting[0] is not None and report.waiting_for:
+            waiting[0]()
+            waiting[0] = None
 
     for item in discover(paths, exclude=[options.out_dir], root=root):
         if isinstance(item, Skipped):
@@ -152,7 +162,7 @@ def add(
         chunk.append(
             NewJob(item.path, item.rel_dir, item.size, item.mtime_ns, target(item, options))
         )
-        if len(chunk) >= SUBMIT_CHUNK:
+        if len(chunk) >= (SUBMIT_CHUNK if waiting[0] is None else FIRST_CHUNK):
             submit()
     submit()
     return report

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import uvicorn
 
 from thumbgen import supervisor
+from thumbgen.embedded import EmbeddedWorkers
 from thumbgen.errors import Interrupted, ThumbgenError, UsageError
 from thumbgen.stopping import StopSignals
 
@@ -47,9 +48,7 @@ def serve(
     # anything starts; closed again so that no connection crosses the fork.
     open_queue(settings.queue).close()
     workers = (
-        supervisor.EmbeddedWorkers(settings.queue, settings.workers, burst=False)
-        if settings.workers
-        else None
+        EmbeddedWorkers(settings.queue, settings.workers, burst=False) if settings.workers else None
     )
     with StopSignals() as stop:
         if workers is not None:
@@ -115,7 +114,7 @@ class _Server(uvicorn.Server):
         self,
         config: uvicorn.Config,
         ready: Callable[[], None],
-        workers: supervisor.EmbeddedWorkers | None,
+        workers: EmbeddedWorkers | None,
         stop: StopSignals,
     ) -> None:
         super().__init__(config)
