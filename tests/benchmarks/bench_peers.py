@@ -189,6 +189,57 @@ def run(config: Config, report: Reporter) -> None:
                         shutil.rmtree(out)
         errors = quality(corpora, keep, found)
         _report(report, corpora, found, times, cpu, peaks, errors, rounds)
+        report.table(memory_by_photo(corpora["progressive"], tmp, env))
+
+
+def memory_by_photo(corpus: Path, tmp: Path, env: dict[str, str]) -> Table:
+    """Peak RSS of one worker for each of the largest progressive photos, alone in a batch.
+
+    The corpus run reports the largest process over all photos; this shows
+    what sets it. libjpeg holds a progressive file's coefficients for the
+    whole image (128 bytes per 8x8 block and component), so the peak follows
+    pixels and chroma subsampling, not the file size.
+    """
+    table = Table(
+        "peers: thumbgen's peak RSS per photo (progressive, 16 MP and more, "
+        "`add --wait -w 1`, one photo per batch)",
+        ["photo", "pixels", "sampling", "coefficients", "peak RSS"],
+    )
+    photos = []
+    for path in sorted(corpus.iterdir()):
+        if not path.stem.endswith("-0"):
+            continue
+        with Image.open(path) as im:
+            if im.width * im.height >= 16_000_000:
+                photos.append((path, im.size, _sampling(im)))
+    for path, (width, height), sampling in photos:
+        one = tmp / "memory-one"
+        shutil.rmtree(one, ignore_errors=True)
+        one.mkdir()
+        os.link(path, one / path.name)
+        argv = tools(tmp / "queues")["thumbgen add --wait -w 2"](one, tmp / "memory-out", tmp)
+        argv[argv.index("-w") + 1] = "1"
+        _, _, peak = run_measured(argv, env)
+        blocks = -(-width // 8) * -(-height // 8)
+        per_pixel = {"4:4:4": 3.0, "4:2:2": 2.0, "4:2:0": 1.5}.get(sampling, 3.0)
+        table.add(
+            path.name[:40],
+            f"{width * height / 1e6:.1f} MP",
+            sampling,
+            fmt_mib(blocks * 128 * per_pixel),
+            fmt_mib(peak),
+        )
+    table.note("coefficients: what libjpeg allocates for a progressive file of that size")
+    return table
+
+
+def _sampling(im: Image.Image) -> str:
+    """The JPEG's chroma subsampling as J:a:b (from Pillow's layer list)."""
+    layers = getattr(im, "layer", None) or []
+    if len(layers) != 3:
+        return "grey" if len(layers) == 1 else "?"
+    h, v = layers[0][1], layers[0][2]
+    return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}.get((h, v), f"{h}x{v}")
 
 
 def _check(out: Path, src: Path, name: str) -> None:
