@@ -211,3 +211,31 @@ def test_a_queue_inside_a_read_only_folder_is_one_line(tmp_path: Path, env: dict
             assert result.stderr.startswith("Error: Cannot ")
             assert result.stderr.count("\n") == 1
             assert "Traceback" not in result.stderr
+
+
+def test_commands_close_the_queue_and_print_everything_when_piped(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    # The command ends without the interpreter's teardown: the queue must be
+    # closed by the command itself (SQLite then checkpoints and removes its
+    # -wal file) and the output flushed, even into a pipe.
+    write_jpegs(tmp_path / "src", 300)
+    added = run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "300 queued"
+    assert _queue_files(queue_path) == [os.path.basename(queue_path)]
+    listed = subprocess.run(
+        thumbgen_argv("jobs", "--limit", "300", "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 300
+    assert _queue_files(queue_path) == [os.path.basename(queue_path)]
+
+
+def _queue_files(queue_path: str) -> list[str]:
+    name = os.path.basename(queue_path)
+    return sorted(f for f in os.listdir(os.path.dirname(queue_path)) if f.startswith(name))

@@ -396,7 +396,8 @@ def test_add_wait_starts_its_workers_with_the_first_jobs_and_ctrl_c_then_stops_a
         proc.wait()
     assert at_first_job < 30_016
     final = counts(queue_path)
-    assert final["running"] == 0 and final["failed"] == 0
+    assert final["running"] == 0
+    assert final["failed"] == 0
     assert final["done"] >= 1  # the running job was allowed to finish
     assert "Interrupted; unfinished jobs stay queued" in (tmp_path / "add.log").read_text()
     assert "Traceback" not in (tmp_path / "add.log").read_text()
