@@ -201,7 +201,7 @@ def memory_by_photo(corpus: Path, tmp: Path, env: dict[str, str]) -> Table:
     pixels and chroma subsampling, not the file size.
     """
     table = Table(
-        "peers: thumbgen's peak RSS per photo (progressive, 16 MP and more, "
+        "peers: thumbgen's peak RSS per photo (the progressive corpus, 16 MP and more, "
         "`add --wait -w 1`, one photo per batch)",
         ["photo", "pixels", "sampling", "coefficients", "peak RSS"],
     )
@@ -211,8 +211,8 @@ def memory_by_photo(corpus: Path, tmp: Path, env: dict[str, str]) -> Table:
             continue
         with Image.open(path) as im:
             if im.width * im.height >= 16_000_000:
-                photos.append((path, im.size, _sampling(im)))
-    for path, (width, height), sampling in photos:
+                photos.append((path, im.size, _sampling(im), bool(im.info.get("progressive"))))
+    for path, (width, height), sampling, progressive in photos:
         one = tmp / "memory-one"
         shutil.rmtree(one, ignore_errors=True)
         one.mkdir()
@@ -226,7 +226,7 @@ def memory_by_photo(corpus: Path, tmp: Path, env: dict[str, str]) -> Table:
             path.name[:40],
             f"{width * height / 1e6:.1f} MP",
             sampling,
-            fmt_mib(blocks * 128 * per_pixel),
+            fmt_mib(blocks * 128 * per_pixel) if progressive else "none (baseline)",
             fmt_mib(peak),
         )
     table.note("coefficients: what libjpeg allocates for a progressive file of that size")
