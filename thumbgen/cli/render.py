@@ -56,7 +56,8 @@ def __getattr__(name: str) -> Console:
     if name not in _CONSOLES:
         from rich.console import Console
 
-        _CONSOLES[name] = Console(stderr=name == "err", soft_wrap=True, **_COLOR)
+        # No emoji codes: a file named "a:fire:.jpg" is printed as it is.
+        _CONSOLES[name] = Console(stderr=name == "err", soft_wrap=True, emoji=False, **_COLOR)
     return _CONSOLES[name]
 
 
@@ -91,6 +92,13 @@ def error(message: str) -> None:
 
 def note(message: str) -> None:
     """Print an informational line on stderr."""
+    if "err" not in _CONSOLES:
+        # Nothing of rich's is on the screen (no bar, no live status line), and
+        # a plain line needs none of it: the last line of a quick ``add --wait
+        # --quiet`` would otherwise import rich for itself (40 ms).
+        sys.stderr.write(_one_line(message) + "\n")
+        sys.stderr.flush()
+        return
     _err().print(escape(_one_line(message)), highlight=False)
 
 

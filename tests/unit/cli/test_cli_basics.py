@@ -123,3 +123,11 @@ def test_retry_with_nothing_failed(tmp_path: Path) -> None:
     runner.invoke(app, ["add", str(tmp_path / "src")])
     result = runner.invoke(app, ["retry"])
     assert (result.exit_code, result.stdout) == (0, "0 queued again\n")
+
+
+def test_file_names_are_printed_as_they_are_emoji_codes_and_markup_too(tmp_path: Path) -> None:
+    for name in ("a:fire:.jpg", "[bold]b.jpg"):
+        (tmp_path / name).write_bytes(b"not an image")
+    result = runner.invoke(app, ["add", str(tmp_path), "-v"])
+    assert "a:fire:.jpg: not an image" in result.stderr
+    assert "[bold]b.jpg: not an image" in result.stderr
