@@ -1,7 +1,7 @@
 """Run thumbgen's benchmarks: ``python tests/benchmarks/run.py [NAME...] [--quick]``.
 
 NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
-``peers``, ``server`` (the HTTP load test, not in ``all``) or ``all`` (the
+``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``) or ``all`` (the
 default). Each benchmark prints a table of medians with ratios
 against baselines measured in the same run. ``nox -s bench -- NAME...``
 runs this against an installed (non-editable) thumbgen.
@@ -22,6 +22,7 @@ from collections.abc import Callable
 import bench_imaging
 import bench_overhead
 import bench_peers
+import bench_quality
 import bench_queue
 import bench_startup
 from bench_common import Config, Reporter, thumbgen_argv
@@ -45,12 +46,13 @@ BENCHES: dict[str, Bench] = {
     "overhead": bench_overhead.bench_overhead,
     "imaging": bench_imaging.run,
     "peers": bench_peers.run,
+    "quality": bench_quality.run,
     "startup": bench_startup.run,
     "server": _server,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
-    "all": ["status", "add", "overhead", "startup", "imaging", "peers"],
+    "all": ["status", "add", "overhead", "startup", "imaging", "peers", "quality"],
 }
 
 
