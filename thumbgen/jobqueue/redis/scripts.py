@@ -103,6 +103,15 @@ local function free_worker(owner, done)
     if done then redis.call('HINCRBY', w, 'jobs_done', 1) end
   end
 end
+-- Ends the caller's try with an outcome: out of running, no owner, no lease,
+-- the try closed, the worker free (what finish, fail and vanish share).
+local function end_try(id, owner, state, now, err_json)
+  move(id, 'running', state)
+  redis.call('HDEL', jk(id), 'owner')
+  redis.call('ZREM', P .. 'leases', id)
+  close_try(id, now, state, err_json)
+  free_worker(owner, true)
+end
 """
 
 #: ARGV: P, now, now_us, batch, priority, digest, options JSON, token,
@@ -257,14 +266,11 @@ FINISH = (
     + r"""
 local id, owner, fence, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not holds(id, owner, fence) then return 0 end
-move(id, 'running', 'done')
-redis.call('HDEL', jk(id), 'owner', 'error')
+end_try(id, owner, 'done', now, 'null')
+redis.call('HDEL', jk(id), 'error')
 redis.call('HSET', jk(id), 'finished_at', now, 'outputs', ARGV[6],
   'size', ARGV[7], 'mtime_ns', ARGV[8])
-redis.call('ZREM', P .. 'leases', id)
 redis.call('ZADD', P .. 'finished_at', now, id)
-close_try(id, now, 'done', 'null')
-free_worker(owner, true)
 return 1
 """
 )
@@ -275,14 +281,10 @@ FAIL = (
     + r"""
 local id, owner, fence, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not holds(id, owner, fence) then return 0 end
-move(id, 'running', 'failed')
-redis.call('HDEL', jk(id), 'owner')
+end_try(id, owner, 'failed', now, ARGV[7])
 redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6], 'source_fault', ARGV[8])
-redis.call('ZREM', P .. 'leases', id)
 redis.call('ZADD', P .. 'finished_at', now, id)
 redis.call('ZADD', P .. 'failed_at', now, id)
-close_try(id, now, 'failed', ARGV[7])
-free_worker(owner, true)
 return 1
 """
 )
@@ -294,13 +296,9 @@ VANISH = (
     + r"""
 local id, owner, fence, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not holds(id, owner, fence) then return 0 end
-move(id, 'running', 'vanished')
-redis.call('HDEL', jk(id), 'owner')
+end_try(id, owner, 'vanished', now, ARGV[7])
 redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6])
-redis.call('ZREM', P .. 'leases', id)
 -- Not in P:finished_at: that index is finished_since's (done or failed only, as on SQLite).
-close_try(id, now, 'vanished', ARGV[7])
-free_worker(owner, true)
 return 1
 """
 )
