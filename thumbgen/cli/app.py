@@ -159,11 +159,16 @@ def _exit(code: int) -> NoReturn:
     Once the command is done, unloading every module (Pillow, Huey, rich,
     Typer) and freeing each object one by one took 30-60 ms of a command
     that may take 150 ms in all; the kernel frees the memory at once. What
-    teardown would do that matters is done here: the exit handlers run
-    (logging's flush, multiprocessing's reaping) and the streams are flushed.
+    teardown would do that matters is done here, in its order: threads that
+    are not daemons are waited for, the exit handlers run (logging's flush,
+    multiprocessing's reaping) and the streams are flushed.
     """
     import atexit
+    import threading
 
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
