@@ -144,6 +144,13 @@ class EmbeddedWorkers:
                 if heard >= outcomes:
                     return
 
+    def stop(self, timeout: float = 60.0) -> None:
+        """Leaving on an error: ask the workers to stop, kill them after ``timeout``, clean up."""
+        self.signal_stop()
+        if self.wait(timeout) is None:
+            self.kill()
+        self.cleanup()
+
     def kill(self) -> None:
         """Last resort: kill the process (its children follow their parent)."""
         if self._pid is not None and self.returncode is None:

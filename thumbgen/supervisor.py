@@ -107,10 +107,7 @@ class WorkersOnDemand:
                 self.on_stopping()
                 stop_workers(embedded, stop)
             raise Interrupted("Interrupted; unfinished jobs stay queued") from None
-        embedded.signal_stop()
-        if embedded.wait(60) is None:
-            embedded.kill()
-        embedded.cleanup()
+        embedded.stop()
 
 
 def wait_for_batch(
@@ -166,10 +163,7 @@ def wait_for_batch(
             raise Interrupted("Interrupted; unfinished jobs stay queued")
         finally:
             if embedded is not None:
-                embedded.signal_stop()
-                if embedded.wait(60) is None:
-                    embedded.kill()
-                embedded.cleanup()
+                embedded.stop()
 
 
 def run_watch(
