@@ -8,44 +8,24 @@ and the watcher itself (a real observer) reporting what went without an event.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from support.imagegen import write_jpegs
 from support.procs import (
-    background,
-    processes_using,
     queue_counts,
     queue_jobs,
     run_thumbgen,
     wait_until,
+    watching,
 )
 
 from thumbgen.watch.watcher import WatchConfig, Watcher
 
 FOLDERS, PER_FOLDER = 4, 50
-
-
-@contextlib.contextmanager
-def watching(
-    env: dict[str, str], log: Path, *args: str, queue_path: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``thumbgen --queue Q watch ARGS``, stopped with Ctrl-C, its workers killed after."""
-    argv = ("--queue", queue_path, "watch", "--settle", "1", *args)
-    try:
-        with background(*argv, env=env, log=log, graceful=True) as proc:
-            yield proc
-    finally:
-        for pid in processes_using(queue_path):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def tree(folder: Path) -> list[Path]:

@@ -8,17 +8,20 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
-from support.procs import background, processes_using, queue_jobs, run_thumbgen, wait_until
+from support.procs import (
+    processes_using,
+    queue_jobs,
+    run_thumbgen,
+    wait_until,
+    watching,
+)
 
 from thumbgen.watch.watcher import WatchConfig, Watcher, WatchError, filesystem_type, network_hints
-
-SETTLE = "1"
 
 
 def jobs(queue_path: str) -> list[tuple[str, str, int]]:
@@ -35,22 +38,6 @@ def inotify_watches(pid: int) -> int:
             with contextlib.suppress(OSError):
                 count += Path(f"/proc/{pid}/fdinfo/{fd}").read_text().count("inotify wd:")
     return count
-
-
-@contextlib.contextmanager
-def watching(
-    env: dict[str, str], log: Path, *args: str, queue_path: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``thumbgen --queue Q watch ARGS`` (the queue on argv, so its processes can be found)."""
-    argv = ("--queue", queue_path, "watch", "--settle", SETTLE, *args)
-    try:
-        with background(*argv, env=env, log=log, graceful=True) as proc:
-            yield proc
-    finally:
-        # Its workers run in a session of their own: find them by the queue.
-        for pid in processes_using(queue_path):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def photo(path: Path, colour: str = "red", size: tuple[int, int] = (400, 300)) -> Path:

@@ -90,6 +90,25 @@ def processes_using(queue_path: str) -> list[int]:
     return found
 
 
+@contextlib.contextmanager
+def watching(
+    env: dict[str, str], log: Path, *args: str, queue_path: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``thumbgen --queue Q watch --settle 1 ARGS``, stopped with Ctrl-C, its workers killed after.
+
+    The queue is on argv so that its processes can be found: the workers run
+    in a session of their own.
+    """
+    argv = ("--queue", queue_path, "watch", "--settle", "1", *args)
+    try:
+        with background(*argv, env=env, log=log, graceful=True) as proc:
+            yield proc
+    finally:
+        for pid in processes_using(queue_path):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def group_alive(pgid: int) -> bool:
     """Whether any process of process group ``pgid`` is still there."""
     try:
