@@ -339,13 +339,16 @@ def test_re_adding_unchanged_sources_queues_nothing(tmp_path: Path, env: dict[st
     assert changed.stdout.strip() == "1 queued, 2 up to date"
 
 
-def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
-    tmp_path: Path, env: dict[str, str], queue_path: str
-) -> None:
-    slow_pngs(tmp_path / "src", 6)
+def _ctrl_c_add_wait(
+    tmp_path: Path, env: dict[str, str], queue_path: str, *paths: str
+) -> dict[str, int]:
+    """``add PATHS --wait -w 1`` (output in add.log), Ctrl-C once a job runs; counts then.
+
+    Asserts the command exits 130.
+    """
     with open(tmp_path / "add.log", "wb") as log:
         proc = subprocess.Popen(
-            thumbgen_argv("--queue", queue_path, "add", str(tmp_path / "src"), "--wait", "-w", "1"),
+            thumbgen_argv("--queue", queue_path, "add", *paths, "--wait", "-w", "1"),
             env=env,
             cwd=tmp_path,
             stdout=log,
@@ -353,11 +356,20 @@ def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
         )
     try:
         assert wait_until(lambda: _running(queue_path), timeout=60)
+        at_first_job = counts(queue_path)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 130
     finally:
         proc.kill()
         proc.wait()
+    return at_first_job
+
+
+def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    slow_pngs(tmp_path / "src", 6)
+    _ctrl_c_add_wait(tmp_path, env, queue_path, str(tmp_path / "src"))
     final = counts(queue_path)
     assert final["running"] == 0
     assert final["done"] >= 1  # the running job was allowed to finish
@@ -378,23 +390,8 @@ def test_add_wait_starts_its_workers_with_the_first_jobs_and_ctrl_c_then_stops_a
     Image.new("RGB", (8, 8), "red").save(tiny)
     for i in range(1, 30_000):
         os.link(tiny, many / f"t{i:05d}.jpg")
-    with open(tmp_path / "add.log", "wb") as log:
-        proc = subprocess.Popen(
-            thumbgen_argv("--queue", queue_path, "add", "a", "b", "--wait", "-w", "1"),
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        assert wait_until(lambda: _running(queue_path), timeout=60)
-        at_first_job = sum(counts(queue_path).values())
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 130
-    finally:
-        proc.kill()
-        proc.wait()
-    assert at_first_job < 30_016
+    at_first_job = _ctrl_c_add_wait(tmp_path, env, queue_path, "a", "b")
+    assert sum(at_first_job.values()) < 30_016
     final = counts(queue_path)
     assert final["running"] == 0
     assert final["failed"] == 0
