@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Seconds without any live worker before ``add --wait`` starts its own.
 _NO_WORKER_GRACE = 6.0
+#: How a stopped ``add --wait`` ends, whether the stop came before its wait or during it.
+_INTERRUPTED = "Interrupted; unfinished jobs stay queued"
 
 
 def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
@@ -106,7 +108,7 @@ class WorkersOnDemand:
             with StopSignals(received=1) as stop:
                 self.on_stopping()
                 stop_workers(embedded, stop)
-            raise Interrupted("Interrupted; unfinished jobs stay queued") from None
+            raise Interrupted(_INTERRUPTED) from None
         embedded.stop()
 
 
@@ -160,7 +162,7 @@ def wait_for_batch(
                 on_stopping()
                 stop_workers(embedded, stop)
                 embedded = None
-            raise Interrupted("Interrupted; unfinished jobs stay queued")
+            raise Interrupted(_INTERRUPTED)
         finally:
             if embedded is not None:
                 embedded.stop()

@@ -141,18 +141,20 @@ def add(
     )
     chunk: list[NewJob] = []
     store = queue.store
-    waiting = [None if dry_run else on_queued]
+    # Called, then dropped: once set to None, chunks are full size again.
+    first_jobs = None if dry_run else on_queued
 
     def submit() -> None:
+        nonlocal first_jobs
         report.submitted.merge(
             store.submit(
                 chunk, options, batch=report.batch, force=force, priority=priority, dry_run=dry_run
             )
         )
         chunk.clear()
-        if waiting[0] is not None and report.waiting_for:
-            waiting[0]()
-            waiting[0] = None
+        if first_jobs is not None and report.waiting_for:
+            first_jobs()
+            first_jobs = None
 
     for item in discover(paths, exclude=[options.out_dir], root=root):
         if isinstance(item, Skipped):
@@ -162,7 +164,7 @@ def add(
         chunk.append(
             NewJob(item.path, item.rel_dir, item.size, item.mtime_ns, target(item, options))
         )
-        if len(chunk) >= (SUBMIT_CHUNK if waiting[0] is None else FIRST_CHUNK):
+        if len(chunk) >= (SUBMIT_CHUNK if first_jobs is None else FIRST_CHUNK):
             submit()
     submit()
     return report
