@@ -28,6 +28,7 @@ from typing import Any
 
 import platformdirs
 
+from . import locations
 from .errors import UsageError
 
 QUEUE_ENV = "THUMBGEN_QUEUE"
@@ -46,10 +47,7 @@ def default_config_path() -> str:
 
 def resolve_queue(flag: str | None = None, configured: str | None = None) -> str:
     """The queue location: ``--queue``, ``THUMBGEN_QUEUE``, the config file, the default."""
-    value = flag or os.environ.get(QUEUE_ENV) or configured or default_queue()
-    if "://" in value:
-        return value
-    return os.path.abspath(os.path.expanduser(value))
+    return locations.absolute(flag or os.environ.get(QUEUE_ENV) or configured or default_queue())
 
 
 @dataclasses.dataclass(frozen=True)

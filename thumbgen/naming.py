@@ -11,6 +11,7 @@ import os
 import string
 
 from .errors import UsageError
+from .messages import display_path
 
 #: Placeholders ``--name`` understands, with what each one means (for help and errors).
 PLACEHOLDERS = {
@@ -106,13 +107,3 @@ def relative_dir(source: str, root: str) -> str:
     if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return ""
     return rel
-
-
-def display_path(path: str) -> str:
-    """``path`` made safe for a one-line message.
-
-    File names may hold newlines, tabs or undecodable bytes (surrogate
-    escapes); those are shown escaped (``\\n``, ``\\udcff``) so that an error
-    stays one line and prints on any terminal. Ordinary names are unchanged.
-    """
-    return path if path.isprintable() else repr(path)[1:-1]

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from thumbgen import ThumbgenError, build_options, make_thumbnails
-from thumbgen.naming import display_path, relative_dir
+from thumbgen.messages import display_path
+from thumbgen.naming import relative_dir
 
 # Read at import: the suite's autouse fixture clears THUMBGEN_* variables per test.
 # ../shared/corpus beside the checkout, as the project's machines have it.

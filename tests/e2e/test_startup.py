@@ -71,7 +71,7 @@ def test_a_quiet_wait_draws_no_bar_and_imports_no_rich(env: dict[str, str], tmp_
     write_jpegs(tmp_path / "src", 1)
     argv = ("add", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "--wait", "-w", "1")
     names = imported_modules(*argv, "--quiet", env=env)
-    assert "huey.consumer" in names or "thumbgen.supervisor" in names  # it did wait
+    assert "huey.consumer" in names or "thumbgen.workers.supervisor" in names  # it did wait
     assert "rich.progress" not in names
     assert "rich.console" not in names
     assert len(list((tmp_path / "out").iterdir())) == 1

@@ -33,8 +33,8 @@ from PIL import Image, ImageFilter
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging import budget
 from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.jobqueue.limits import JobTimedOut, time_limit
 from thumbgen.options import build_options
+from thumbgen.workers.limits import JobTimedOut, time_limit
 
 from .formatgen import heic, jxl, svg_quadrants
 from .iccgen import display_p3

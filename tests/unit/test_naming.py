@@ -7,7 +7,8 @@ import os
 import pytest
 
 from thumbgen.errors import UsageError
-from thumbgen.naming import check_template, display_path, relative_dir, render
+from thumbgen.messages import display_path
+from thumbgen.naming import check_template, relative_dir, render
 
 DEFAULT = "{dir}/{stem}_{size}.{ext}"
 

@@ -10,18 +10,18 @@ import typer
 
 from thumbgen import commands
 from thumbgen.errors import Interrupted
-from thumbgen.stopping import STOPPING_MESSAGE
 from thumbgen.watch.config import WatchConfig
+from thumbgen.workers.stopping import STOPPING_MESSAGE
 
 from . import render
 from .common import QueueOpt, open_queue, reporting_errors
 from .options import CORES, OutputOptions, QueueingWorkersOpt, WorkersOpt, with_output_options
 
 if TYPE_CHECKING:
-    from thumbgen.embedded import EmbeddedWorkers
     from thumbgen.jobqueue.contract import Counts
     from thumbgen.jobqueue.huey_app import Queue
     from thumbgen.options import Options
+    from thumbgen.workers.embedded import EmbeddedWorkers
 
 PriorityOpt = Annotated[
     int,
@@ -85,7 +85,7 @@ def add(
             )
         _report(report, as_json=as_json, verbose=verbose, quiet=quiet)
         raise typer.Exit(int(commands.add_exit_code(report)))
-    from thumbgen import supervisor  # starts worker processes: only for --wait
+    from thumbgen.workers import supervisor  # starts worker processes: only for --wait
 
     # The workers start with the first jobs, while the rest are still found.
     with reporting_errors(), supervisor.WorkersOnDemand(q, workers, on_stopping=_stopping) as early:
@@ -119,7 +119,7 @@ def _wait(
     quiet: bool,
     embedded: EmbeddedWorkers | None,
 ) -> Counts:
-    from thumbgen import supervisor
+    from thumbgen.workers import supervisor
 
     latest: list[Counts] = []
 
@@ -211,7 +211,7 @@ def watch(
     Starts by queueing what is already there and not yet done. Ctrl-C stops
     watching and lets running jobs finish. Example: thumbgen watch inbox/ -w 2
     """
-    from thumbgen import supervisor  # watchdog and worker processes: only for watch
+    from thumbgen.workers import supervisor  # watchdog and worker processes: only for watch
 
     # Lost events and rescans are worth a line; watchdog's overflow warning too.
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

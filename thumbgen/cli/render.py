@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from thumbgen.errors import UsageError
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from thumbgen.stopping import STOPPING_MESSAGE
+from thumbgen.workers.stopping import STOPPING_MESSAGE
 
 from . import render
 from .common import QueueOpt, location, reporting_errors

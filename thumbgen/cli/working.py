@@ -9,10 +9,10 @@ import typer
 
 from thumbgen.errors import ExitCode
 from thumbgen.jobqueue.backend import shown
-from thumbgen.jobqueue.limits import JOB_TIMEOUT
-from thumbgen.jobqueue.retry import RetryPolicy
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
-from thumbgen.stopping import SHUTDOWN_TIMEOUT
+from thumbgen.workers.limits import JOB_TIMEOUT
+from thumbgen.workers.retry import RetryPolicy
+from thumbgen.workers.stopping import SHUTDOWN_TIMEOUT
 
 from . import render
 from .common import QueueOpt, open_queue, reporting_errors
@@ -88,7 +88,7 @@ def worker(
     level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("huey").setLevel(logging.ERROR)
-    from thumbgen.jobqueue.worker import WorkerConfig, run_worker  # huey.consumer, Pillow
+    from thumbgen.workers.consumer import WorkerConfig, run_worker  # huey.consumer, Pillow
 
     q = open_queue(ctx, queue)
     if not quiet:

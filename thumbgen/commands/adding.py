@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from thumbgen.errors import ExitCode, OutputError, UsageError
 from thumbgen.jobqueue.contract import Counts, Failure, NewJob, SubmitResult
-from thumbgen.naming import display_path, render
+from thumbgen.messages import display_path
+from thumbgen.naming import render
 from thumbgen.options import Options
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from thumbgen.jobqueue import backend
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 
 @dataclasses.dataclass(frozen=True)

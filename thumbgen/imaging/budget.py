@@ -16,7 +16,7 @@ import warnings
 from PIL import Image
 
 from thumbgen.errors import TooManyPixels
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB, Options
 
 from .reading import open_source

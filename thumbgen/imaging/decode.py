@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageCms
 
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 from . import formats, geometry

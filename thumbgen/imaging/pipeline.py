@@ -18,7 +18,8 @@ import os
 from PIL import Image
 
 from thumbgen.errors import OutputError, TooManyPixels, TransientError
-from thumbgen.naming import display_path, render
+from thumbgen.messages import display_path, reason
+from thumbgen.naming import render
 from thumbgen.options import Format, Options, OutputSpec
 
 from . import geometry
@@ -26,7 +27,6 @@ from .atomic import write_files
 from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
-from .reading import reason
 
 _REDUCING_GAP = 3.0
 #: For a smaller output resampled from the largest one (already Lanczos-clean):

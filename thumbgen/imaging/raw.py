@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from PIL import Image
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
+from thumbgen.messages import reason
 from thumbgen.options import Options
 
 from . import formats, geometry
 from .decoders import Stored, draft, upright_size
-from .reading import check_pixels, pillow_errors, reason
+from .reading import check_pixels, pillow_errors
 
 if TYPE_CHECKING:
     import rawpy

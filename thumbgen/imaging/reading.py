@@ -30,7 +30,7 @@ from thumbgen.errors import (
     TransientError,
     UnsupportedImage,
 )
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path, reason
 
 from . import formats, headers, plugins
 from .sniff import identify
@@ -260,9 +260,3 @@ def pillow_errors(shown: str) -> Iterator[None]:
         # Decoders raise SyntaxError, ValueError, struct.error, EOFError...
         # on malformed input; all mean the same thing to the user.
         raise CorruptImage(f"Corrupt image: {shown} ({reason(exc)})") from None
-
-
-def reason(exc: BaseException) -> str:
-    """An exception as a short single line."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."

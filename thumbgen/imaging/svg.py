@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, BinaryIO
 from PIL import Image
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
+from thumbgen.messages import reason
 from thumbgen.options import Options
 
 from . import geometry
 from .decoders import Stored
-from .reading import reason
 
 if TYPE_CHECKING:
     import subprocess

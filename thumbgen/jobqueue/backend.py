@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from thumbgen import locations
 from thumbgen.errors import QueueError
+from thumbgen.locations import Kind
 
 from .contract import Backend
 from .huey_app import Queue
 
 if TYPE_CHECKING:
     from .sqlite.salvage import Salvage
-
-REDIS_SCHEMES = ("redis", "rediss")
 
 
 def open_queue(location: str, *, create: bool = True, readonly: bool = False) -> Queue:
@@ -33,16 +33,16 @@ def open_queue(location: str, *, create: bool = True, readonly: bool = False) ->
 
 def open_backend(location: str, *, create: bool = True, readonly: bool = False) -> Backend:
     """The backend (transport and job-store factory) for ``location``, by its scheme."""
-    scheme = location.split("://", 1)[0] if "://" in location else None
-    if scheme is None:
+    loc = locations.parse(location)
+    if loc.is_path:
         from . import sqlite
 
         return sqlite.open_backend(location, create=create, readonly=readonly)
-    if scheme in REDIS_SCHEMES:
+    if loc.kind is Kind.REDIS:
         from . import redis
 
         return redis.open_backend(location, create=create, readonly=readonly)
-    raise _unsupported(location, scheme)
+    raise _unsupported(loc)
 
 
 def repair(location: str) -> Salvage | None:
@@ -51,27 +51,26 @@ def repair(location: str) -> Salvage | None:
     None for a Redis location: Redis keeps its own files (its persistence),
     and there is no queue file of thumbgen's to salvage.
     """
-    scheme = location.split("://", 1)[0] if "://" in location else None
-    if scheme is None:
+    loc = locations.parse(location)
+    if loc.is_path:
         from .sqlite.salvage import repair as salvage
 
         return salvage(location)
-    if scheme in REDIS_SCHEMES:
+    if loc.kind is Kind.REDIS:
         return None
-    raise _unsupported(location, scheme)
+    raise _unsupported(loc)
 
 
-def _unsupported(location: str, scheme: str) -> QueueError:
+def _unsupported(loc: locations.Location) -> QueueError:
     return QueueError(
-        f"Unsupported queue {location!r}: {scheme}:// queues are not available yet; "
+        f"Unsupported queue {loc.text!r}: {loc.scheme}:// queues are not available yet; "
         "use a SQLite file path"
     )
 
 
 def shown(location: str) -> str:
     """``location`` fit to print: a Redis URL with its password hidden."""
-    scheme = location.split("://", 1)[0] if "://" in location else None
-    if scheme in REDIS_SCHEMES:
+    if locations.parse(location).kind is Kind.REDIS:
         from .redis.url import shown as shown_url
 
         return shown_url(location)

@@ -69,7 +69,7 @@ class Queue:
         self.backend = backend
         self.location = backend.location
         self.queue_name = QUEUE_NAME
-        #: What a token does in a worker process; set by :mod:`thumbgen.jobqueue.worker`.
+        #: What a token does in a worker process; set by :mod:`thumbgen.workers.consumer`.
         self.on_token: Callable[[], None] | None = None
         self._huey: Huey | None = None
         self._token_task: Any = None

@@ -3,7 +3,7 @@
 The workers are forked before uvicorn starts (and before any thread exists),
 as ``watch`` does. uvicorn catches SIGINT and SIGTERM itself and stops
 serving gracefully (requests in flight finish); it then raises the signal
-again, which :class:`~thumbgen.stopping.StopSignals` counts, and the workers
+again, which :class:`~thumbgen.workers.stopping.StopSignals` counts, and the workers
 are stopped the way ``watch`` stops them: running jobs finish, a second
 signal stops them at once.
 """
@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import uvicorn
 
-from thumbgen import supervisor
-from thumbgen.embedded import EmbeddedWorkers
+from thumbgen.workers import supervisor
 from thumbgen.errors import Interrupted, ThumbgenError, UsageError
-from thumbgen.stopping import StopSignals
+from thumbgen.workers.embedded import EmbeddedWorkers
+from thumbgen.workers.stopping import StopSignals
 
 from .settings import ServerSettings
 from .uploads import prepare_uploads_dir

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from thumbgen import locations
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
 from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Fit, Format, Options
@@ -139,7 +140,7 @@ def _store_and_queue(
     # A queue file takes one writer at a time anyway, and threads waiting on
     # its lock back off in sleeps of up to 100 ms: under load the slowest
     # uploads waited over half a second. A Python lock hands over at once.
-    serial = _SUBMITTING if "://" not in queue.location else contextlib.nullcontext()
+    serial = _SUBMITTING if locations.is_path(queue.location) else contextlib.nullcontext()
     with serial:
         return queue_files(queue, stored, options)
 

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from thumbgen.errors import OutputError
 from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 from .errors import ApiError
 

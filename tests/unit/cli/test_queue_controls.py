@@ -11,9 +11,9 @@ from support.imagegen import write_jpegs
 from typer.testing import CliRunner
 
 from thumbgen.cli.app import app
-from thumbgen.jobqueue import runner as job_runner
+from thumbgen.workers import runner as job_runner
 from thumbgen.jobqueue.backend import open_queue
-from thumbgen.jobqueue.retry import RetryPolicy
+from thumbgen.workers.retry import RetryPolicy
 
 cli = CliRunner()
 

@@ -1,6 +1,6 @@
 """What the worker leans on inside Huey's consumer: fail loudly if an upgrade moves it.
 
-thumbgen.jobqueue.worker subclasses Huey's Consumer, Worker and Scheduler and
+thumbgen.workers.consumer subclasses Huey's Consumer, Worker and Scheduler and
 overrides hooks that are not all public. pyproject pins Huey to the minor
 range these were checked against; this file is what makes a wider range safe.
 """
@@ -12,7 +12,7 @@ import inspect
 import huey
 from huey.consumer import Consumer, ConsumerStopped, ProcessEnvironment, Scheduler, Worker
 
-from thumbgen.jobqueue import worker
+from thumbgen.workers import consumer as worker
 
 
 def test_the_consumer_hooks_the_worker_overrides_exist() -> None:

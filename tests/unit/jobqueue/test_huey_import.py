@@ -21,7 +21,7 @@ def _run(code: str) -> None:
 def test_the_worker_module_loads_huey_without_redis() -> None:
     _run(
         "import sys\n"
-        "import thumbgen.jobqueue.worker\n"
+        "import thumbgen.workers.consumer\n"
         "import huey.storage\n"
         "assert 'redis' not in sys.modules, 'redis-py was imported'\n"
         "assert huey.storage.Redis is None\n"
@@ -33,7 +33,7 @@ def test_a_redis_transport_still_works_after_huey_came_without_redis() -> None:
     # same process: its transport is made from Huey's Redis storage, filled in.
     # The storage connects lazily, so no server is needed to make it.
     _run(
-        "import thumbgen.jobqueue.worker\n"
+        "import thumbgen.workers.consumer\n"
         "import huey.storage\n"
         "assert huey.storage.Redis is None\n"
         "import redis\n"

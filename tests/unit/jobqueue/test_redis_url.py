@@ -85,7 +85,7 @@ def test_a_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_lease_outlasts_many_heartbeats() -> None:
-    from thumbgen.jobqueue import worker
+    from thumbgen.workers import consumer as worker
 
     # A healthy worker must survive several missed beats before losing a job.
     assert connection.Settings.lease >= 10 * worker.HEARTBEAT_SECONDS

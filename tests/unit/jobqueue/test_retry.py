@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from thumbgen.jobqueue.retry import RetryPolicy
+from thumbgen.workers.retry import RetryPolicy
 
 
 def test_backoff_doubles_from_the_first_delay() -> None:

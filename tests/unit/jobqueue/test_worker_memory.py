@@ -15,7 +15,7 @@ import pytest
 
 _FAULTS = """
 import resource, sys
-from thumbgen.jobqueue.worker import keep_freed_memory
+from thumbgen.workers.consumer import keep_freed_memory
 if sys.argv[1] == "keep":
     keep_freed_memory()
 def faults():

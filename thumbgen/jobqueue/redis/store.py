@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from thumbgen.jobqueue import liveness, policy
 from thumbgen.jobqueue.contract import Job, NewJob, State, SubmitResult, WorkerInfo
 from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 from . import scripts as s

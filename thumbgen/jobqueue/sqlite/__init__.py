@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from thumbgen.errors import QueueError
 from thumbgen.jobqueue.contract import Backend
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 if TYPE_CHECKING:
     from huey import Huey

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from thumbgen.errors import QueueError, TransientError
 from thumbgen.jobqueue.contract import Tokens
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 from . import opening
 from .schema import SCHEMA_VERSION, migrate

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from thumbgen.errors import QueueError
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from thumbgen.errors import QueueError
 from thumbgen.jobqueue import policy
 from thumbgen.jobqueue.contract import Outcome, State, WorkerInfo
 from thumbgen.jobqueue.huey_app import Queue
-from thumbgen.naming import display_path
+from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 from . import opening

@@ -2,7 +2,7 @@
 
 They are forked from the command that is already running (its imports done)
 into a session of their own: a terminal's Ctrl-C reaches only the command
-the user typed, which forwards the stop (:mod:`thumbgen.supervisor`). They
+the user typed, which forwards the stop (:mod:`thumbgen.workers.supervisor`). They
 exit by themselves if that command dies, and write a byte into a pipe after
 every job outcome, so that whoever waits for a batch wakes at once.
 """
@@ -21,7 +21,8 @@ import time
 import traceback
 from typing import Any, NoReturn
 
-from .errors import ExitCode, QueueError
+from thumbgen.errors import ExitCode, QueueError
+
 from .stopping import SHUTDOWN_TIMEOUT
 
 #: Longest a wait for the group's end goes without looking again.
@@ -202,7 +203,7 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
         )
         logging.getLogger("huey").setLevel(logging.ERROR)
         from thumbgen.jobqueue.backend import open_queue
-        from thumbgen.jobqueue.worker import WorkerConfig, run_worker
+        from thumbgen.workers.consumer import WorkerConfig, run_worker
 
         stopped = run_worker(open_queue(location), WorkerConfig(**config))
         code = int(ExitCode.INTERRUPTED if stopped else ExitCode.OK)

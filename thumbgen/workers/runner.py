@@ -22,11 +22,11 @@ from thumbgen.errors import SourceMissing, ThumbgenError, TransientError
 from thumbgen.imaging import budget
 from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.imaging.reading import stat_source
-from thumbgen.naming import display_path
+from thumbgen.jobqueue.contract import Job, JobStore
+from thumbgen.jobqueue.policy import blames_source
+from thumbgen.messages import display_path
 
-from .contract import Job, JobStore
 from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
-from .policy import blames_source
 from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")

@@ -5,7 +5,7 @@ terminal's Ctrl-C reaches only the command the user typed, which then
 forwards exactly one stop signal per Ctrl-C it received.
 
 Every long-running command stops the same way
-(:class:`~thumbgen.stopping.StopSignals`): the first SIGINT, SIGTERM or
+(:class:`~thumbgen.workers.stopping.StopSignals`): the first SIGINT, SIGTERM or
 SIGHUP finishes the running jobs, a second one stops at once and the
 interrupted jobs go back to the queue.
 """
@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from thumbgen import commands
+from thumbgen.errors import Interrupted
 from thumbgen.jobqueue.contract import Counts
 from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.options import Options
 
-from . import commands
 from .embedded import TICK, EmbeddedWorkers
-from .errors import Interrupted
-from .options import Options
 from .stopping import StopSignals
 
 if TYPE_CHECKING:

@@ -28,12 +28,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from thumbgen.errors import ThumbgenError, TransientError
+from thumbgen.jobqueue import liveness
+from thumbgen.jobqueue.contract import WorkerInfo
+from thumbgen.jobqueue.huey_app import Queue, import_huey
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
-from thumbgen.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
+from thumbgen.workers.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
 
-from . import liveness, runner
-from .contract import WorkerInfo
-from .huey_app import Queue, import_huey
+from . import runner
 from .limits import JOB_TIMEOUT
 
 import_huey()  # before Huey's consumer: without redis-py when it is not needed
