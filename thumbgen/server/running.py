@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import uvicorn
 
-from thumbgen.workers import supervisor
 from thumbgen.errors import Interrupted, ThumbgenError, UsageError
+from thumbgen.workers import supervisor
 from thumbgen.workers.embedded import EmbeddedWorkers
 from thumbgen.workers.stopping import StopSignals
 

@@ -11,8 +11,8 @@ from support.imagegen import write_jpegs
 from typer.testing import CliRunner
 
 from thumbgen.cli.app import app
-from thumbgen.workers import runner as job_runner
 from thumbgen.jobqueue.backend import open_queue
+from thumbgen.workers import runner as job_runner
 from thumbgen.workers.retry import RetryPolicy
 
 cli = CliRunner()
