@@ -1,6 +1,6 @@
 """thumbgen: thumbnails from the command line through a durable local queue.
 
-The library API is the imaging core: build :class:`Options` with
+The library API is one call around the imaging core: build :class:`Options` with
 :func:`build_options`, then call :func:`make_thumbnails` for each source.
 Names are imported on first use, so that ``thumbgen status`` never pays for
 Pillow.
@@ -18,14 +18,14 @@ _LAZY = {
     "OutputSpec": "thumbgen.options",
     "build_options": "thumbgen.options",
     "ThumbgenError": "thumbgen.errors",
-    "Thumbnail": "thumbgen.imaging.pipeline",
-    "make_thumbnails": "thumbgen.imaging.pipeline",
+    "Thumbnail": "thumbgen.thumbnailing",
+    "make_thumbnails": "thumbgen.thumbnailing",
 }
 
 if TYPE_CHECKING:
     from .errors import ThumbgenError
-    from .imaging.pipeline import Thumbnail, make_thumbnails
     from .options import Options, OutputSpec, build_options
+    from .thumbnailing import Thumbnail, make_thumbnails
 
 __all__ = [
     "Options",

@@ -1,8 +1,9 @@
 """Discovery: turn the PATH arguments of ``add`` into source images.
 
-Files, folders (recursed) and quoted globs (expanded here, so they work the
-same in every shell). Hidden entries, non-regular files and thumbgen's own
-output folder are left out; symlink loops are walked once. Every file is
+Files, folders (recursed through :mod:`thumbgen.storage`) and quoted globs
+(expanded here, so they work the same in every shell). Hidden entries,
+non-regular files and thumbgen's own output folder are left out; symlink
+loops are walked once. Every file is
 identified by its content, and anything that is not an image comes back as
 :class:`Skipped` with the reason.
 """
@@ -15,7 +16,9 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 
+from thumbgen.errors import ThumbgenError
 from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.storage import Entry, LocalStorage, Unlisted
 
 from .naming import relative_dir
 
@@ -85,111 +88,81 @@ def discover(
     (``add a.jpg ./a.jpg``, or a folder and a file in it) is yielded once.
     """
     root = root or common_root(paths)
-    excluded = {os.path.realpath(p) for p in exclude}
-    seen_files: set[tuple[int, int, str]] = set()
-    seen_dirs: set[tuple[int, int]] = set()
+    seen: set[tuple[str, str]] = set()
     for text in paths:
         if is_glob(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 yield Skipped(text, "no file matches this pattern", missing=True)
             for match in matches:
-                yield from _entry(match, root, excluded, seen_files, seen_dirs, explicit=True)
+                yield from _argument(match, root, exclude, seen)
         elif not os.path.lexists(text):
             yield Skipped(text, "no such file or folder", missing=True)
         else:
-            yield from _entry(text, root, excluded, seen_files, seen_dirs, explicit=True)
+            yield from _argument(text, root, exclude, seen)
 
 
-def _entry(
-    path: str,
-    root: str,
-    excluded: set[str],
-    seen_files: set[tuple[int, int, str]],
-    seen_dirs: set[tuple[int, int]],
-    *,
-    explicit: bool,
+def _argument(
+    path: str, root: str, exclude: Sequence[str], seen: set[tuple[str, str]]
 ) -> Iterator[Source | Skipped]:
+    """One PATH argument (or glob match): a folder walked through storage, or one file."""
     try:
         st = os.stat(path)
     except OSError as exc:
         yield Skipped(path, _why(exc))
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk(path, root, excluded, seen_files, seen_dirs)
+        yield from _folder(LocalStorage(path), root, exclude, seen)
+    elif not stat.S_ISREG(st.st_mode):
+        yield Skipped(path, "not a regular file")
     else:
-        rel_dir = relative_dir(path, root)
-        yield from _file(path, st, rel_dir, seen_files, explicit=explicit)
+        folder, name = os.path.split(path)
+        store = LocalStorage(folder)
+        try:
+            entry = store.stat(name)
+        except ThumbgenError as exc:
+            yield Skipped(path, exc.why)
+            return
+        yield from _file(store, entry, relative_dir(path, root), seen)
 
 
-def _walk(
-    top: str,
-    root: str,
-    excluded: set[str],
-    seen_files: set[tuple[int, int, str]],
-    seen_dirs: set[tuple[int, int]],
+def _folder(
+    folder: LocalStorage, root: str, exclude: Sequence[str], seen: set[tuple[str, str]]
 ) -> Iterator[Source | Skipped]:
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = os.stat(folder)
-        except OSError as exc:
-            yield Skipped(folder, _why(exc))
+    rel_dirs: dict[str, str] = {}
+    for item in folder.entries(exclude=exclude):
+        path = folder.path(item.key)
+        if isinstance(item, Unlisted):
+            yield Skipped(path, item.reason)
             continue
-        # A symlink loop brings us back to a folder already walked: stop there.
-        if (st.st_dev, st.st_ino) in seen_dirs or os.path.realpath(folder) in excluded:
-            continue
-        seen_dirs.add((st.st_dev, st.st_ino))
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            yield Skipped(folder, _why(exc))
-            continue
-        subfolders = []
-        # One {dir} per folder: relpath per file cost a fifth of discovery.
-        rel_dir = relative_dir(os.path.join(folder, "-"), root)
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir():
-                    subfolders.append(entry.path)
-                    continue
-                est = entry.stat()
-            except OSError as exc:
-                yield Skipped(entry.path, _why(exc))
-                continue
-            yield from _file(entry.path, est, rel_dir, seen_files, explicit=False)
-        stack.extend(reversed(subfolders))
+        parent = item.key.rpartition("/")[0]
+        if parent not in rel_dirs:
+            # One {dir} per folder: relpath per file cost a fifth of discovery.
+            rel_dirs[parent] = relative_dir(os.path.join(folder.path(parent), "-"), root)
+        yield from _file(folder, item, rel_dirs[parent], seen)
 
 
 def _file(
-    path: str,
-    st: os.stat_result,
-    rel_dir: str,
-    seen_files: set[tuple[int, int, str]],
-    *,
-    explicit: bool,
+    store: LocalStorage, entry: Entry, rel_dir: str, seen: set[tuple[str, str]]
 ) -> Iterator[Source | Skipped]:
-    if not stat.S_ISREG(st.st_mode):
-        if explicit:
-            yield Skipped(path, "not a regular file")
+    path = store.path(entry.key)
+    identity = (entry.identity, os.path.basename(entry.key))
+    if identity in seen:
         return
-    identity = (st.st_dev, st.st_ino, os.path.basename(path))
-    if identity in seen_files:
-        return
-    seen_files.add(identity)
+    seen.add(identity)
     try:
-        sniff(path)
+        with store.open(entry.key) as f:
+            sniff(f, path)
     except NotImage as exc:
         yield Skipped(path, str(exc))
+        return
+    except ThumbgenError as exc:
+        yield Skipped(path, exc.why)
         return
     except OSError as exc:
         yield Skipped(path, _why(exc))
         return
-    yield Source(os.path.abspath(path), rel_dir, st.st_size, st.st_mtime_ns)
+    yield Source(os.path.abspath(path), rel_dir, entry.size, entry.mtime_ns)
 
 
 def _why(exc: OSError) -> str:

@@ -27,6 +27,12 @@ class ThumbgenError(Exception):
     #: A transient error may succeed if tried again later (the queue retries it).
     transient: bool = False
 
+    def __init__(self, message: str, *, why: str | None = None) -> None:
+        super().__init__(message)
+        #: The cause alone, without the file it is about ("permission denied"),
+        #: for lists that name the file themselves (``add``'s skipped files).
+        self.why = why if why is not None else message
+
 
 class UsageError(ThumbgenError):
     """An option or argument value that cannot be used."""

@@ -25,7 +25,7 @@ from support.thumbs import UPRIGHT, close, load, one, opts, rgb_at
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.imaging import svg
-from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.thumbnailing import make_thumbnails
 
 resvg_py = pytest.importorskip("resvg_py")
 

@@ -13,7 +13,7 @@ import pytest
 from support import imagegen
 from support.thumbs import files_under, slow_to_encode
 
-from thumbgen.imaging import atomic
+from thumbgen.storage import atomic
 
 
 @pytest.mark.skipif(not atomic.UNNAMED_FILES, reason="needs O_TMPFILE (Linux)")

@@ -7,7 +7,7 @@ HEIC; and BMP, DNG, JPEG XL, SVG). :func:`mutated` damages one: bytes flipped,
 inserted, deleted, the file truncated, chunks or segments dropped, repeated,
 swapped or spliced in from another seed, header dimensions changed. :func:`run_job` runs the bytes
 through what a worker does with a job (the memory budget, then
-:func:`~thumbgen.imaging.pipeline.make_thumbnails` into a real output folder,
+:func:`~thumbgen.thumbnailing.make_thumbnails` into a real output folder,
 under the worker's own time limit) and checks the property: complete
 thumbnails, or one :class:`~thumbgen.errors.ThumbgenError` line and nothing
 in the output folder.
@@ -32,8 +32,8 @@ from PIL import Image, ImageFilter
 
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging import budget
-from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.options import build_options
+from thumbgen.thumbnailing import make
 from thumbgen.workers.limits import JobTimedOut, time_limit
 
 from .formatgen import heic, jxl, svg_quadrants
@@ -379,8 +379,7 @@ def run_job(data: bytes, ext: str, job: dict[str, Any] | None = None) -> str:
             outer, started = signal.getitimer(signal.ITIMER_REAL)[0], time.monotonic()
             try:
                 with time_limit(GUARD_SECONDS):
-                    budget.check(str(src), options, budget.MAX_MEMORY)
-                    made = make_thumbnails(str(src), options)
+                    made = make(str(src), options, max_memory=budget.MAX_MEMORY).thumbnails
             except ThumbgenError as exc:
                 message, outcome = str(exc), f"failed: {type(exc).__name__}"
                 made = []

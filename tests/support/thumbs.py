@@ -7,8 +7,10 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
-from thumbgen.imaging.pipeline import Thumbnail, make_thumbnails
+from thumbgen.imaging.decode import Decoded, decode
+from thumbgen.imaging.sniff import sniff
 from thumbgen.options import Options, build_options
+from thumbgen.thumbnailing import Thumbnail, make_thumbnails
 
 #: Quadrant colours of :func:`support.imagegen.asymmetric`, read the right way up.
 UPRIGHT = ("red", "green", "blue", "yellow")
@@ -67,3 +69,15 @@ def slow_to_encode(tmp_path: Path) -> Path:
         tmp_path / "n.png"
     )
     return tmp_path / "n.png"
+
+
+def sniff_file(path: str) -> str:
+    """Sniff the file at ``path`` the way discovery does: from one open stream."""
+    with open(path, "rb") as f:
+        return sniff(f, path)
+
+
+def decode_file(path: str, options: Options) -> Decoded:
+    """Decode the file at ``path`` the way a worker does: from one open stream."""
+    with open(path, "rb") as f:
+        return decode(f, path, options)

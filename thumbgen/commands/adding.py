@@ -8,10 +8,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from thumbgen import outputs
 from thumbgen.errors import ExitCode, OutputError, UsageError
 from thumbgen.jobqueue.contract import Counts, Failure, NewJob, SubmitResult
 from thumbgen.messages import display_path
-from thumbgen.naming import render
 from thumbgen.options import Options
 
 if TYPE_CHECKING:
@@ -178,13 +178,4 @@ def target(source: Source, options: Options) -> str:
     same names under two folders added separately) would overwrite each
     other's thumbnails; the store refuses the second.
     """
-    name = render(
-        options.name,
-        source=source.path,
-        rel_dir=source.rel_dir,
-        size_label="*",
-        width="*",
-        height="*",
-        ext="*",
-    )
-    return os.path.join(options.out_dir, name)
+    return outputs.plan(options, source.path, source.rel_dir).target

@@ -12,14 +12,13 @@ hold their coefficients (two bytes per sample) at full size.
 from __future__ import annotations
 
 import warnings
+from typing import BinaryIO
 
 from PIL import Image
 
 from thumbgen.errors import TooManyPixels
 from thumbgen.messages import display_path
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB, Options
-
-from .reading import open_source
 
 _MIB = 1024 * 1024
 #: Default per-worker budget in bytes (see DEFAULT_MAX_MEMORY_MIB).
@@ -49,25 +48,28 @@ def _jpeg_reduction(w: int, h: int, options: Options) -> int:
     return scale
 
 
-def check(source: str, options: Options, limit: int) -> None:
-    """Raise :class:`TooManyPixels` if decoding ``source`` would need more than ``limit`` bytes.
+def check(f: BinaryIO, name: str, options: Options, limit: int) -> None:
+    """Raise :class:`TooManyPixels` if decoding the source open as ``f`` would need more than
+    ``limit`` bytes; ``f`` is left at its start.
 
     Files Pillow cannot open are left to the decoder to report.
     """
     if limit <= 0:
         return
     try:
-        # open_source: never a FIFO or device; warnings: the pixel limit is
-        # decode()'s to apply and word.
-        with open_source(source) as (f, _), warnings.catch_warnings():
+        # warnings: the pixel limit is decode()'s to apply and word.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            f.seek(0)
             with Image.open(f) as im:
                 needed = estimate(im, options)
                 w, h = im.size
     except Exception:
         return  # not ours to word: decode() tells what is wrong with it
+    finally:
+        f.seek(0)
     if needed > limit:
         raise TooManyPixels(
-            f"Too much memory to decode {display_path(source)} ({w}x{h}): about "
+            f"Too much memory to decode {display_path(name)} ({w}x{h}): about "
             f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
         )

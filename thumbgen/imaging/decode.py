@@ -1,6 +1,7 @@
 """Decoding a source once: open, check its size, decode, turn upright, convert to sRGB.
 
-The file is opened once and told by its first bytes (:mod:`.sniff`). Only
+The source comes open, as a stream from storage, and is told by its first
+bytes (:mod:`.sniff`). Only
 the header is read before the ``--max-pixels`` check. The pixels then come
 from the decoder registered for the source's format: :data:`DECODERS` for
 formats Pillow opens (JPEG shrinks while decoding; everything else loads in
@@ -29,7 +30,7 @@ from .fixups import decode_bmp, decode_tiff
 from .heif import decode_heif
 from .jxl import decode_jxl, header_size
 from .raw import decode_raw
-from .reading import check_pixels, open_pillow, open_source, pillow_errors
+from .reading import check_pixels, check_source, open_pillow, pillow_errors
 from .svg import decode_svg
 
 __all__ = [
@@ -84,29 +85,32 @@ class Decoded:
 FileDecoder = Callable[[BinaryIO, str, Options], Stored]
 
 
-def decode(source: str, options: Options) -> Decoded:
-    """Open, size-check, decode small, orient and colour-convert ``source``."""
-    shown = display_path(source)
-    with open_source(source) as (f, fmt):
-        file_decoder = FILE_DECODERS.get(fmt.name) if fmt is not None else None
-        if file_decoder is not None:
-            stored = file_decoder(f, shown, options)
-            with pillow_errors(shown):
-                pixels, upright = _turn_upright(stored)
-            srgb, transform = to_srgb_later(pixels, shown)
-            return Decoded(srgb, upright, transform, _largest(options, upright))
-        early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
-        declared = early(f) if early is not None else None
-        if declared is not None:
-            check_pixels(declared, shown, options.max_pixels)
-        with open_pillow(f, shown, fmt, options.max_pixels) as im:
-            check_pixels(im.size, shown, options.max_pixels)
-            decoder = decoder_for(im.format)
-            with pillow_errors(shown):
-                stored = decoder(im, options.specs)
-                pixels, upright = _turn_upright(stored)
-            srgb, transform = to_srgb_later(pixels, shown)
-            return Decoded(srgb, upright, transform, _largest(options, upright))
+def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
+    """Size-check, decode small, orient and colour-convert the source open as ``f``.
+
+    ``name`` names the source in messages (and breaks format ties by extension).
+    """
+    shown = display_path(name)
+    fmt = check_source(f, shown, name)
+    file_decoder = FILE_DECODERS.get(fmt.name) if fmt is not None else None
+    if file_decoder is not None:
+        stored = file_decoder(f, shown, options)
+        with pillow_errors(shown):
+            pixels, upright = _turn_upright(stored)
+        srgb, transform = to_srgb_later(pixels, shown)
+        return Decoded(srgb, upright, transform, _largest(options, upright))
+    early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
+    declared = early(f) if early is not None else None
+    if declared is not None:
+        check_pixels(declared, shown, options.max_pixels)
+    with open_pillow(f, shown, fmt, options.max_pixels) as im:
+        check_pixels(im.size, shown, options.max_pixels)
+        decoder = decoder_for(im.format)
+        with pillow_errors(shown):
+            stored = decoder(im, options.specs)
+            pixels, upright = _turn_upright(stored)
+        srgb, transform = to_srgb_later(pixels, shown)
+        return Decoded(srgb, upright, transform, _largest(options, upright))
 
 
 def decoder_for(pillow_format: str | None) -> Decoder:

@@ -20,6 +20,7 @@ import importlib.util
 from collections.abc import Mapping
 
 from thumbgen.options import Format
+from thumbgen.outputs import FILE_TYPES
 
 #: The distribution users install; named in "needs the ... extra" lines.
 DISTRIBUTION = "thumbgen-cli"
@@ -293,10 +294,9 @@ def common_labels() -> str:
 
 @dataclasses.dataclass(frozen=True)
 class OutputFormat:
-    """One format thumbnails are written in."""
+    """One format thumbnails are written in, as the encoder sees it."""
 
-    #: File extension without the dot, as ``{ext}`` in name templates.
-    extension: str
+    format: Format
     #: Pillow's encoder name for ``Image.save(format=...)``.
     pillow_format: str
     #: The encoder takes ``--quality``.
@@ -306,11 +306,16 @@ class OutputFormat:
     #: Stores greyscale; otherwise grey thumbnails are written as RGB.
     grey: bool = True
 
+    @property
+    def extension(self) -> str:
+        """File extension without the dot (:data:`thumbgen.outputs.FILE_TYPES` names it)."""
+        return FILE_TYPES[self.format].extension
+
 
 #: Output format -> how it is written. ``Format.AUTO`` is resolved before this is asked.
 OUTPUTS: Mapping[Format, OutputFormat] = {
-    Format.JPEG: OutputFormat("jpg", "JPEG", takes_quality=True, alpha=False),
-    Format.PNG: OutputFormat("png", "PNG", takes_quality=False),
-    Format.WEBP: OutputFormat("webp", "WEBP", takes_quality=True, grey=False),
-    Format.AVIF: OutputFormat("avif", "AVIF", takes_quality=True, grey=False),
+    Format.JPEG: OutputFormat(Format.JPEG, "JPEG", takes_quality=True, alpha=False),
+    Format.PNG: OutputFormat(Format.PNG, "PNG", takes_quality=False),
+    Format.WEBP: OutputFormat(Format.WEBP, "WEBP", takes_quality=True, grey=False),
+    Format.AVIF: OutputFormat(Format.AVIF, "AVIF", takes_quality=True, grey=False),
 }

@@ -1,29 +1,26 @@
-"""The imaging core: one source file in, every requested thumbnail out.
+"""The imaging core: one source stream in, every requested thumbnail out as bytes.
 
 The source is decoded once (:mod:`.decode`: as small as the largest output
 allows, upright, sRGB); then each output is resampled, cropped or padded and
-encoded, and all are written together and atomically (files in the target
-folder that get the thumbnails' names only when complete and fsynced, through
-``link`` or ``os.replace``), so no reader ever sees a partial thumbnail or
-part of a job's set.
+encoded in memory. Storing them, together and atomically, is the caller's
+(:mod:`thumbgen.storage`): Pillow's encoders write to a file unchecked, and
+a short write on a full disk once went unnoticed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import io
-import os
+from collections.abc import Callable
+from typing import BinaryIO
 
 from PIL import Image
 
-from thumbgen.errors import OutputError, TooManyPixels, TransientError
+from thumbgen.errors import OutputError, TooManyPixels
 from thumbgen.messages import display_path, reason
-from thumbgen.naming import render
 from thumbgen.options import Format, Options, OutputSpec
 
 from . import geometry
-from .atomic import write_files
 from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
@@ -37,42 +34,41 @@ _REDUCING_GAP = 3.0
 _DERIVED_GAP = 2.0
 
 
-@dataclasses.dataclass(frozen=True)
-class Thumbnail:
-    """One written thumbnail."""
+#: Names an output once its pixel size and format are known: for messages
+#: (and the caller's records), never for opening files (the caller stores
+#: the bytes).
+NameFor = Callable[[OutputSpec, int, int, Format], str]
 
-    path: str
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """One thumbnail encoded in memory: the spec it was made for, its size, format and bytes."""
+
+    spec: OutputSpec
+    name: str
     width: int
     height: int
     format: Format
+    data: bytes
 
 
-def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
-    """Decode ``source`` once and write every thumbnail ``options`` asks for.
+def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> list[Encoded]:
+    """Decode the source open as ``f`` once and encode every thumbnail ``options`` asks for.
 
-    The thumbnails appear together or not at all: every size is encoded
-    first, then all are written (:func:`~.atomic.write_files`), so a failure
-    on a later size leaves none of the earlier ones. ``rel_dir`` fills
-    ``{dir}`` in the name template. Raises a
+    ``source`` names it in messages; ``name_for`` names each output. Nothing
+    is written: the caller stores the set, all or none. Raises a
     :class:`~thumbgen.errors.ThumbgenError` subclass for every expected
-    problem (missing, not an image, corrupt, too large, unwritable output).
+    problem (not an image, corrupt, too large, not encodable).
     """
     if not options.specs:
         return []
-    decoded = decode(source, options)
-    encoded = [_encode_spec(decoded, spec, options, source, rel_dir) for spec in options.specs]
-    try:
-        write_files([(thumb.path, data) for thumb, data in encoded])
-    except OSError as exc:
-        raise _output_error(exc.filename or encoded[0][0].path, exc) from None
-    return [thumb for thumb, _ in encoded]
+    decoded = decode(f, source, options)
+    return [_encode_spec(decoded, spec, source, name_for) for spec in options.specs]
 
 
-def _encode_spec(
-    decoded: Decoded, spec: OutputSpec, options: Options, source: str, rel_dir: str
-) -> tuple[Thumbnail, bytes]:
+def _encode_spec(decoded: Decoded, spec: OutputSpec, source: str, name_for: NameFor) -> Encoded:
     try:
-        return encode(decoded, spec, options, source=source, rel_dir=rel_dir)
+        return encode(decoded, spec, name_for)
     except MemoryError:
         # Resampling or encoding a huge (but allowed) source: the same
         # advice as a decode that ran out of memory, not an internal error.
@@ -83,45 +79,16 @@ def _encode_spec(
         ) from None
 
 
-def write(
-    decoded: Decoded, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
-) -> Thumbnail:
-    """Resample ``decoded`` for ``spec`` and write it atomically; return what was written."""
-    thumb, data = encode(decoded, spec, options, source=source, rel_dir=rel_dir)
-    try:
-        write_files([(thumb.path, data)])
-    except OSError as exc:
-        raise _output_error(thumb.path, exc) from None
-    return thumb
-
-
-def encode(
-    decoded: Decoded, spec: OutputSpec, options: Options, *, source: str, rel_dir: str = ""
-) -> tuple[Thumbnail, bytes]:
-    """Resample ``decoded`` for ``spec`` and encode it: the thumbnail-to-be and its bytes."""
+def encode(decoded: Decoded, spec: OutputSpec, name_for: NameFor) -> Encoded:
+    """Resample ``decoded`` for ``spec`` and encode it."""
     thumb = _render(decoded, spec)
     fmt = spec.format
     if fmt is Format.AUTO:
         fmt = Format.PNG if has_transparency(thumb) else Format.JPEG
     thumb = _prepare(thumb, fmt, spec.background)
-    rel = render(
-        options.name,
-        source=source,
-        rel_dir=rel_dir,
-        size_label=spec.size.label,
-        width=thumb.width,
-        height=thumb.height,
-        ext=OUTPUTS[fmt].extension,
-    )
-    path = os.path.join(options.out_dir, rel)
-    try:
-        # Before encoding: an output folder that cannot be made fails the job
-        # without the cost of an encode (write_files makes it again if it went).
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except OSError as exc:
-        raise _output_error(path, exc) from None
-    data = _save(thumb, path, fmt, spec.quality)
-    return Thumbnail(path, thumb.width, thumb.height, fmt), data
+    name = name_for(spec, thumb.width, thumb.height, fmt)
+    data = _save(thumb, name, fmt, spec.quality)
+    return Encoded(spec, name, thumb.width, thumb.height, fmt, data)
 
 
 def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
@@ -181,34 +148,17 @@ def _prepare(im: Image.Image, fmt: Format, background: tuple[int, int, int, int]
     return im
 
 
-def _save(im: Image.Image, path: str, fmt: Format, quality: int) -> bytes:
-    """Encode ``im`` for ``path`` into memory (thumbnails are small), with one-line errors.
-
-    In memory, because Pillow's encoders write to a real file descriptor
-    unchecked: a short write on a full disk would go unnoticed.
-    """
+def _save(im: Image.Image, name: str, fmt: Format, quality: int) -> bytes:
+    """Encode ``im`` (the output ``name``) into memory, with one-line errors."""
     out = OUTPUTS[fmt]
     params = {"quality": quality} if out.takes_quality else {}
     buf = io.BytesIO()
     try:
         im.save(buf, format=out.pillow_format, **params)
-    except OSError as exc:
-        raise _output_error(path, exc) from None
     except MemoryError:
         raise
     except Exception as exc:
-        # Encoders raise ValueError and friends for what they cannot store.
-        raise OutputError(f"Cannot encode {display_path(path)}: {reason(exc)}") from None
+        # Encoders raise ValueError, and OSError without an errno, and
+        # friends for what they cannot store (writing is the caller's).
+        raise OutputError(f"Cannot encode {display_path(name)}: {reason(exc)}") from None
     return buf.getvalue()
-
-
-def _output_error(path: str, exc: OSError) -> Exception:
-    shown = display_path(path)
-    # No "(will retry)": the same text is stored when the last try fails too.
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return TransientError(f"Cannot write {shown}: {exc.strerror}; free some space there")
-    if exc.errno in (errno.EIO, errno.EAGAIN, errno.EBUSY):
-        return TransientError(f"Cannot write {shown}: {exc.strerror}")
-    if exc.errno is None:
-        return OutputError(f"Cannot encode {shown}: {reason(exc)}")
-    return OutputError(f"Cannot write {shown}: {exc.strerror}; check --out and its permissions")

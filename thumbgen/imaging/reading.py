@@ -1,4 +1,8 @@
-"""Reading sources: open an image file with Pillow, with one-line errors for every failure.
+"""Reading sources: open an image stream with Pillow, with one-line errors for every failure.
+
+The stream comes from storage (:mod:`thumbgen.storage`), already open; the
+name given with it is only for messages (and the extension tie-break of
+camera RAW formats).
 
 Decoders raise all sorts of exceptions on damaged data (OSError, SyntaxError,
 ValueError, struct.error...); everything here turns them into
@@ -11,8 +15,6 @@ never called "not an image".
 from __future__ import annotations
 
 import contextlib
-import os
-import stat
 import threading
 import warnings
 from collections.abc import Iterator
@@ -24,13 +26,12 @@ from thumbgen.errors import (
     CorruptImage,
     NotAnImage,
     SourceError,
-    SourceMissing,
     ThumbgenError,
     TooManyPixels,
     TransientError,
     UnsupportedImage,
 )
-from thumbgen.messages import display_path, reason
+from thumbgen.messages import reason
 
 from . import formats, headers, plugins
 from .sniff import identify
@@ -43,47 +44,19 @@ AVIF_MAX_SIDE, AVIF_MAX_PIXELS = 32768, 16384 * 16384
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-@contextlib.contextmanager
-def open_source(source: str) -> Iterator[tuple[BinaryIO, formats.ImageFormat | None]]:
-    """Open ``source`` and tell its format by content; the file is closed on exit.
+def check_source(f: BinaryIO, shown: str, name: str | None = None) -> formats.ImageFormat | None:
+    """Tell the format of the open stream ``f`` by content, refusing one thumbgen cannot read.
 
-    The format is None when no signature matched (Pillow is then asked).
-    """
-    f = _open_regular(source)
-    with f:
-        try:
-            fmt = identify(f, source)
-        except OSError as exc:
-            raise _source_error(source, exc) from None
-        if fmt is not None:
-            _check_readable(fmt, display_path(source))
-        yield f, fmt
-
-
-def _open_regular(source: str) -> BinaryIO:
-    """Open ``source`` for reading if it is a regular file; refuse anything else.
-
-    A FIFO (or a device) swapped in for a queued source would block a
-    worker in open() or read() for good, so the open never waits
-    (O_NONBLOCK) and what it opened is checked before anything is read.
+    None when no signature matched (Pillow is then asked). ``name`` (the
+    source's name, ``shown`` if not given) only breaks ties by extension.
     """
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fmt = identify(f, shown if name is None else name)
     except OSError as exc:
-        raise _source_error(source, exc) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise NotAnImage(f"Not an image: {display_path(source)} is a folder")
-        if not stat.S_ISREG(st.st_mode):
-            raise NotAnImage(
-                f"Not an image: {display_path(source)} is not a regular file (a FIFO or device?)"
-            )
-        os.set_blocking(fd, True)  # a regular file never blocks; reads need no EAGAIN care
-    except BaseException:
-        os.close(fd)
-        raise
-    return os.fdopen(fd, "rb")
+        raise TransientError(f"Cannot read {shown}: {exc.strerror or reason(exc)}") from None
+    if fmt is not None:
+        _check_readable(fmt, shown)
+    return fmt
 
 
 def _check_readable(fmt: formats.ImageFormat, shown: str) -> None:
@@ -129,9 +102,10 @@ def open_pillow(
 
 
 @contextlib.contextmanager
-def open_image(source: str) -> Iterator[Image.Image]:
-    """Open ``source`` reading only its header, with clear errors for every failure."""
-    with open_source(source) as (f, fmt), open_pillow(f, display_path(source), fmt) as im:
+def open_image(f: BinaryIO, shown: str) -> Iterator[Image.Image]:
+    """Open the stream ``f`` reading only its header, with clear errors for every failure."""
+    fmt = check_source(f, shown)
+    with open_pillow(f, shown, fmt) as im:
         yield im
 
 
@@ -197,27 +171,6 @@ def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str:
         except Exception as exc:
             return reason(exc)
     return "its plugin gave no reason"
-
-
-def stat_source(source: str) -> os.stat_result:
-    """``os.stat`` with the same one-line errors as reading the file."""
-    try:
-        return os.stat(source)
-    except OSError as exc:
-        raise _source_error(source, exc) from None
-
-
-def _source_error(source: str, exc: OSError) -> Exception:
-    shown = display_path(source)
-    if isinstance(exc, FileNotFoundError):
-        return SourceMissing(f"Source file not found: {shown} (moved or deleted?)")
-    if isinstance(exc, IsADirectoryError):
-        return NotAnImage(f"Not an image: {shown} is a folder")
-    if isinstance(exc, PermissionError):
-        return SourceError(f"Permission denied reading {shown}; check the file's permissions")
-    if isinstance(exc, NotADirectoryError):
-        return SourceMissing(f"Source file not found: {shown} (a parent is not a folder)")
-    return TransientError(f"Cannot read {shown}: {exc.strerror or reason(exc)}")
 
 
 @contextlib.contextmanager

@@ -38,18 +38,19 @@ class NotImage(Exception):
     """Raised by :func:`sniff` with the reason a file is not a readable image."""
 
 
-def sniff(path: str) -> str:
-    """Return the image format of ``path`` (``"JPEG"``, ``"PNG"``...) or raise NotImage.
+def sniff(f: BinaryIO, name: str) -> str:
+    """Return the image format of the open file ``f`` (``"JPEG"``, ``"PNG"``...) or raise NotImage.
 
-    Signatures and brands come from :data:`~thumbgen.imaging.formats.INPUTS`.
-    ``OSError`` from opening or reading the file is left to the caller.
+    ``name`` is the file's name (its extension breaks ties between formats
+    that share a container). Signatures and brands come from
+    :data:`~thumbgen.imaging.formats.INPUTS`. ``OSError`` from reading is
+    left to the caller.
     """
-    with open(path, "rb") as f:
-        if not f.read(1):
-            raise NotImage("empty file")
-        found = identify(f, path)
+    if not f.read(1):
+        raise NotImage("empty file")
+    found = identify(f, name)
     if found is None:
-        return _ask_pillow(path)
+        return _ask_pillow(f)
     if found.skip is not None:
         raise NotImage(found.skip)
     why = formats.missing(found)
@@ -130,7 +131,7 @@ def _iso_brands(head: bytes) -> list[bytes]:
     return [head[8:12]] + [head[i : i + 4] for i in range(16, end - 3, 4)]
 
 
-def _ask_pillow(path: str) -> str:
+def _ask_pillow(f: BinaryIO) -> str:
     # Imported here: most files are told by their bytes, and ``add`` should not
     # pay for Pillow unless one is not.
     from PIL import Image, UnidentifiedImageError
@@ -142,7 +143,8 @@ def _ask_pillow(path: str) -> str:
             warnings.simplefilter("ignore")
             # Without the lifted limit a huge header raises here; the imaging
             # core then refuses it with a clear --max-pixels message instead.
-            with Image.open(path, formats=formats.READ_FORMATS) as im:
+            f.seek(0)
+            with Image.open(f, formats=formats.READ_FORMATS) as im:
                 return str(im.format)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise NotImage("not an image (unrecognised content)") from None

@@ -8,7 +8,6 @@ never blocks the event loop.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -16,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from thumbgen import commands
 from thumbgen.jobqueue.contract import State
 from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.outputs import key_under
 
 from .auth import get_queue, get_settings, require_token
 from .errors import ApiError, error_response
@@ -121,10 +121,9 @@ def resume(queue: QueueDep) -> dict[str, bool]:
 
 def thumbnail_url(settings: ServerSettings, path: str) -> str | None:
     """The ``/thumbnails/...`` URL of an output, or None if it is outside the output folder."""
-    out = settings.options.out_dir
-    rel = os.path.relpath(path, out)
-    if rel.startswith(os.pardir) or os.path.isabs(rel):
+    key = key_under(settings.options.out_dir, path)
+    if key is None:
         return None
     from urllib.parse import quote
 
-    return "/thumbnails/" + quote(rel.replace(os.sep, "/"))
+    return "/thumbnails/" + quote(key)

@@ -23,6 +23,8 @@ from thumbgen import locations
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
 from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Fit, Format, Options
+from thumbgen.outputs import FILE_TYPES
+from thumbgen.storage import LocalFile, open_storage
 
 from . import uploads
 from .auth import get_queue, get_settings, require_token
@@ -39,8 +41,7 @@ FIELDS = ("size", "fit", "format", "quality")
 #: Served thumbnails may be rewritten (a source changed, other options) under
 #: the same name: a short freshness, then revalidation by ETag.
 CACHE_CONTROL = "public, max-age=60, must-revalidate"
-_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-_TYPES |= {".webp": "image/webp", ".avif": "image/avif"}
+_TYPES = {"." + t.extension: t.content_type for t in FILE_TYPES.values()} | {".jpeg": "image/jpeg"}
 
 _UPLOAD_BODY: dict[str, Any] = {
     "required": True,
@@ -187,31 +188,31 @@ def thumbnail(
     path: str, request: Request, settings: Annotated[ServerSettings, Depends(get_settings)]
 ) -> Response:
     """The file with its content type, ETag and Cache-Control; nothing outside the folder."""
-    real = resolve_inside(settings.options.out_dir, path)
-    st = os.stat(real)
-    etag = (
-        '"'
-        + hashlib.sha256(f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}".encode()).hexdigest()[:32]
-        + '"'
-    )
+    served = served_file(settings.options.out_dir, path)
+    etag = '"' + hashlib.sha256(served.version.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    media = _TYPES.get(os.path.splitext(real)[1].lower(), "application/octet-stream")
-    return FileResponse(real, media_type=media, headers=headers, stat_result=st)
+    media = _TYPES.get(os.path.splitext(served.path)[1].lower(), "application/octet-stream")
+    return FileResponse(served.path, media_type=media, headers=headers)
 
 
-def resolve_inside(folder: str, rel: str) -> str:
-    """The real path of ``rel`` under ``folder``; 400 for dot segments, 404 if absent or outside.
+def served_file(folder: str, rel: str) -> LocalFile:
+    """The thumbnail at URL path ``rel`` under the output ``folder``, as its storage serves it.
 
-    Containment is checked on the resolved path, so a symlink inside the
-    folder that points out of it is refused like ``..``.
+    400 for dot segments (the URL is not one a job lists); 404 when absent
+    or outside the folder: containment is the storage's check, on the
+    resolved path, so a symlink inside that points out is refused like ``..``.
     """
     parts = rel.split("/")
     if any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
         raise ApiError(400, "Invalid thumbnail path: use the URL a job lists")
-    root = os.path.realpath(folder)
-    real = os.path.realpath(os.path.join(root, *parts))
-    if not real.startswith(root + os.sep) or not os.path.isfile(real):
+    served = open_storage(folder).serve(rel)
+    if served is None:
         raise ApiError(404, "No such thumbnail")
-    return real
+    return served
+
+
+def resolve_inside(folder: str, rel: str) -> str:
+    """The real path of ``rel`` under ``folder`` (:func:`served_file`)."""
+    return served_file(folder, rel).path

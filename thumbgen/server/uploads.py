@@ -31,6 +31,7 @@ from thumbgen.errors import OutputError
 from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.messages import display_path
+from thumbgen.storage import LocalStorage
 
 from .errors import ApiError
 
@@ -299,28 +300,30 @@ async def _idle_limited(request: Request, idle_seconds: float) -> AsyncIterator[
 
 
 def store(form: Form, folder: str) -> None:
-    """Sniff each received file and link it under its content name (or refuse it, 415).
+    """Sniff each received file and store it under its content name (or refuse it, 415).
 
     A name that exists already holds the same bytes: it is kept as it is
     (its modification time is part of the queue's freshness check) and the
     temporary file dropped. Runs in a worker thread (disk and fsync).
     """
-    stored_any = False
+    uploads = LocalStorage(folder)
+    staged = []
     for part in form.files:
         try:
-            found = sniff(part.temp_path)
+            with uploads.open(os.path.basename(part.temp_path)) as f:
+                found = sniff(f, part.temp_path)
         except NotImage as exc:
             part.refused = f"{_shown(part.filename)}: {exc}"
         else:
-            part.stored = os.path.join(folder, part.sha256 + _extension(found, part.temp_path))
-            try:
-                os.link(part.temp_path, part.stored)
-                stored_any = True
-            except FileExistsError:
-                pass
-        os.unlink(part.temp_path)
-    if stored_any:
-        _fsync_dir(folder)
+            name = part.sha256 + _extension(found, part.temp_path)
+            part.stored = uploads.path(name)
+            staged.append((name, part.temp_path))
+    try:
+        uploads.put_new(staged)
+    finally:
+        for part in form.files:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part.temp_path)
 
 
 def discard(form: Form) -> None:
@@ -369,14 +372,6 @@ def _extension(name: str, temp_path: str) -> str:
     if given in fmt.extensions or not fmt.extensions:
         return given or "." + fmt.name.lower()
     return fmt.extensions[0]
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _shown(filename: str) -> str:

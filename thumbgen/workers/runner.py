@@ -20,11 +20,10 @@ from typing import ParamSpec
 
 from thumbgen.errors import SourceMissing, ThumbgenError, TransientError
 from thumbgen.imaging import budget
-from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.imaging.reading import stat_source
 from thumbgen.jobqueue.contract import Job, JobStore
 from thumbgen.jobqueue.policy import blames_source
 from thumbgen.messages import display_path
+from thumbgen.thumbnailing import make
 
 from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
 from .retry import RetryPolicy as RetryPolicy
@@ -59,9 +58,7 @@ def run_next(
         # The signature recorded is the one read before decoding: if the file
         # changes while it is being read, the next add sees it as changed.
         with time_limit(job_timeout):
-            st = stat_source(job.source)
-            budget.check(job.source, job.options, max_memory)
-            thumbs = make_thumbnails(job.source, job.options, rel_dir=job.rel_dir)
+            made = make(job.source, job.options, rel_dir=job.rel_dir, max_memory=max_memory)
     except JobTimedOut as exc:
         # Permanent: the same file takes as long next time. Not held against
         # the source either (a busier machine or a higher limit may manage).
@@ -89,12 +86,13 @@ def run_next(
         )
         _record(store.fail, job.id, worker_id, error)
     else:
-        outputs = [t.path for t in thumbs]
-        _record(store.finish, job.id, worker_id, outputs, st.st_size, st.st_mtime_ns)
+        outputs = [t.path for t in made.thumbnails]
+        read = made.source
+        _record(store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
             job.source,
-            len(thumbs),
+            len(outputs),
             (time.monotonic() - started) * 1000,
         )
     return job

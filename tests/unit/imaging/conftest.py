@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from thumbgen.imaging import atomic, formats
+from thumbgen.imaging import formats
+from thumbgen.storage import atomic
 
 
 @pytest.fixture(params=["unnamed", "named"])

@@ -14,9 +14,9 @@ from support import imagegen
 from support.thumbs import files_under, load, one, opts, rgb_at, slow_to_encode
 
 from thumbgen.errors import OutputError, ThumbgenError, TransientError
-from thumbgen.imaging import pipeline as imaging
-from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.options import build_options
+from thumbgen.storage.local import output_error
+from thumbgen.thumbnailing import make_thumbnails
 
 
 @pytest.mark.usefixtures("umask_022", "temp_files")
@@ -79,7 +79,7 @@ def test_unwritable_output_is_a_clear_permanent_error(tmp_path: Path) -> None:
     ],
 )
 def test_output_errors_are_told_apart(err: int, kind: type[ThumbgenError], transient: bool) -> None:
-    exc = imaging._output_error("/out/a.jpg", OSError(err, os.strerror(err)))
+    exc = output_error("/out/a.jpg", OSError(err, os.strerror(err)))
     assert type(exc) is kind
     assert isinstance(exc, ThumbgenError)
     assert exc.transient is transient

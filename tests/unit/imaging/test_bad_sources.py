@@ -22,9 +22,9 @@ from thumbgen.errors import (
     TooManyPixels,
     TransientError,
 )
-from thumbgen.imaging import reading
-from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.options import Options
+from thumbgen.storage.local import source_error
+from thumbgen.thumbnailing import make_thumbnails
 
 
 def test_huge_header_is_refused_without_decoding(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_every_error_is_one_line_naming_the_file(tmp_path: Path, make: Any) -> N
 
 
 def test_read_errors_are_transient() -> None:
-    exc = reading._source_error("/mnt/nas/a.jpg", OSError(errno.EIO, "Input/output error"))
+    exc = source_error("/mnt/nas/a.jpg", OSError(errno.EIO, "Input/output error"))
     assert isinstance(exc, TransientError)
     assert str(exc) == "Cannot read /mnt/nas/a.jpg: Input/output error"
 

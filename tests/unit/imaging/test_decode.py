@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 from PIL import Image
 from support import imagegen
-from support.thumbs import load, one, opts
+from support.thumbs import decode_file, load, one, opts
 
 from thumbgen.errors import CorruptImage
 from thumbgen.imaging import decode as decode_mod
 from thumbgen.imaging import formats
-from thumbgen.imaging.decode import Decoder, Stored, decode
-from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.imaging.decode import Decoder, Stored
 from thumbgen.options import OutputSpec
+from thumbgen.thumbnailing import make_thumbnails
 
 
 def test_jpeg_is_decoded_at_reduced_scale(tmp_path: Path) -> None:
     src = imagegen.photo_jpeg(tmp_path / "photo.jpg", (2400, 1600))
-    decoded = decode(str(src), opts(tmp_path))
+    decoded = decode_file(str(src), opts(tmp_path))
     # 1/4 scale: still at least twice the 256x171 output, 16x fewer pixels than the source
     assert decoded.image.size == (600, 400)
     assert decoded.source_size == (2400, 1600)
@@ -29,12 +29,12 @@ def test_jpeg_is_decoded_at_reduced_scale(tmp_path: Path) -> None:
 
 def test_progressive_jpeg_is_decoded_at_reduced_scale(tmp_path: Path) -> None:
     src = imagegen.photo_jpeg(tmp_path / "photo.jpg", (2400, 1600), progressive=True)
-    assert decode(str(src), opts(tmp_path)).image.size == (600, 400)
+    assert decode_file(str(src), opts(tmp_path)).image.size == (600, 400)
 
 
 def test_the_largest_size_decides_the_decode_scale(tmp_path: Path) -> None:
     src = imagegen.photo_jpeg(tmp_path / "photo.jpg", (2400, 1600))
-    image = decode(str(src), opts(tmp_path, ("64", "512"))).image
+    image = decode_file(str(src), opts(tmp_path, ("64", "512"))).image
     assert image.size == (1200, 800)  # 1/2: 1/4 would leave less than 2x for 512 px
     thumbs = make_thumbnails(str(src), opts(tmp_path, ("64", "512")))
     assert [(t.width, t.height) for t in thumbs] == [(64, 43), (512, 341)]
@@ -44,7 +44,7 @@ def test_a_phone_photo_decodes_at_one_eighth_for_a_box_a_sixteenth_of_it(tmp_pat
     # 4032x3024 (a phone's 12 MP) for 256 px, scaled down: 1008x756 for 64 px.
     # 1/8 leaves 1.97x for the last resample, under 2x but enough (decoders._DRAFT_GAP).
     src = imagegen.photo_jpeg(tmp_path / "phone.jpg", (1008, 756))
-    assert decode(str(src), opts(tmp_path, ("64",))).image.size == (126, 95)
+    assert decode_file(str(src), opts(tmp_path, ("64",))).image.size == (126, 95)
     assert one(src, opts(tmp_path, ("64",))).width == 64
 
 
@@ -56,14 +56,14 @@ def test_decode_box_is_swapped_for_rotated_sources(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[imagegen.ORIENTATION] = 6
     stored.save(tmp_path / "tall.jpg", "JPEG", exif=exif)
-    decoded = decode(str(tmp_path / "tall.jpg"), opts(tmp_path))
+    decoded = decode_file(str(tmp_path / "tall.jpg"), opts(tmp_path))
     assert decoded.image.size == (800, 200)
     assert decoded.source_size == (3200, 800)
 
 
 def test_formats_without_reduced_decoding_decode_at_full_size(tmp_path: Path) -> None:
     imagegen.asymmetric((1200, 800)).save(tmp_path / "p.png")
-    assert decode(str(tmp_path / "p.png"), opts(tmp_path)).image.size == (1200, 800)
+    assert decode_file(str(tmp_path / "p.png"), opts(tmp_path)).image.size == (1200, 800)
 
 
 def test_output_size_follows_the_source_not_the_decode_scale(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_a_jpeg_goes_through_the_reduced_decoder(
     )
     monkeypatch.setattr(decode_mod, "decode_full", _spy(decode_mod.decode_full, calls, "full"))
     src = imagegen.photo_jpeg(tmp_path / "photo.jpg", (2400, 1600))
-    decoded = decode(str(src), opts(tmp_path))
+    decoded = decode_file(str(src), opts(tmp_path))
     assert calls == ["reduced"]
     assert decoded.image.size == (600, 400)
     assert decoded.source_size == (2400, 1600)
@@ -147,7 +147,7 @@ def test_a_png_goes_through_the_full_decoder(
     )
     monkeypatch.setattr(decode_mod, "decode_full", _spy(decode_mod.decode_full, calls, "full"))
     imagegen.asymmetric((1200, 800)).save(tmp_path / "p.png")
-    decoded = decode(str(tmp_path / "p.png"), opts(tmp_path))
+    decoded = decode_file(str(tmp_path / "p.png"), opts(tmp_path))
     assert calls == ["full"]
     assert decoded.image.size == decoded.source_size == (1200, 800)
 
@@ -161,7 +161,7 @@ def test_a_new_entry_takes_over_its_format(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setitem(decode_mod.DECODERS, "PNG", half)
     imagegen.asymmetric((120, 80)).save(tmp_path / "a.png")
-    decoded = decode(str(tmp_path / "a.png"), opts(tmp_path))
+    decoded = decode_file(str(tmp_path / "a.png"), opts(tmp_path))
     assert decoded.image.size == (40, 60)  # halved, then turned by orientation 6
     assert decoded.source_size == (80, 120)
     assert decoded.image.mode == "RGB"
@@ -176,4 +176,4 @@ def test_decoder_errors_become_one_line_errors(
     monkeypatch.setitem(decode_mod.DECODERS, "PNG", broken)
     imagegen.asymmetric((120, 80)).save(tmp_path / "a.png")
     with pytest.raises(CorruptImage, match=r"^Corrupt image: .*a\.png \(bad marker\)$"):
-        decode(str(tmp_path / "a.png"), opts(tmp_path))
+        decode_file(str(tmp_path / "a.png"), opts(tmp_path))

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen
+from support.thumbs import sniff_file
 
 from thumbgen.errors import NotAnImage
 from thumbgen.imaging import decode, formats, plugins, reading
-from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.imaging.sniff import NotImage
 from thumbgen.options import Format
 from thumbgen.watch.settle import IMAGE_EXTENSIONS, is_candidate
 
@@ -129,7 +130,7 @@ def test_each_signature_is_sniffed(
     signature, fmt = entry
     path = tmp_path / "file.bin"  # the name says nothing
     path.write_bytes(head_of(signature))
-    assert sniff(str(path)) == fmt.name
+    assert sniff_file(str(path)) == fmt.name
 
 
 @pytest.mark.parametrize("entry", formats.SIGNATURES, ids=_sig_id)
@@ -155,11 +156,11 @@ def test_each_brand_is_sniffed(
     path = tmp_path / "file.bin"
     path.write_bytes(head + bytes(32))
     if fmt.readable:
-        assert sniff(str(path)) == fmt.name
+        assert sniff_file(str(path)) == fmt.name
     else:
         assert fmt.skip is not None
         with pytest.raises(NotImage) as info:
-            sniff(str(path))
+            sniff_file(str(path))
         assert str(info.value) == fmt.skip
 
 
@@ -171,7 +172,7 @@ def test_a_format_whose_package_is_missing_is_skipped_with_how_to_install_it(
     path = tmp_path / "photo.heic"
     path.write_bytes(ftyp(b"heic", b"mif1") + bytes(32))
     with pytest.raises(NotImage) as info:
-        sniff(str(path))
+        sniff_file(str(path))
     assert (
         str(info.value)
         == formats.missing(heif)
@@ -184,7 +185,7 @@ def test_a_format_whose_package_is_missing_is_skipped_with_how_to_install_it(
 
 def test_avif_brand_wins_over_the_generic_heif_one(tmp_path: Path) -> None:
     (tmp_path / "a").write_bytes(ftyp(b"mif1", b"mif1", b"avif") + bytes(32))
-    assert sniff(str(tmp_path / "a")) == "AVIF"
+    assert sniff_file(str(tmp_path / "a")) == "AVIF"
 
 
 def test_strong_signatures_beat_brands_and_brands_beat_weak_ones(tmp_path: Path) -> None:
@@ -193,8 +194,8 @@ def test_strong_signatures_beat_brands_and_brands_beat_weak_ones(tmp_path: Path)
     ppm_with_brand = b"P6 \nftypavif" + bytes(32)
     (tmp_path / "b").write_bytes(bmp_with_brand)
     (tmp_path / "p").write_bytes(ppm_with_brand)
-    assert sniff(str(tmp_path / "b")) == "BMP"
-    assert sniff(str(tmp_path / "p")) == "AVIF"
+    assert sniff_file(str(tmp_path / "b")) == "BMP"
+    assert sniff_file(str(tmp_path / "p")) == "AVIF"
 
 
 # --- the watcher and the messages agree with the table -------------------------------
@@ -210,7 +211,7 @@ def test_watcher_filter_is_the_readable_extensions() -> None:
 
 def test_not_an_image_message_names_the_common_formats(tmp_path: Path) -> None:
     src = imagegen.text_as_jpg(tmp_path / "photo.jpg")
-    with pytest.raises(NotAnImage) as info, reading.open_image(str(src)):
+    with pytest.raises(NotAnImage) as info, open(src, "rb") as f, reading.open_image(f, str(src)):
         pass
     assert str(info.value) == (
         f"Not an image thumbgen can read: {src} "

@@ -2,7 +2,7 @@
 
 Seeds of JPEG, PNG, GIF, WebP, TIFF, AVIF and HEIC (:mod:`support.fuzzing`)
 are damaged in every way a file can be and run through the memory budget and
-:func:`~thumbgen.imaging.pipeline.make_thumbnails` into a real output folder:
+:func:`~thumbgen.thumbnailing.make_thumbnails` into a real output folder:
 each ends in complete thumbnails, or in one :class:`~thumbgen.errors.ThumbgenError`
 line with nothing left in the folder. The budget is small here;
 ``nox -s fuzz`` runs the same tests with ``THUMBGEN_FUZZ_EXAMPLES`` examples.

@@ -11,12 +11,20 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import formatgen, iccgen, imagegen
-from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at
+from support.thumbs import (
+    UPRIGHT,
+    close,
+    decode_file,
+    load,
+    mean_difference,
+    one,
+    opts,
+    rgb_at,
+    sniff_file,
+)
 
-from thumbgen.imaging.decode import decode
-from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.imaging.sniff import sniff
 from thumbgen.options import Format
+from thumbgen.thumbnailing import make_thumbnails
 
 pytest.importorskip("pillow_heif")
 
@@ -44,13 +52,13 @@ def test_every_exif_orientation_with_every_irot_comes_out_upright(
 
 def test_the_decoded_size_is_the_displayed_one(tmp_path: Path) -> None:
     src = formatgen.heic_rotated(tmp_path / "p.heic", PICTURE, 6)
-    decoded = decode(str(src), opts(tmp_path))
+    decoded = decode_file(str(src), opts(tmp_path))
     assert decoded.source_size == (128, 96)
 
 
 def test_heic_is_sniffed_by_content(tmp_path: Path) -> None:
     src = formatgen.heic(tmp_path / "photo.jpg", PICTURE)  # the name is wrong
-    assert sniff(str(src)) == "HEIF"
+    assert sniff_file(str(src)) == "HEIF"
 
 
 def test_10_bit_heic_keeps_its_levels(tmp_path: Path) -> None:
@@ -110,10 +118,10 @@ def test_a_file_of_several_images_gives_the_primary_one(tmp_path: Path) -> None:
 def test_an_embedded_thumbnail_large_enough_is_decoded_instead(tmp_path: Path) -> None:
     picture = imagegen.asymmetric((1200, 800))
     src = formatgen.heic(tmp_path / "big.heic", picture, quality=90, thumbnails=[300])
-    small = decode(str(src), opts(tmp_path, ("128",)))
+    small = decode_file(str(src), opts(tmp_path, ("128",)))
     assert small.image.size == (300, 200)  # >= twice the 128 px output
     assert small.source_size == (1200, 800)
-    large = decode(str(src), opts(tmp_path, ("512",)))
+    large = decode_file(str(src), opts(tmp_path, ("512",)))
     assert large.image.size == (1200, 800)  # the thumbnail would be too small
     thumb = thumb_of(src, tmp_path)
     assert thumb.size == (128, 85)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageFilter
-from support.thumbs import opts
+from support.thumbs import decode_file, opts
 
 from thumbgen.errors import ThumbgenError
-from thumbgen.imaging import decode, decoders, jpeg_dc
+from thumbgen.imaging import decoders, jpeg_dc
 
 
 def photo(size: tuple[int, int] = (2400, 1600), mode: str = "RGB") -> Image.Image:
@@ -97,7 +97,7 @@ def test_decode_uses_the_dc_scans_when_the_draft_is_an_eighth(
     calls: list[int] = []
     real = jpeg_dc.rewrite
     monkeypatch.setattr(jpeg_dc, "rewrite", lambda d: calls.append(len(d)) or real(d))
-    decoded = decode.decode(str(src), opts(tmp_path, ("128",)))
+    decoded = decode_file(str(src), opts(tmp_path, ("128",)))
     assert calls
     assert decoded.image.size == (300, 200)
     expected = draft_decode(src.read_bytes(), (300, 200))
@@ -110,7 +110,7 @@ def _decoded_normally(tmp_path: Path, data: bytes, size: str = "128") -> Image.I
     src.write_bytes(data)
     with Image.open(src) as im:
         assert decoders._from_dc_scans(im, (256, 256)) is None
-    return decode.decode(str(src), opts(tmp_path, (size,))).image
+    return decode_file(str(src), opts(tmp_path, (size,))).image
 
 
 def test_restart_markers_fall_back(tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_mpo_falls_back(tmp_path: Path) -> None:
     with Image.open(src) as im:
         assert im.format == "MPO"
         assert decoders._from_dc_scans(im, (256, 256)) is None
-    assert decode.decode(str(src), opts(tmp_path, ("128",))).image.size == (300, 200)
+    assert decode_file(str(src), opts(tmp_path, ("128",))).image.size == (300, 200)
 
 
 def test_first_scan_not_dc_falls_back() -> None:
@@ -204,7 +204,7 @@ def test_truncated_files_fall_back(tmp_path: Path, keep: float) -> None:
     src = tmp_path / "t.jpg"
     src.write_bytes(cut)
     with pytest.raises(ThumbgenError):  # the same error as without the DC path
-        decode.decode(str(src), opts(tmp_path, ("128",)))
+        decode_file(str(src), opts(tmp_path, ("128",)))
 
 
 @pytest.mark.parametrize("size", [(1200, 800), (2000, 300)])
@@ -233,6 +233,6 @@ def test_exif_orientation_and_profile_survive(tmp_path: Path) -> None:
     exif[0x0112] = 6
     src = tmp_path / "o.jpg"
     photo().save(src, "JPEG", quality=90, progressive=True, exif=exif, icc_profile=b"")
-    decoded = decode.decode(str(src), opts(tmp_path, ("64",)))
+    decoded = decode_file(str(src), opts(tmp_path, ("64",)))
     assert decoded.source_size == (1600, 2400)
     assert decoded.image.size == (200, 300)

@@ -24,7 +24,7 @@ from support.thumbs import opts
 
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging import jpeg_dc
-from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.thumbnailing import make_thumbnails
 
 # The zero scans appended per component: a DHT, an SOS and a few bytes of runs.
 _TAIL = 200

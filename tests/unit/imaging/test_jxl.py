@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import formatgen, imagegen
-from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at
+from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at, sniff_file
 
 from thumbgen.errors import TooManyPixels, UnsupportedImage
 from thumbgen.imaging import jxl
-from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.imaging.sniff import NotImage
 from thumbgen.options import Format
+from thumbgen.thumbnailing import make_thumbnails
 
 pytest.importorskip("pillow_jxl")
 
@@ -22,7 +22,7 @@ pytest.importorskip("pillow_jxl")
 def test_a_jpeg_xl_becomes_a_thumbnail_of_the_same_pixels(tmp_path: Path) -> None:
     picture = imagegen.asymmetric((120, 80))
     src = formatgen.jxl(tmp_path / "p.jxl", picture)
-    assert sniff(str(src)) == "JXL"
+    assert sniff_file(str(src)) == "JXL"
     out = load(one(src, opts(tmp_path, ("120",), format="png")).path)
     assert out.size == (120, 80)
     assert mean_difference(out, picture) < 1
@@ -101,7 +101,7 @@ def test_without_the_plugin_a_jpeg_xl_is_skipped_naming_the_extra(
     without_module("pillow_jxl")
     line = "JPEG XL needs the jxl extra: pipx install 'thumbgen-cli[jxl]'"
     with pytest.raises(NotImage, match=r"^JPEG XL needs the jxl extra"):
-        sniff(str(src))
+        sniff_file(str(src))
     with pytest.raises(UnsupportedImage) as info:
         make_thumbnails(str(src), opts(tmp_path))
     assert str(info.value) == f"Cannot read {src}: {line}"

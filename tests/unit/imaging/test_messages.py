@@ -16,7 +16,7 @@ from support import formatgen, imagegen
 from support.thumbs import files_under, opts
 
 from thumbgen.errors import CorruptImage, SourceError, TooManyPixels, UnsupportedImage
-from thumbgen.imaging.pipeline import make_thumbnails
+from thumbgen.thumbnailing import make_thumbnails
 
 
 def test_an_avif_over_max_pixels_is_refused_by_its_header(tmp_path: Path) -> None:

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from support import imagegen
-from support.thumbs import UPRIGHT, load, mean_difference, one, opts
-
-from thumbgen.imaging.decode import decode
+from support.thumbs import UPRIGHT, decode_file, load, mean_difference, one, opts
 
 
 @pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
@@ -41,7 +39,7 @@ def test_orientation_survives_shrink_on_load(tmp_path: Path, orientation: int) -
     # small decoded image are both exercised.
     picture = imagegen.asymmetric((2000, 1200))
     src = imagegen.save_with_orientation(picture, tmp_path / "big.jpg", orientation)
-    assert decode(str(src), opts(tmp_path)).image.size == (1000, 600)
+    assert decode_file(str(src), opts(tmp_path)).image.size == (1000, 600)
     thumb = one(src, opts(tmp_path))
     assert (thumb.width, thumb.height) == (256, 154)
     assert imagegen.quadrants(load(thumb.path)) == UPRIGHT

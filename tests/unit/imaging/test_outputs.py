@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen
-from support.thumbs import UPRIGHT, close, files_under, load, one, opts, rgb_at
+from support.thumbs import UPRIGHT, close, files_under, load, one, opts, rgb_at, sniff_file
 
-from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.imaging.sniff import sniff
+from thumbgen.thumbnailing import make_thumbnails
 
 # --- metadata, animation ------------------------------------------------------------
 
@@ -57,7 +56,7 @@ def test_output_formats(tmp_path: Path, fmt: str, sniffed: str, ext: str) -> Non
     imagegen.asymmetric((120, 80)).save(tmp_path / "a.png")
     thumb = one(tmp_path / "a.png", opts(tmp_path, ("64",), format=fmt))
     assert thumb.path == str(tmp_path / "out" / f"a_64x64.{ext}")
-    assert sniff(thumb.path) == sniffed
+    assert sniff_file(thumb.path) == sniffed
     assert imagegen.quadrants(load(thumb.path)) == UPRIGHT
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen, rawgen
-from support.thumbs import UPRIGHT, load, one, opts
+from support.thumbs import UPRIGHT, decode_file, load, one, opts, sniff_file
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
-from thumbgen.imaging.decode import decode
-from thumbgen.imaging.pipeline import make_thumbnails
-from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.imaging.sniff import NotImage
+from thumbgen.thumbnailing import make_thumbnails
 
 pytest.importorskip("rawpy")
 
@@ -59,10 +58,10 @@ def test_a_too_small_preview_gives_way_to_the_sensor_data(tmp_path: Path, orient
 
 def test_demosaic_is_half_size_when_that_is_enough(tmp_path: Path) -> None:
     src = rawgen.dng(tmp_path / "p.dng", PICTURE, 6, preview=marked_preview((12, 8)))
-    half = decode(str(src), opts(tmp_path, ("32",)))
+    half = decode_file(str(src), opts(tmp_path, ("32",)))
     assert half.image.size == (48, 32)  # stored 64x96, halved, turned upright
     assert half.source_size == (96, 64)
-    full = decode(str(src), opts(tmp_path, ("80",)))
+    full = decode_file(str(src), opts(tmp_path, ("80",)))
     assert full.image.size == (96, 64)
 
 
@@ -108,7 +107,7 @@ def _tiff(path: Path) -> Path:
 def test_tiff_based_raws_are_told_from_tiffs(
     tmp_path: Path, make: Callable[[Path], Path], name: str, expected: str
 ) -> None:
-    assert sniff(str(make(tmp_path / name))) == expected
+    assert sniff_file(str(make(tmp_path / name))) == expected
 
 
 @pytest.mark.parametrize(
@@ -125,7 +124,7 @@ def test_tiff_based_raws_are_told_from_tiffs(
 def test_raw_signatures(tmp_path: Path, head: bytes) -> None:
     path = tmp_path / "file.bin"  # the name says nothing
     path.write_bytes(head + bytes(64))
-    assert sniff(str(path)) == "RAW"
+    assert sniff_file(str(path)) == "RAW"
 
 
 # --- without the raw extra --------------------------------------------------------------
@@ -139,7 +138,7 @@ def test_without_rawpy_a_raw_is_skipped_naming_the_extra(
     src = rawgen.dng(tmp_path / "p.dng", PICTURE, 1, preview=None)
     without_module("rawpy")
     with pytest.raises(NotImage) as info:
-        sniff(str(src))
+        sniff_file(str(src))
     assert str(info.value) == NEEDS_EXTRA
     with pytest.raises(UnsupportedImage) as refused:
         make_thumbnails(str(src), opts(tmp_path))

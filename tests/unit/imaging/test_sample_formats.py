@@ -8,8 +8,8 @@ import pytest
 from support import formatgen
 from support.thumbs import load, one, opts
 
-from thumbgen.imaging.pipeline import make_thumbnails
 from thumbgen.options import Format
+from thumbgen.thumbnailing import make_thumbnails
 
 
 def grey_row(src: Path, tmp_path: Path) -> list[int]:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen
+from support.thumbs import sniff_file
 
-from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.imaging.sniff import NotImage
 
 
 @pytest.mark.parametrize(
@@ -32,28 +33,28 @@ from thumbgen.imaging.sniff import NotImage, sniff
 def test_known_formats_whatever_the_name(tmp_path: Path, fmt: str, pillow: str, mode: str) -> None:
     path = tmp_path / "picture.txt"  # a misleading extension on purpose
     Image.new(mode, (16, 16), 1 if mode == "P" else None).save(path, pillow)
-    assert sniff(str(path)) == fmt
+    assert sniff_file(str(path)) == fmt
 
 
 def test_png_named_jpg(tmp_path: Path) -> None:
-    assert sniff(str(imagegen.png_named_jpg(tmp_path / "photo.jpg"))) == "PNG"
+    assert sniff_file(str(imagegen.png_named_jpg(tmp_path / "photo.jpg"))) == "PNG"
 
 
 def test_text_named_jpg_is_not_an_image(tmp_path: Path) -> None:
     with pytest.raises(NotImage, match="not an image"):
-        sniff(str(imagegen.text_as_jpg(tmp_path / "photo.jpg")))
+        sniff_file(str(imagegen.text_as_jpg(tmp_path / "photo.jpg")))
 
 
 def test_empty_file(tmp_path: Path) -> None:
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(NotImage, match="empty file"):
-        sniff(str(tmp_path / "empty.jpg"))
+        sniff_file(str(tmp_path / "empty.jpg"))
 
 
 def test_avif_with_generic_major_brand(tmp_path: Path) -> None:
     # Major brand "mif1" is shared with HEIC; "avif" among the compatible brands decides.
     path = imagegen.avif_with_major_brand(tmp_path / "a.avif", b"mif1")
-    assert sniff(str(path)) == "AVIF"
+    assert sniff_file(str(path)) == "AVIF"
 
 
 def _ftyp(major: bytes, *compatible: bytes) -> bytes:
@@ -66,7 +67,7 @@ def _ftyp(major: bytes, *compatible: bytes) -> bytes:
 )
 def test_heic_is_told_by_its_brands(tmp_path: Path, head: bytes) -> None:
     (tmp_path / "IMG_0001.HEIC").write_bytes(head + bytes(64))
-    assert sniff(str(tmp_path / "IMG_0001.HEIC")) == "HEIF"
+    assert sniff_file(str(tmp_path / "IMG_0001.HEIC")) == "HEIF"
 
 
 def test_huge_header_without_magic_is_still_an_image(tmp_path: Path) -> None:
@@ -74,9 +75,9 @@ def test_huge_header_without_magic_is_still_an_image(tmp_path: Path) -> None:
     # check must not turn it into "not an image"; the core refuses it later, clearly.
     header = struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, 60000, 60000, 24, 0)
     (tmp_path / "big.tga").write_bytes(header + bytes(300))
-    assert sniff(str(tmp_path / "big.tga")) == "TGA"
+    assert sniff_file(str(tmp_path / "big.tga")) == "TGA"
 
 
 def test_missing_file_is_left_to_the_caller(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        sniff(str(tmp_path / "gone.jpg"))
+        sniff_file(str(tmp_path / "gone.jpg"))

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from support import formatgen
+from support.thumbs import sniff_file
 
 from thumbgen.imaging import svg, svg_render
-from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.imaging.sniff import NotImage
 from thumbgen.options import build_options
 
 NS = formatgen.SVG_NS
@@ -34,23 +35,23 @@ NS = formatgen.SVG_NS
 def test_svg_is_told_by_its_root_element(tmp_path: Path, text: str) -> None:
     path = tmp_path / "drawing.txt"  # the name says nothing
     path.write_text(text, encoding="utf-8")
-    assert sniff(str(path)) == "SVG"
+    assert sniff_file(str(path)) == "SVG"
 
 
 def test_other_xml_is_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "page.svg"
     path.write_text('<?xml version="1.0"?><html><body/></html>')
     with pytest.raises(NotImage):
-        sniff(str(path))
+        sniff_file(str(path))
 
 
 def test_svgz_is_told_by_gzip_and_its_extension(tmp_path: Path) -> None:
     body = gzip.compress(f"<svg {NS}/>".encode())
     (tmp_path / "a.svgz").write_bytes(body)
     (tmp_path / "a.gz").write_bytes(body)
-    assert sniff(str(tmp_path / "a.svgz")) == "SVG"
+    assert sniff_file(str(tmp_path / "a.svgz")) == "SVG"
     with pytest.raises(NotImage):
-        sniff(str(tmp_path / "a.gz"))
+        sniff_file(str(tmp_path / "a.gz"))
 
 
 def hrefs(root: ET.Element) -> list[str]:

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen
-from support.thumbs import close, load, one, opts, rgb_at
+from support.thumbs import close, load, one, opts, rgb_at, sniff_file
 
-from thumbgen.imaging.sniff import sniff
 from thumbgen.options import Format
 
 
@@ -35,7 +34,7 @@ def test_auto_format_is_jpeg_for_an_opaque_alpha_channel(tmp_path: Path) -> None
     Image.new("RGBA", (64, 64), (10, 200, 30, 255)).save(tmp_path / "opaque.png")
     thumb = one(tmp_path / "opaque.png", opts(tmp_path, ("32",)))
     assert thumb.format is Format.JPEG
-    assert sniff(thumb.path) == "JPEG"
+    assert sniff_file(thumb.path) == "JPEG"
 
 
 @pytest.mark.parametrize("fmt", ["png", "webp", "avif"])

@@ -64,7 +64,7 @@ def write_files(files: Sequence[tuple[str, bytes]]) -> None:
         folders = {os.path.dirname(item.path): item.path for item in staged}
         for folder, path in folders.items():
             with _named(path):
-                _fsync_folder(folder)
+                fsync_folder(folder)
     except BaseException:
         for path in linked:
             with contextlib.suppress(OSError):
@@ -133,7 +133,7 @@ def _give_name(item: _Staged) -> None:
         item.tmp = None
 
 
-def _fsync_folder(folder: str) -> None:
+def fsync_folder(folder: str) -> None:
     """Make the new names durable (a file's fsync does not cover its directory entry)."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
