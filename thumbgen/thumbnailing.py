@@ -52,7 +52,12 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
     plan = outputs.plan(options, source, rel_dir)
     planned = {p.spec: p for p in plan.outputs}
 
+    out = storage.open_storage(plan.out)
+
     def name_for(spec: OutputSpec, width: int, height: int, fmt: Format) -> str:
+        # Called before each encode: an output that cannot be written fails
+        # the job now, not after the cost of encoding it.
+        out.prepare(planned[spec].key(width, height, fmt))
         return planned[spec].location(width, height, fmt)
 
     store, key = storage.open_object(source)
@@ -60,7 +65,7 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
     with store.open(key) as f:
         budget.check(f, source, options, max_memory)
         encoded = encode_all(f, source, options, name_for)
-    storage.open_storage(plan.out).put_all([_blob(planned[e.spec], e) for e in encoded])
+    out.put_all([_blob(planned[e.spec], e) for e in encoded])
     return Made(entry, [Thumbnail(e.name, e.width, e.height, e.format) for e in encoded])
 
 

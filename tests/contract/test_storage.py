@@ -155,3 +155,12 @@ def test_listing_reports_what_it_cannot_look_at(storage: Storage, tmp_path: Path
     unlisted = found[1]
     assert isinstance(unlisted, Unlisted)
     assert unlisted.reason == "no such file or directory"
+
+
+def test_prepare_fails_as_the_write_would(storage: Storage, broken_key: Callable[[], str]) -> None:
+    storage.prepare("fine/a.jpg")
+    storage.put_all([blob("fine/a.jpg")])
+    bad = broken_key()
+    with pytest.raises(ThumbgenError) as info:
+        storage.prepare(bad)
+    assert bad.rsplit("/", 1)[-1] in str(info.value)

@@ -34,9 +34,9 @@ _REDUCING_GAP = 3.0
 _DERIVED_GAP = 2.0
 
 
-#: Names an output once its pixel size and format are known: for messages
-#: (and the caller's records), never for opening files (the caller stores
-#: the bytes).
+#: Names an output once its pixel size and format are known, right before
+#: it is encoded: for messages and the caller's records (the caller stores
+#: the bytes, and may get ready to there and then).
 NameFor = Callable[[OutputSpec, int, int, Format], str]
 
 

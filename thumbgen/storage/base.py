@@ -93,6 +93,14 @@ class Storage(Protocol):
         """``length`` bytes from ``start`` (to the end when None): a range read."""
         ...
 
+    def prepare(self, key: str) -> None:
+        """Make ``key`` ready to be written, raising now the error a write would meet.
+
+        Called before an output is encoded: an output location that cannot
+        be written fails the job without the cost of an encode.
+        """
+        ...
+
     def put_all(self, blobs: Sequence[Blob]) -> None:
         """Store every blob complete, or none of them, as atomically as the store allows."""
         ...

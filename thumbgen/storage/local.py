@@ -131,6 +131,14 @@ class LocalStorage:
             except OSError as exc:
                 raise source_error(self.path(key), exc) from None
 
+    def prepare(self, key: str) -> None:
+        """Make the folder ``key`` goes in (:meth:`put_all` makes it again if it went)."""
+        path = self.path(key)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+
     def put_all(self, blobs: Sequence[Blob]) -> None:
         """Write every blob complete and durable, or none (:func:`~.atomic.write_files`)."""
         if not blobs:
