@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -33,14 +32,13 @@ from thumbgen.errors import (
 from thumbgen.messages import display_path, reason
 
 from . import formats, headers, plugins
+from .pillow_limits import pillow_limit_lifted
 from .sniff import identify
 
 #: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
 READ_FORMATS = formats.READ_FORMATS
 #: libavif's default limits (avif.h: AVIF_DEFAULT_IMAGE_DIMENSION_LIMIT, _SIZE_LIMIT).
 AVIF_MAX_SIDE, AVIF_MAX_PIXELS = 32768, 16384 * 16384
-
-_PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -218,23 +216,6 @@ def _source_error(source: str, exc: OSError) -> Exception:
     if isinstance(exc, NotADirectoryError):
         return SourceMissing(f"Source file not found: {shown} (a parent is not a folder)")
     return TransientError(f"Cannot read {shown}: {exc.strerror or reason(exc)}")
-
-
-@contextlib.contextmanager
-def pillow_limit_lifted() -> Iterator[None]:
-    """Switch off Pillow's own decompression-bomb check for the ``with`` block.
-
-    It is process-wide and fixed; thumbgen applies ``--max-pixels`` itself right
-    after reading the header, so the user can raise the limit. The lock keeps
-    concurrent callers from restoring the limit early.
-    """
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
 
 
 @contextlib.contextmanager
