@@ -195,7 +195,7 @@ def edges(root: Path) -> dict[str, dict[str, int]]:
 
 
 def cycles(root: Path) -> list[list[str]]:
-    """Every strongly connected group of modules in the import graph (Tarjan), as one cycle each."""
+    """Per group of modules that import each other in a loop (Tarjan): a shortest loop, by line."""
     graph = edges(root)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -219,7 +219,11 @@ def cycles(root: Path) -> list[list[str]]:
                 if member == node:
                     break
             if len(group) > 1:
-                found.append(_one_cycle(graph, set(group)))
+                loop = _one_cycle(graph, set(group))
+                rest = sorted(set(group) - {step.split(":")[0] for step in loop})
+                found.append(
+                    loop + ([f"(the loop also runs through {', '.join(rest)})"] if rest else [])
+                )
 
     for node in sorted(graph):
         if node not in index:
