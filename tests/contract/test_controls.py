@@ -10,6 +10,7 @@ from pathlib import Path
 
 from store_helpers import OWNER, claim, new_jobs, options, run_by_tokens, tokens, true_counts
 
+from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.contract import Counts, State
 from thumbgen.jobqueue.huey_app import Queue
 
@@ -19,7 +20,7 @@ from thumbgen.jobqueue.huey_app import Queue
 def test_pause_is_kept_in_the_queue_for_every_connection(queue: Queue, backend: str) -> None:
     assert queue.store.paused() is False
     queue.store.pause()
-    other = Queue(backend)  # another process, another machine: the same answer
+    other = open_queue(backend)  # another process, another machine: the same answer
     try:
         assert other.store.paused() is True
         other.store.resume()

@@ -1,7 +1,7 @@
 """The service layer: each command's core as a plain function returning plain data.
 
-The CLI (and the HTTP server to come) parses its input, calls one function
-here and renders what comes back; nothing in this package prints, exits or
+The CLI and the HTTP server (``thumbgen.server``) parse their input, call one
+function here and render what comes back; nothing in this package prints, exits or
 knows about the terminal. Policy the front ends share lives here too: the
 exit code of ``add``, which failures belong to a batch, what the watcher does
 with a file that has arrived.

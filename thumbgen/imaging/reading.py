@@ -15,7 +15,6 @@ never called "not an image".
 from __future__ import annotations
 
 import contextlib
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -34,14 +33,13 @@ from thumbgen.errors import (
 from thumbgen.messages import reason
 
 from . import formats, headers, plugins
+from .pillow_limits import pillow_limit_lifted
 from .sniff import identify
 
 #: Formats thumbgen decodes; rarer Pillow decoders stay off (less attack surface).
 READ_FORMATS = formats.READ_FORMATS
 #: libavif's default limits (avif.h: AVIF_DEFAULT_IMAGE_DIMENSION_LIMIT, _SIZE_LIMIT).
 AVIF_MAX_SIDE, AVIF_MAX_PIXELS = 32768, 16384 * 16384
-
-_PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 def check_source(f: BinaryIO, shown: str, name: str | None = None) -> formats.ImageFormat | None:
@@ -171,23 +169,6 @@ def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str:
         except Exception as exc:
             return reason(exc)
     return "its plugin gave no reason"
-
-
-@contextlib.contextmanager
-def pillow_limit_lifted() -> Iterator[None]:
-    """Switch off Pillow's own decompression-bomb check for the ``with`` block.
-
-    It is process-wide and fixed; thumbgen applies ``--max-pixels`` itself right
-    after reading the header, so the user can raise the limit. The lock keeps
-    concurrent callers from restoring the limit early.
-    """
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
 
 
 @contextlib.contextmanager

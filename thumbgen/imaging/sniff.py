@@ -136,7 +136,7 @@ def _ask_pillow(f: BinaryIO) -> str:
     # pay for Pillow unless one is not.
     from PIL import Image, UnidentifiedImageError
 
-    from .reading import pillow_limit_lifted
+    from .pillow_limits import pillow_limit_lifted
 
     try:
         with warnings.catch_warnings(), pillow_limit_lifted():

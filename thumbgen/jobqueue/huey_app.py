@@ -56,16 +56,11 @@ def import_huey() -> None:
 class Queue:
     """One queue location: its Huey instance, its token task and a store per thread.
 
-    Built from a :class:`Backend` (what ``open_queue`` does); a location
-    string is still accepted and opened with ``open_backend``.
+    Built from a :class:`Backend`: :func:`thumbgen.jobqueue.backend.open_queue`
+    chooses it for a location.
     """
 
-    def __init__(self, backend: Backend | str) -> None:
-        if isinstance(backend, str):
-            # Imported here: the chooser imports this module for open_queue.
-            from .backend import open_backend
-
-            backend = open_backend(backend)
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.location = backend.location
         self.queue_name = QUEUE_NAME

@@ -65,20 +65,6 @@ def start_time_from_stat(data: bytes) -> str | None:
     return fields[19].decode()
 
 
-def is_alive(host: str, pid: int, started: str | None, heartbeat: float, now: float) -> bool:
-    """Whether the worker described by these fields is still running.
-
-    Kept for callers written before :mod:`~thumbgen.jobqueue.policy`; new code
-    calls ``policy.alive_here(worker, now)`` with the :class:`WorkerInfo`.
-    """
-    # Imported here: the policy builds on this module's facts.
-    from thumbgen.jobqueue import policy
-    from thumbgen.jobqueue.contract import WorkerInfo
-
-    worker = WorkerInfo("", host, pid, started, heartbeat, heartbeat, 0, None)
-    return policy.alive_here(worker, now)
-
-
 def die_with_parent(sig: int = signal.SIGUSR1) -> None:
     """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere)."""
     if not sys.platform.startswith("linux"):

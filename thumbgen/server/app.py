@@ -11,7 +11,7 @@ from thumbgen import __version__
 from . import dashboard, errors, routes, thumbs
 
 if TYPE_CHECKING:
-    from thumbgen.jobqueue.huey_app import Queue
+    from thumbgen.commands.queues import Queue
 
     from .settings import ServerSettings
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     """The app for ``settings``; ``queue`` is opened from ``settings.queue`` if not given."""
     if queue is None:
-        from thumbgen.jobqueue.backend import open_queue
+        from thumbgen.commands.queues import open_queue
 
         queue = open_queue(settings.queue)
     app = FastAPI(

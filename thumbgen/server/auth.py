@@ -15,7 +15,7 @@ For route modules (the dashboard's too)::
   (they hold no data).
 - :func:`get_settings`: the :class:`~thumbgen.server.settings.ServerSettings`
   (also ``request.app.state.settings``).
-- :func:`get_queue`: the server's open :class:`~thumbgen.jobqueue.huey_app.Queue`
+- :func:`get_queue`: the server's open :class:`~thumbgen.commands.queues.Queue`
   (also ``request.app.state.queue``); its ``store`` is per thread, so sync
   routes (run in the thread pool) may use it directly.
 """
@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.commands.queues import Queue
 
 from .settings import ServerSettings
 

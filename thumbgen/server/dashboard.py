@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from thumbgen.commands import throughput as throughput_service
-from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.commands.queues import Queue
 
 from .auth import get_queue, require_token
 from .errors import ApiError

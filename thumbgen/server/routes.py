@@ -13,8 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from thumbgen import commands
-from thumbgen.jobqueue.contract import State
-from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.commands.queues import Queue, State
 from thumbgen.outputs import key_under
 
 from .auth import get_queue, get_settings, require_token
@@ -44,7 +43,7 @@ data = APIRouter(dependencies=[Depends(require_token)], responses=COMMON)
 )
 def health(queue: QueueDep) -> Any:
     """200 ``{"status": "ok", "queue": ...}`` while the queue answers, else 503."""
-    from thumbgen.jobqueue.backend import shown
+    from thumbgen.commands.queues import shown
 
     try:
         queue.store.paused()

@@ -37,7 +37,7 @@ def serve(
     uploads folder, or an unreachable queue raise their ThumbgenError first.
     """
     from thumbgen import commands
-    from thumbgen.jobqueue.backend import open_queue
+    from thumbgen.commands.queues import open_queue
 
     from .app import create_app
 

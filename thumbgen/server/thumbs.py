@@ -20,8 +20,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from thumbgen import locations
+from thumbgen.commands.queues import Queue
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
-from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Fit, Format, Options
 from thumbgen.outputs import FILE_TYPES
 from thumbgen.storage import LocalFile, open_storage

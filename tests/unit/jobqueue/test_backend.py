@@ -31,15 +31,6 @@ def test_a_path_opens_the_sqlite_backend(tmp_path: Path) -> None:
     assert Path(path).is_file()
 
 
-def test_a_location_string_still_builds_a_queue(tmp_path: Path) -> None:
-    # Callers that predate open_queue pass the location to Queue itself.
-    queue = Queue(str(tmp_path / "queue.db"))
-    try:
-        assert queue.store.counts() == Counts()
-    finally:
-        queue.close()
-
-
 @pytest.mark.parametrize(
     ("location", "shown"),
     [

@@ -31,7 +31,7 @@ from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.messages import display_path
 from thumbgen.options import Options
 
-from . import opening
+from . import open_backend, opening
 from .store import SqliteStore
 
 #: Row ids a job can have (SQLite's INTEGER PRIMARY KEY is a signed 64-bit number).
@@ -87,7 +87,7 @@ def repair(path: str) -> Salvage:
         raise QueueError(
             f"Cannot salvage anything from {shown} ({exc}); move it aside to start afresh"
         ) from None
-    queue = Queue(path)
+    queue = Queue(open_backend(path))
     try:
         store = queue.store
         assert isinstance(store, SqliteStore)
