@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from thumbgen import workers as worker_processes
 from thumbgen.errors import ExitCode
 from thumbgen.jobqueue.backend import shown
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
+from thumbgen.workers import WorkerConfig
 from thumbgen.workers.limits import JOB_TIMEOUT
 from thumbgen.workers.retry import RetryPolicy
 from thumbgen.workers.stopping import SHUTDOWN_TIMEOUT
@@ -88,14 +90,13 @@ def worker(
     level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("huey").setLevel(logging.ERROR)
-    from thumbgen.workers.consumer import WorkerConfig, run_worker  # huey.consumer, Pillow
 
     q = open_queue(ctx, queue)
     if not quiet:
         where = render.path(shown(q.location))
         render.note(f"thumbgen worker: {workers} process(es) on {where}")
     with reporting_errors():
-        stopped = run_worker(
+        stopped = worker_processes.run(  # imports Huey's consumer and Pillow
             q,
             WorkerConfig(
                 workers=workers,

@@ -16,8 +16,7 @@ from collections.abc import Callable
 import uvicorn
 
 from thumbgen.errors import Interrupted, ThumbgenError, UsageError
-from thumbgen.workers import supervisor
-from thumbgen.workers.embedded import EmbeddedWorkers
+from thumbgen.workers import EmbeddedWorkers, start, stop_workers
 from thumbgen.workers.stopping import StopSignals
 
 from .settings import ServerSettings
@@ -47,12 +46,8 @@ def serve(
     # Opened (and created) now so that a bad location is an error before
     # anything starts; closed again so that no connection crosses the fork.
     open_queue(settings.queue).close()
-    workers = (
-        EmbeddedWorkers(settings.queue, settings.workers, burst=False) if settings.workers else None
-    )
     with StopSignals() as stop:
-        if workers is not None:
-            workers.start()
+        workers = start(settings.queue, settings.workers) if settings.workers else None
         try:
             app = create_app(settings, open_queue(settings.queue))
             config = uvicorn.Config(
@@ -78,7 +73,7 @@ def serve(
             if workers is not None:
                 if stop.count:
                     on_stopping()
-                supervisor.stop_workers(workers, stop)
+                stop_workers(workers, stop)
     raise Interrupted("Stopped serving; queued uploads stay queued")
 
 

@@ -6,5 +6,45 @@
 - ``embedded``: worker processes forked from a running command (``add --wait``,
   ``watch``, ``serve``);
 - ``supervisor``: waiting for a batch and watching with embedded workers beside;
-- ``stopping``: the one rule every long-running command stops by.
+- ``stopping``: the one rule every long-running command stops by;
+- ``config``: a worker group's settings.
+
+The front ends start workers through :func:`start` (beside a running
+command: ``add --wait``, ``watch``, ``serve``) or :func:`run` (in the
+foreground: ``thumbgen worker``); they know nothing of the worker's insides.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .config import WorkerConfig
+from .embedded import EmbeddedWorkers, stop_workers
+from .stopping import SHUTDOWN_TIMEOUT
+
+if TYPE_CHECKING:
+    from thumbgen.jobqueue.huey_app import Queue
+
+__all__ = ["EmbeddedWorkers", "WorkerConfig", "run", "start", "stop_workers"]
+
+
+def start(
+    location: str, count: int, *, shutdown_timeout: float = SHUTDOWN_TIMEOUT
+) -> EmbeddedWorkers:
+    """Start ``count`` worker processes on the queue at ``location``, beside this command.
+
+    They are forked from this process into a session of their own and exit
+    if it dies; stop them with :func:`stop_workers` (running jobs finish, a
+    second signal stops them at once).
+    """
+    workers = EmbeddedWorkers(location, count, burst=False, shutdown_timeout=shutdown_timeout)
+    workers.start()
+    return workers
+
+
+def run(queue: Queue, config: WorkerConfig) -> bool:
+    """Run workers on ``queue`` in the foreground until done or stopped; True if stopped."""
+    # Huey's consumer and Pillow: imported by the worker command only.
+    from .consumer import run_worker
+
+    return run_worker(queue, config)

@@ -16,7 +16,6 @@ What thumbgen adds to Huey's process consumer:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import signal
@@ -31,11 +30,10 @@ from thumbgen.errors import ThumbgenError, TransientError
 from thumbgen.jobqueue import liveness
 from thumbgen.jobqueue.contract import WorkerInfo
 from thumbgen.jobqueue.huey_app import Queue, import_huey
-from thumbgen.options import DEFAULT_MAX_MEMORY_MIB
-from thumbgen.workers.stopping import SHUTDOWN_TIMEOUT, STOPPING_MESSAGE, StopSignals
+from thumbgen.workers.stopping import STOPPING_MESSAGE, StopSignals
 
 from . import runner
-from .limits import JOB_TIMEOUT
+from .config import WorkerConfig
 
 import_huey()  # before Huey's consumer: without redis-py when it is not needed
 from huey.consumer import (  # noqa: E402
@@ -46,38 +44,12 @@ from huey.consumer import (  # noqa: E402
     Worker,
 )
 
-#: thumbgen.imaging.budget.MAX_MEMORY, from the Pillow-free options module.
-MAX_MEMORY = DEFAULT_MAX_MEMORY_MIB * 1024 * 1024
-
 log = logging.getLogger("thumbgen.worker")
 
 T = TypeVar("T")
 
 HEARTBEAT_SECONDS = 2.0
 MAINTENANCE_SECONDS = 5.0
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkerConfig:
-    """How a worker group runs."""
-
-    workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    #: Exit once nothing is queued or running.
-    burst: bool = False
-    #: Stop (gracefully) when the process that started this one goes away.
-    exit_with_parent: bool = False
-    #: Longest wait for running jobs after the first stop signal.
-    shutdown_timeout: float = SHUTDOWN_TIMEOUT
-    #: Longest pause between polls of an idle SQLite queue.
-    poll_max: float = 1.0
-    retry: runner.RetryPolicy = dataclasses.field(default_factory=runner.RetryPolicy)
-    #: Longest run of one job, in seconds (0: none); see :mod:`.limits`.
-    job_timeout: float = JOB_TIMEOUT
-    #: Bytes one decode may need, estimated from its header (0: no limit).
-    max_memory: int = MAX_MEMORY
-    #: A pipe's (non-blocking) write end that gets a byte after every job
-    #: outcome: the command waiting for a batch wakes at once (-1: none).
-    news_fd: int = -1
 
 
 #: glibc's mallopt() parameters (malloc.h).

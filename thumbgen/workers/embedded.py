@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 from thumbgen.errors import ExitCode, QueueError
 
-from .stopping import SHUTDOWN_TIMEOUT
+from .stopping import SHUTDOWN_TIMEOUT, StopSignals
 
 #: Longest a wait for the group's end goes without looking again.
 TICK = 0.2
@@ -203,7 +203,8 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
         )
         logging.getLogger("huey").setLevel(logging.ERROR)
         from thumbgen.jobqueue.backend import open_queue
-        from thumbgen.workers.consumer import WorkerConfig, run_worker
+        from thumbgen.workers.config import WorkerConfig
+        from thumbgen.workers.consumer import run_worker
 
         stopped = run_worker(open_queue(location), WorkerConfig(**config))
         code = int(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
@@ -215,3 +216,18 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
+    """Stop ``workers`` gracefully, forwarding every further signal (the second means "now")."""
+    workers.signal_stop()
+    forwarded = max(stop.count, 1)
+    deadline = time.monotonic() + workers.shutdown_timeout + 10
+    while workers.wait(TICK) is None:
+        if stop.count > forwarded:
+            workers.signal_stop()
+            forwarded = stop.count
+        if time.monotonic() > deadline:
+            workers.kill()
+            break
+    workers.cleanup()

@@ -24,7 +24,8 @@ from thumbgen.jobqueue.contract import Counts
 from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Options
 
-from .embedded import TICK, EmbeddedWorkers
+from . import start
+from .embedded import TICK, EmbeddedWorkers, stop_workers
 from .stopping import StopSignals
 
 if TYPE_CHECKING:
@@ -35,21 +36,6 @@ if TYPE_CHECKING:
 _NO_WORKER_GRACE = 6.0
 #: How a stopped ``add --wait`` ends, whether the stop came before its wait or during it.
 _INTERRUPTED = "Interrupted; unfinished jobs stay queued"
-
-
-def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
-    """Stop ``workers`` gracefully, forwarding every further signal (the second means "now")."""
-    workers.signal_stop()
-    forwarded = max(stop.count, 1)
-    deadline = time.monotonic() + workers.shutdown_timeout + 10
-    while workers.wait(TICK) is None:
-        if stop.count > forwarded:
-            workers.signal_stop()
-            forwarded = stop.count
-        if time.monotonic() > deadline:
-            workers.kill()
-            break
-    workers.cleanup()
 
 
 class _Pace:
@@ -94,8 +80,7 @@ class WorkersOnDemand:
     def start(self) -> None:
         """Start the workers unless some are alive (called once the first jobs are in)."""
         if self.embedded is None and not commands.alive_workers(self.queue):
-            self.embedded = EmbeddedWorkers(self.queue.location, self.workers, burst=False)
-            self.embedded.start()
+            self.embedded = start(self.queue.location, self.workers)
 
     def __enter__(self) -> WorkersOnDemand:
         return self
@@ -152,8 +137,7 @@ def wait_for_batch(
                     now = time.monotonic()
                     lonely_since = lonely_since or now
                     if first or now - lonely_since >= _NO_WORKER_GRACE:
-                        embedded = EmbeddedWorkers(queue.location, workers, burst=False)
-                        embedded.start()
+                        embedded = start(queue.location, workers)
                         pace.embedded = embedded
                 first = False
             if not interrupted:
@@ -170,35 +154,39 @@ def wait_for_batch(
 
 def run_watch(
     watcher: Watcher,
-    workers: EmbeddedWorkers | None,
+    location: str,
+    workers: int,
     *,
     on_status: Callable[[WatchStatus], None],
     on_stopping: Callable[[], None],
 ) -> None:
-    """Watch until a stop signal, then raise :class:`~thumbgen.errors.Interrupted`.
+    """Watch, with ``workers`` worker processes on the queue at ``location``, until a stop signal.
 
-    The first signal stops watching and lets the workers finish their running
-    jobs; a second one stops them at once (their jobs go back to the queue).
-    A watcher or worker that dies ends the command with its error instead of
-    leaving a deaf watcher behind.
+    Then raises :class:`~thumbgen.errors.Interrupted`. The first signal
+    stops watching and lets the workers finish their running jobs; a second
+    one stops them at once (their jobs go back to the queue). A watcher or
+    worker that dies ends the command with its error instead of leaving a
+    deaf watcher behind.
     """
+    embedded: EmbeddedWorkers | None = None
     with StopSignals() as stop:
         try:
-            if workers is not None:
-                workers.start()
+            if workers:
+                # A short grace: watch is stopped by hand, and waits visibly.
+                embedded = start(location, workers, shutdown_timeout=5.0)
             watcher.start()
             while not stop.count:
                 watcher.tick()
-                if workers is not None and workers.returncode is not None:
-                    raise workers.failure()
+                if embedded is not None and embedded.returncode is not None:
+                    raise embedded.failure()
                 on_status(watcher.status())
                 stop.event.wait(TICK)
         finally:
             watcher.stop()
-            if workers is not None:
+            if embedded is not None:
                 if stop.count:
                     on_stopping()
-                stop_workers(workers, stop)
+                stop_workers(embedded, stop)
     raise Interrupted("Stopped watching; queued files stay queued")
 
 
@@ -230,11 +218,6 @@ def watch(
     watcher = Watcher(config, on_ready, session.gone if config.mirror_deletes else None)
     for hint in watcher.hints():
         on_hint(hint)
-    embedded = (
-        EmbeddedWorkers(queue.location, workers, burst=False, shutdown_timeout=5.0)
-        if workers
-        else None
-    )
     # The status line redraws a few times a second; the batch queries behind
     # it need not run that often.
     latest: list[tuple[float, commands.WatchProgress]] = []
@@ -247,4 +230,4 @@ def watch(
         # Each failure is handed over once, with the snapshot that found it.
         latest[0] = (latest[0][0], dataclasses.replace(latest[0][1], failures=[]))
 
-    run_watch(watcher, embedded, on_status=status, on_stopping=on_stopping)
+    run_watch(watcher, queue.location, workers, on_status=status, on_stopping=on_stopping)
