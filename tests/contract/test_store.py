@@ -127,6 +127,22 @@ def test_finish_records_outputs_and_then_the_job_is_up_to_date(
     assert queue.store.submit(_jobs(1), options, batch="b3").queued == 1
 
 
+def test_whether_outputs_are_still_stored_is_asked_of_the_callers_storage(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    output = _one_done_job(queue, options, tmp_path)
+    asked: list[str] = []
+
+    def gone(location: str) -> bool:
+        asked.append(location)
+        return False
+
+    # The file is there, but the storage the service layer passes says it is not.
+    assert queue.store.submit(_jobs(1), options, batch="b2", exists=gone).queued == 1
+    assert str(output) in asked
+
+
 @pytest.mark.parametrize(("size", "mtime"), [(101, 1), (100, 2)])
 def test_a_changed_source_is_queued_again(
     queue: Queue, tmp_path: Path, size: int, mtime: int

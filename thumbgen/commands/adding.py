@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thumbgen import outputs
+from thumbgen import outputs, storage
 from thumbgen.errors import ExitCode, OutputError, UsageError
 from thumbgen.jobqueue.contract import Counts, Failure, NewJob, SubmitResult
 from thumbgen.messages import display_path
@@ -149,7 +149,13 @@ def add(
         nonlocal first_jobs
         report.submitted.merge(
             store.submit(
-                chunk, options, batch=report.batch, force=force, priority=priority, dry_run=dry_run
+                chunk,
+                options,
+                batch=report.batch,
+                force=force,
+                priority=priority,
+                dry_run=dry_run,
+                exists=storage.exists,
             )
         )
         chunk.clear()

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from thumbgen import storage
 from thumbgen.errors import QueueError, UsageError
 from thumbgen.jobqueue.contract import JobDetail, NewJob
 from thumbgen.options import Options, build_options
@@ -94,7 +95,9 @@ def queue_files(
         source = Source(path, "", st.st_size, st.st_mtime_ns)
         jobs.append(NewJob(path, "", st.st_size, st.st_mtime_ns, target(source, options)))
     started = time.time()
-    result = queue.store.submit(jobs, options, batch=uuid.uuid4().hex, priority=priority)
+    result = queue.store.submit(
+        jobs, options, batch=uuid.uuid4().hex, priority=priority, exists=storage.exists
+    )
     failed_before = dict(result.failed_before)
     conflicts = dict(result.conflicts)
     pending = set(result.pending_ids)

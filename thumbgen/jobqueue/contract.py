@@ -27,6 +27,7 @@ in :mod:`thumbgen.jobqueue.records` and are re-exported here.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -95,8 +96,14 @@ class JobStore(Protocol):
         force: bool = False,
         priority: int = 0,
         dry_run: bool = False,
+        exists: Callable[[str], bool] = os.path.exists,
     ) -> SubmitResult:
         """Queue ``jobs`` (one transaction), skipping fresh, pending and failed-before ones.
+
+        ``exists`` tells whether a location (a recorded output, the source
+        holding a target) is still stored: the service layer passes its
+        storage's (:func:`thumbgen.storage.exists`); the job store itself
+        knows no storage, and its default looks at the local file system.
 
         Jobs queued (new or again) get ``priority``; a job already pending
         keeps its own. With ``dry_run`` every decision is made against the

@@ -25,7 +25,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from thumbgen.jobqueue import liveness, policy
 from thumbgen.jobqueue.contract import Job, NewJob, State, SubmitResult, WorkerInfo
@@ -77,13 +77,14 @@ class RedisStore(RedisControls):
         force: bool = False,
         priority: int = 0,
         dry_run: bool = False,
+        exists: Callable[[str], bool] = os.path.exists,
     ) -> SubmitResult:
         """Queue ``jobs``, chunked scripts in one pipeline; see :class:`JobStore`."""
         if not jobs:
             return SubmitResult()
         digest = options.digest
         keyed = {policy.job_key(j.source, j.rel_dir, digest): j for j in jobs}
-        plan = self._plan(keyed, force, dry_run)
+        plan = self._plan(keyed, force, exists, dry_run)
         if dry_run:
             return plan.result
         self._writable()
@@ -122,7 +123,13 @@ class RedisStore(RedisControls):
         rows = self._hmget_jobs(ids, ("state",))
         return [(i, row[0].decode()) for i, row in zip(ids, rows, strict=True) if row[0]]
 
-    def _plan(self, keyed: Mapping[str, NewJob], force: bool, dry_run: bool) -> SubmitPlan:
+    def _plan(
+        self,
+        keyed: Mapping[str, NewJob],
+        force: bool,
+        exists: Callable[[str], bool],
+        dry_run: bool,
+    ) -> SubmitPlan:
         keys = list(keyed)
         targets = sorted({j.target for j in keyed.values()})
         ids, owners = self._once(
@@ -151,7 +158,7 @@ class RedisStore(RedisControls):
             )
         owner_map = {t: dec(o) for t, o in zip(targets, owners, strict=True) if o is not None}
         return policy.plan_submit(
-            keyed, existing, owner_map, force=force, exists=os.path.exists, dry_run=dry_run
+            keyed, existing, owner_map, force=force, exists=exists, dry_run=dry_run
         )
 
     # -- running ----------------------------------------------------------

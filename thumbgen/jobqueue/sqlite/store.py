@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from thumbgen.jobqueue import policy
 from thumbgen.jobqueue.contract import (
@@ -113,6 +113,7 @@ class SqliteStore(SqliteControls):
         force: bool = False,
         priority: int = 0,
         dry_run: bool = False,
+        exists: Callable[[str], bool] = os.path.exists,
     ) -> SubmitResult:
         """Queue ``jobs`` in one durable transaction; see :class:`JobStore`."""
         if not jobs:
@@ -121,11 +122,11 @@ class SqliteStore(SqliteControls):
         keyed = {policy.job_key(j.source, j.rel_dir, digest): j for j in jobs}
         if dry_run:
             # Reads only: no spec row, no token, and a read-only queue will do.
-            return self._query(lambda db: self._plan(db, keyed, force, dry_run=True)).result
+            return self._query(lambda db: self._plan(db, keyed, force, exists, dry_run=True)).result
         now = time.time()
         with self._durable(), self._write() as db:
             spec_id = self._spec_id(db, options)
-            plan = self._plan(db, keyed, force, dry_run=False)
+            plan = self._plan(db, keyed, force, exists, dry_run=False)
             db.executemany(
                 "INSERT INTO jobs (key, source, rel_dir, target, spec_id, size, mtime_ns,"
                 " state, not_before, batch, queued_at, priority)"
@@ -154,14 +155,20 @@ class SqliteStore(SqliteControls):
         return plan.result
 
     def _plan(
-        self, db: sqlite3.Connection, keyed: Mapping[str, NewJob], force: bool, *, dry_run: bool
+        self,
+        db: sqlite3.Connection,
+        keyed: Mapping[str, NewJob],
+        force: bool,
+        exists: Callable[[str], bool],
+        *,
+        dry_run: bool,
     ) -> SubmitPlan:
         return policy.plan_submit(
             keyed,
             self._existing(db, list(keyed)),
             self._target_owners(db, [j.target for j in keyed.values()]),
             force=force,
-            exists=os.path.exists,
+            exists=exists,
             dry_run=dry_run,
         )
 
