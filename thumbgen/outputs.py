@@ -79,6 +79,22 @@ class PlannedOutput:
         """Where it is stored: :attr:`out` joined with :meth:`key`."""
         return os.path.join(self.out, self.key(width, height, fmt))
 
+    def shown(self) -> str:
+        """Where it will be, for a person: ``*`` for a pixel size not known yet, and the
+        extensions it may take (``out/a_256x256.{jpg,png}``)."""
+        exts = [FILE_TYPES[f].extension for f in self.formats]
+        ext = exts[0] if len(exts) == 1 else "{" + ",".join(exts) + "}"
+        return os.path.join(self.out, self._render("*", "*", ext))
+
+    def as_dict(self) -> dict[str, object]:
+        """For ``show --json`` and the API: kind, box, where, media types."""
+        return {
+            "kind": self.kind.value,
+            "size": self.spec.size.label,
+            "path": self.shown(),
+            "content_types": list(self.content_types),
+        }
+
     def pattern(self) -> tuple[str, re.Pattern[str]] | None:
         """The folder key it is written in and the file names it may have there.
 

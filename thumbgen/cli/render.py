@@ -286,6 +286,11 @@ def job_detail(detail: JobDetail) -> Table:
         grid.add_row("error", escape(path(job.error)))
     for output in job.outputs:
         grid.add_row("output", escape(path(output)))
+    if not job.outputs:
+        from thumbgen.commands import planned as plan_of
+
+        for planned in plan_of(detail):
+            grid.add_row("planned", escape(path(planned.shown())))
     for a in detail.attempts:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.started_at))
         outcome = a.outcome or "running"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from thumbgen import outputs
 from thumbgen.errors import QueueError
 from thumbgen.jobqueue import policy
 from thumbgen.jobqueue.backend import shown
@@ -142,4 +143,10 @@ def show_dict(detail: JobDetail) -> dict[str, Any]:
     data["sizes"] = [spec.size.label for spec in detail.options.specs]
     data["out_dir"] = detail.options.out_dir
     data["attempt_list"] = [dataclasses.asdict(a) for a in detail.attempts]
+    data["planned"] = [p.as_dict() for p in planned(detail)]
     return data
+
+
+def planned(detail: JobDetail) -> tuple[outputs.PlannedOutput, ...]:
+    """The outputs a job's plan names (recorded ones may differ only in pixel size)."""
+    return outputs.plan(detail.options, detail.job.source, detail.job.rel_dir).outputs

@@ -135,6 +135,8 @@ class JobRecord:
     finished_at: float | None
     #: Higher runs first; equal priorities run oldest due first.
     priority: int = 0
+    #: ``{dir}``: the source's folder relative to the root it was found under.
+    rel_dir: str = ""
 
 
 class Outcome(enum.StrEnum):

@@ -72,6 +72,27 @@ def test_show_gives_a_job_with_each_attempt(three: Path, queue_path: str) -> Non
     assert "attempt" in invoke("show", str(by_source["id"])).stdout
 
 
+def test_show_names_the_planned_outputs_of_a_job_not_yet_done(tmp_path: Path) -> None:
+    (tmp_path / "src" / "sub").mkdir(parents=True)
+    write_jpegs(tmp_path / "src" / "sub", 1)
+    out = tmp_path / "out"
+    added = invoke("add", str(tmp_path / "src"), "-o", str(out), "-s", "64", "-s", "128x")
+    assert added.exit_code == 0, added.output
+    shown = as_json("show", str(tmp_path / "src" / "sub" / "img0000.jpg"))
+    assert shown["outputs"] == []
+    assert shown["planned"] == [
+        {
+            "kind": "thumbnail",
+            "size": size,
+            "path": str(out / "sub" / f"img0000_{size}.{{jpg,png}}"),
+            "content_types": ["image/jpeg", "image/png"],
+        }
+        for size in ("64x64", "128x")
+    ]
+    table = invoke("show", str(tmp_path / "src" / "sub" / "img0000.jpg")).stdout
+    assert table.count("planned") == 2  # one row per output (paths cut to the terminal)
+
+
 def test_cancel_by_id_by_source_and_all(three: Path) -> None:
     ids = sorted(j["id"] for j in as_json("jobs"))
     assert invoke("cancel", str(ids[0])).stdout == "1 cancelled\n"

@@ -38,7 +38,7 @@ SCHEMA = "1"
 _P = PREFIX.encode()
 _RECORD_FIELDS = (
     "source", "state", "attempts", "error", "size", "mtime_ns", "outputs",
-    "queued_at", "started_at", "finished_at", "priority",
+    "queued_at", "started_at", "finished_at", "priority", "rel_dir",
 )  # fmt: skip
 _STATES = {s.value.encode(): s for s in State}
 
@@ -258,7 +258,7 @@ class RedisBase:
 
 
 def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
-    source, state, attempts, error, size, mtime_ns, outputs, *times, priority = row
+    source, state, attempts, error, size, mtime_ns, outputs, *times, priority, rel_dir = row
     queued_at, started_at, finished_at = (_float(t) for t in times)
     return JobRecord(
         job_id,
@@ -273,6 +273,7 @@ def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
         started_at,
         finished_at,
         int(priority or 0),
+        dec(rel_dir) if rel_dir else "",
     )
 
 

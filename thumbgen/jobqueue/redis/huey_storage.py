@@ -42,6 +42,11 @@ class PatientRedisStorage(RedisStorage):  # type: ignore[misc]
     location: RedisLocation
     _pause = 0.0
 
+    def close(self) -> bool:
+        """Disconnect the pool: Huey's own close leaves its sockets open until exit."""
+        self.conn.connection_pool.disconnect()
+        return True
+
     def _waiting(self, exc: Exception) -> None:
         if self._pause == 0.0:
             log.warning("%s; waiting for it to come back", connection.explain(self.location, exc))
