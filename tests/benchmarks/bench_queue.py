@@ -40,7 +40,7 @@ from bench_common import (
 )
 
 from thumbgen import commands
-from thumbgen.discover import Source, discover
+from thumbgen.commands.discovery import Source, discover
 from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.contract import NewJob
 from thumbgen.options import Options, build_options

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
 
-from thumbgen.discover import Skipped, Source, common_root, discover
+from thumbgen.commands.discovery import Skipped, Source, common_root, discover
 from thumbgen.imaging import formats
 
 

@@ -7,18 +7,17 @@ in ``errors``). Lowest first:
 - the base modules (errors, messages, locations, naming, options, config)
   import only each other;
 - ``imaging`` is the core: one source in, thumbnails out, nothing of storage,
-  the queue, the workers, watch mode, discovery or the front ends;
+  the queue, the workers, watch mode or the front ends;
 - ``storage`` (sources and outputs behind one protocol) knows nothing of
   imaging, the queue or anything above them;
 - ``outputs`` (a job's planned outputs) builds on the base modules alone;
   ``thumbnailing`` (the library call: imaging between two storages) is
-  below everything that runs jobs (these three are on main, not yet here);
+  below everything that runs jobs;
 - ``jobqueue`` is the job store alone: it neither runs jobs (``workers``)
-  nor thumbnails (``imaging``) nor finds sources (``discover``);
+  nor reads sources (``storage``, ``imaging``);
 - ``watch`` hands files to a callback and knows nothing of the queue;
-- ``discover`` turns PATH arguments into sources through imaging's sniffing;
-- ``commands`` is the service layer the front ends call; it starts no
-  workers and knows no front end;
+- ``commands`` is the service layer the front ends call (discovering
+  sources is part of it); it starts no workers and knows no front end;
 - ``workers`` run jobs; ``supervisor`` runs the watcher beside embedded
   workers for ``watch``, so it alone may import ``watch``;
 - ``server`` reaches the queue through ``commands``, as the CLI does;
@@ -52,34 +51,30 @@ BASE = {"errors", "messages", "locations", "naming", "options", "config"}
 #: Every layer (a top-level module or subpackage of thumbgen) and what it must not import.
 FORBIDDEN: dict[str, set[str]] = {
     **{base: set() for base in BASE},  # their rule is BASE itself: see complaint()
-    # Being built on main (not on this branch yet): a job's planned outputs,
-    # from the base modules alone; and the library call, imaging between two
-    # storages, below everything that runs jobs.
+    # A job's planned outputs, from the base modules alone; and the library
+    # call, imaging between two storages, below everything that runs jobs.
     "outputs": {
-        "imaging", "storage", "thumbnailing", "jobqueue", "workers", "watch", "discover",
-        "commands", "cli", "server",
+        "imaging", "storage", "thumbnailing", "jobqueue", "workers", "watch", "commands",
+        "cli", "server",
     },
-    "thumbnailing": {"jobqueue", "workers", "watch", "discover", "commands", "cli", "server"},
+    "thumbnailing": {"jobqueue", "workers", "watch", "commands", "cli", "server"},
     "imaging": {
         "storage", "thumbnailing", "jobqueue", "workers", "watch", "commands", "cli", "server",
-        "discover",
     },
     "storage": {
         "imaging", "thumbnailing", "jobqueue", "workers", "watch", "commands", "cli", "server",
     },
     "jobqueue": {
         "workers", "watch", "commands", "cli", "server", "storage", "imaging", "thumbnailing",
-        "discover",
     },
     "watch": {"jobqueue", "workers", "commands", "cli", "server", "storage", "thumbnailing"},
-    "discover": {"jobqueue", "workers", "watch", "commands", "cli", "server"},
     "commands": {"server", "cli", "workers"},
     "workers": {"cli", "server", "watch"},
     "server": {"cli", "watch", "jobqueue"},
     "cli": set(),
     # The library API is the imaging core (with the base modules), nothing above it.
     "__init__": {
-        "storage", "jobqueue", "workers", "watch", "discover", "commands", "cli", "server",
+        "storage", "jobqueue", "workers", "watch", "commands", "cli", "server",
     },
     "__main__": set(),
 }  # fmt: skip
@@ -305,7 +300,8 @@ def test_no_import_cycle() -> None:
         ("server/bad.py", "from thumbgen.jobqueue.huey_app import Queue", "server must not"),
         ("errors.py", "from thumbgen.imaging import formats", "imports only base modules"),
         ("naming.py", "from .jobqueue.contract import State", "imports only base modules"),
-        ("discover.py", "from thumbgen.commands import add", "discover must not"),
+        ("outputs.py", "from thumbgen.storage import local", "outputs must not"),
+        ("thumbnailing.py", "from thumbgen.jobqueue import policy", "thumbnailing must not"),
         ("__init__.py", "from thumbgen.commands import add", "__init__ must not"),
         ("extra.py", "from thumbgen import errors", "extra is in no layer"),
     ],

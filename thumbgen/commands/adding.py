@@ -15,7 +15,7 @@ from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 if TYPE_CHECKING:
-    from thumbgen.discover import Skipped, Source
+    from thumbgen.commands.discovery import Skipped, Source
     from thumbgen.jobqueue.huey_app import Queue
 
 #: Sources per submit transaction: big enough to be fast, small enough that
@@ -134,7 +134,7 @@ def add(
     --wait`` starts its workers then, not after the last path).
     """
     # Discovery sniffs files with Pillow: imported only by the commands that add.
-    from thumbgen.discover import Skipped, discover
+    from thumbgen.commands.discovery import Skipped, discover
 
     check_out_dir(options.out_dir)
     report = AddReport(

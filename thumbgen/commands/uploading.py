@@ -85,7 +85,7 @@ def queue_files(
     Returns one :class:`QueuedFile` per distinct path, in order. The folder
     is the ``{dir}`` root, so outputs are named by the file's own name.
     """
-    from thumbgen.discover import Source
+    from thumbgen.commands.discovery import Source
 
     check_out_dir(options.out_dir)
     unique = list(dict.fromkeys(os.path.abspath(p) for p in paths))

@@ -18,9 +18,8 @@ from collections.abc import Iterator, Sequence
 
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.naming import relative_dir
 from thumbgen.storage import Entry, LocalStorage, Unlisted
-
-from .naming import relative_dir
 
 
 @dataclasses.dataclass(frozen=True)
