@@ -93,9 +93,14 @@ def test_the_lease_outlasts_many_heartbeats() -> None:
 
 def test_huey_reads_tokens_from_the_keys_the_scripts_write() -> None:
     """Pins Huey's key names: the Lua scripts push tokens into these very keys."""
-    from huey import RedisHuey
-
+    from thumbgen.jobqueue.huey_app import import_huey
     from thumbgen.jobqueue.redis import huey_storage, scripts
+
+    # As the Redis backend does: redis-py first, then Huey with its Redis names
+    # filled in (a test that imported the worker first left Huey without them).
+    connection.import_redis()
+    import_huey()
+    from huey import RedisHuey
 
     huey = RedisHuey(QUEUE_NAME, results=False)
     assert huey.storage.queue_key == huey_storage.TOKEN_LIST

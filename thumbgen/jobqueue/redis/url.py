@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import urllib.parse
 
+from thumbgen import locations
 from thumbgen.errors import QueueError
 
-SCHEMES = ("redis", "rediss")
+#: The schemes :func:`thumbgen.locations.parse` gives the Redis kind.
+SCHEMES = tuple(s for s, kind in locations.SCHEMES.items() if kind is locations.Kind.REDIS)
 DEFAULT_PORT = 6379
 
 
