@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.process
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def thumbgen_argv(*args: str) -> list[str]:
@@ -187,3 +190,44 @@ def queue_locked(queue_path: str) -> Iterator[None]:
         if shell.poll() is None:
             shell.kill()
             shell.wait()
+
+
+def _refuse(what: str, attempts: list[str]) -> Callable[..., Any]:
+    def refuse(*args: object, **kwargs: object) -> Any:
+        attempts.append(what)
+        raise AssertionError(
+            f"{what} in a test of a tier that starts no process: "
+            "a test that needs a process belongs in tests/e2e"
+        )
+
+    return refuse
+
+
+def forbid_processes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every way of starting a process raise, for the rest of the test.
+
+    Popen's child start (what subprocess.run and friends end in, however
+    Popen was imported), fork and spawn in ``os``, and multiprocessing's
+    start (Huey's process workers use it). Returns the list of attempts, so
+    that a caller can fail the test even where thumbgen caught the error.
+    """
+    attempts: list[str] = []
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", _refuse("subprocess.Popen", attempts))
+    for name in (
+        "fork",
+        "forkpty",
+        "posix_spawn",
+        "posix_spawnp",
+        "system",
+        "popen",
+        "spawnv",
+        "spawnve",
+        "spawnvp",
+        "spawnvpe",
+    ):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, _refuse(f"os.{name}", attempts))
+    monkeypatch.setattr(
+        multiprocessing.process.BaseProcess, "start", _refuse("multiprocessing start", attempts)
+    )
+    return attempts
