@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
@@ -99,6 +101,55 @@ class InProcessServer:
     def client(self, *, auth: bool = True) -> ApiClient:
         """A client sending the token unless ``auth=False`` (like ``ServeProcess.client``)."""
         return ApiClient(self.portal, self.app, self.headers() if auth else {})
+
+    def raw_get(self, target: str) -> tuple[int, bytes]:
+        """``GET target`` exactly as written: status and body.
+
+        httpx normalises ``.`` and ``..`` segments away before a request is
+        made; this builds the ASGI request itself, with the path decoded the
+        way uvicorn decodes it (percent-escapes undone, dot segments kept).
+        """
+        return self.portal.call(_raw_get, self.app, target, self.headers())
+
+
+async def _raw_get(app: FastAPI, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    raw_path, _, query = target.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": urllib.parse.unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"thumbgen.test")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("thumbgen.test", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    requested = False
+    answered = anyio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()  # then the client goes, as a real one does
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    await app(scope, receive, send)
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(start["status"]), body
 
 
 @contextlib.contextmanager
