@@ -15,20 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.inprocess import ApiClient, InProcessServer, in_process
+from support.inprocess import TOKEN, ApiClient, InProcessServer, in_process
 from support.procs import forbid_processes
 
 from thumbgen.jobqueue.huey_app import Queue
-
-TOKEN = "s3cret-token"
-
-#: Building the schema warns that ``GET /thumbnails/{path}`` and its ``HEAD``
-#: share one operation id (one function serves both methods); under this
-#: suite's "warnings are errors" the schema would be a 500. Tests that fetch
-#: the schema let that one warning pass (a real server only logs it).
-KNOWN_SCHEMA_WARNING = pytest.mark.filterwarnings(
-    "ignore:Duplicate Operation ID thumbnail_thumbnails__path__:UserWarning"
-)
 
 
 @pytest.fixture(autouse=True)

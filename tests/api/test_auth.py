@@ -9,8 +9,7 @@ token.
 from __future__ import annotations
 
 import pytest
-from conftest import KNOWN_SCHEMA_WARNING, TOKEN
-from support.inprocess import InProcessServer
+from support.inprocess import KNOWN_SCHEMA_WARNING, TOKEN, InProcessServer
 
 #: Every data endpoint, with what it answers on an empty queue once the token is right.
 DATA_ENDPOINTS = [

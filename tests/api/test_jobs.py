@@ -241,38 +241,44 @@ def test_status_has_what_status_json_has(srv: InProcessServer, http: ApiClient) 
 def test_throughput_counts_finished_jobs_per_minute(
     srv: InProcessServer, http: ApiClient, tmp_path: Path
 ) -> None:
-    queued(http, tmp_path / "in", 3)
+    queued(http, tmp_path / "in", 4)
     finish_next(srv, [])
     finish_next(srv, [])
     fail_next(srv, "broken")
+    vanished = srv.queue.store.claim(OWNER)
+    assert vanished is not None
+    srv.queue.store.vanish(vanished.id, OWNER, "gone")
     default = http.get("/throughput").json()
     assert len(default["minutes"]) == throughput_service.DEFAULT_MINUTES
     hour = http.get("/throughput", params={"minutes": 60}).json()
     assert len(hour["minutes"]) == 60
-    assert sum(hour["minutes"]) == 3  # done and failed both count
+    assert sum(hour["minutes"]) == 3  # done and failed count, the vanished one does not
     assert isinstance(hour["until"], float)
 
 
-def test_the_dashboard_page_and_its_files(http: ApiClient) -> None:
-    page = http.get("/")
-    assert page.status_code == 200
-    assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert page.headers["x-content-type-options"] == "nosniff"
-    assert http.head("/").status_code == 200
-    for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
-        got = http.get(f"/static/{name}")
-        assert got.status_code == 200
-        assert got.headers["content-type"] == f"{kind}; charset=utf-8"
-        again = http.get(f"/static/{name}", headers={"If-None-Match": got.headers["etag"]})
-        assert again.status_code == 304
-    for name, error in (
-        ("nothing.js", "No dashboard file 'nothing.js'"),
-        ("dashboard.html.bak", "No dashboard file 'dashboard.html.bak'"),
-        ("..%2F__init__.py", "Not Found"),  # a name is one segment: no route matches
-        ("..%2Fdashboard.py", "Not Found"),
-        ("%2Fetc%2Fpasswd", "Not Found"),
-    ):
-        r = http.get(f"/static/{name}")
-        assert r.status_code == 404, name
-        assert r.json() == {"error": error}, name
+# Moved from tests/e2e/test_server_dashboard.py (the page and its files need no
+# worker); its assertions are kept, on a server with a token, asked without it.
+def test_the_dashboard_page_and_its_files(guarded: InProcessServer) -> None:
+    with guarded.client(auth=False) as http:
+        page = http.get("/")  # the page and its files hold no data: no token needed
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert http.head("/").status_code == 200
+        for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+            got = http.get(f"/static/{name}")
+            assert got.status_code == 200
+            assert got.headers["content-type"] == f"{kind}; charset=utf-8"
+            again = http.get(f"/static/{name}", headers={"If-None-Match": got.headers["etag"]})
+            assert again.status_code == 304
+        for name, error in (
+            ("nothing.js", "No dashboard file 'nothing.js'"),
+            ("dashboard.html.bak", "No dashboard file 'dashboard.html.bak'"),
+            ("..%2F__init__.py", "Not Found"),  # a name is one segment: no route matches
+            ("..%2Fdashboard.py", "Not Found"),
+            ("%2Fetc%2Fpasswd", "Not Found"),
+        ):
+            r = http.get(f"/static/{name}")
+            assert r.status_code == 404, name
+            assert r.json() == {"error": error}, name

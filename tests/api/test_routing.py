@@ -10,8 +10,7 @@ import logging
 import shutil
 
 import pytest
-from conftest import KNOWN_SCHEMA_WARNING
-from support.inprocess import ApiClient, InProcessServer
+from support.inprocess import KNOWN_SCHEMA_WARNING, ApiClient, InProcessServer
 
 
 def assert_error(r: object, status: int) -> str:
