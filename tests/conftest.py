@@ -1,4 +1,4 @@
-"""Shared fixtures: a private queue per test; tiers marked by folder (unit, contract, e2e).
+"""Shared fixtures: a private queue per test; tiers marked by folder (unit, contract, api, e2e).
 
 Helpers (image generators, process runners) live in :mod:`support`. The
 hypothesis profiles: ``suite`` (the default) and ``fuzz`` (``nox -s fuzz``:
@@ -66,7 +66,7 @@ def env(queue_path: str) -> dict[str, str]:
     return result
 
 
-_TIERS = ("unit", "contract", "e2e", "soak")
+_TIERS = ("unit", "contract", "api", "e2e", "soak")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,25 +13,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from PIL import Image
-from support.imagegen import write_jpegs
+from support.imagegen import slow_pngs, write_jpegs
 from support.procs import (
     background,
     group_alive,
     queue_counts,
     run_thumbgen,
+    status_json,
     thumbgen_argv,
     wait_until,
 )
-
-
-def status(env: dict[str, str], *extra: str) -> dict[str, Any]:
-    result = run_thumbgen("status", "--json", *extra, env=env)
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def test_a_non_utf8_name_is_thumbnailed_like_any_other(tmp_path: Path, env: dict[str, str]) -> None:
@@ -97,7 +89,7 @@ def test_an_unwritable_out_is_refused_when_adding(
     assert result.returncode == 1
     assert result.stderr.startswith("Error: Cannot write thumbnails to ")
     assert result.stderr.count("\n") == 1
-    assert not os.path.exists(queue_path) or status(env)["queued"] == 0
+    assert not os.path.exists(queue_path) or status_json(env)["queued"] == 0
 
 
 def test_ctrl_c_on_status_watch_exits_130(tmp_path: Path, env: dict[str, str]) -> None:
@@ -112,15 +104,6 @@ def test_ctrl_c_on_status_watch_exits_130(tmp_path: Path, env: dict[str, str]) -
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=20)
     assert proc.returncode == 130
-
-
-def slow_pngs(folder: Path, count: int, side: int = 2400) -> None:
-    """PNGs that take a while to decode (large, noisy), so jobs are still running."""
-    folder.mkdir(parents=True)
-    first = folder / "slow0.png"
-    Image.effect_noise((side, side), 80).convert("RGB").save(first, compress_level=1)
-    for i in range(1, count):
-        shutil.copyfile(first, folder / f"slow{i}.png")
 
 
 def test_ctrl_c_on_add_wait_still_prints_the_summary(
@@ -142,14 +125,14 @@ def test_status_says_when_running_jobs_have_no_live_worker(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     # Big enough that a job is certainly still running when the group is killed.
-    slow_pngs(tmp_path / "src", 4, side=5000)
+    slow_pngs(tmp_path / "src", 4, size=(5000, 5000))
     run_thumbgen("add", str(tmp_path / "src"), "--max-pixels", "30000000", env=env)
     with background("worker", "-w", "2", env=env, log=tmp_path / "w.log") as proc:
-        assert wait_until(lambda: status(env)["running"] >= 1, timeout=60)
+        assert wait_until(lambda: status_json(env)["running"] >= 1, timeout=60)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         assert wait_until(lambda: not group_alive(proc.pid), timeout=10)
-    data = status(env)
+    data = status_json(env)
     assert data["workers"] == 0
     assert data["stranded"] == data["running"] >= 1
     table = run_thumbgen("status", env=env).stdout
@@ -163,14 +146,14 @@ def test_pause_holds_every_worker_and_resume_lets_them_go(
     assert run_thumbgen("pause", env=env).returncode == 1  # no queue yet: nothing to pause
     run_thumbgen("add", str(tmp_path / "src"), "-o", str(tmp_path / "out"), env=env)
     assert run_thumbgen("pause", env=env).returncode == 0
-    assert status(env)["paused"] is True
+    assert status_json(env)["paused"] is True
     with background("worker", "-w", "2", env=env, log=tmp_path / "w.log"):
-        assert wait_until(lambda: status(env)["workers"] == 2, timeout=30)
+        assert wait_until(lambda: status_json(env)["workers"] == 2, timeout=30)
         time.sleep(3)  # several claim rounds: a paused queue gives none
-        assert status(env)["queued"] == 5
+        assert status_json(env)["queued"] == 5
         assert run_thumbgen("resume", env=env).returncode == 0
-        assert wait_until(lambda: status(env)["done"] == 5, timeout=60)
-    assert status(env)["paused"] is False
+        assert wait_until(lambda: status_json(env)["done"] == 5, timeout=60)
+    assert status_json(env)["paused"] is False
 
 
 def test_watch_reports_each_failure_as_a_line(tmp_path: Path, env: dict[str, str]) -> None:

@@ -16,18 +16,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 from support.fuzzing import EXAMPLES, mutated, png_bomb, slow_progressive_jpeg
 from support.procs import queue_jobs, run_thumbgen
+from support.thumbs import decodes_completely
 
 #: Batches of 24 damaged files (each batch starts real processes: seconds).
 _BATCHES = max(1, EXAMPLES // 1000)
-
-
-def _decodes_completely(path: str) -> bool:
-    with Image.open(path) as im:
-        im.load()
-    return True
 
 
 @settings(max_examples=_BATCHES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +63,7 @@ def _run_batch(tmp: Path, cases: list[tuple[str, bytes]]) -> None:
         else:
             outputs += job.outputs
     for path in outputs:
-        assert _decodes_completely(path)
+        assert decodes_completely(path)
     on_disk = sorted(str(p) for p in out.rglob("*") if p.is_file())
     assert on_disk == sorted(outputs), "a file in the output folder no job owns (temporary?)"
 

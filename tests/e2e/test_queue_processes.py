@@ -10,11 +10,10 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
-from support.imagegen import write_jpegs
+from support.imagegen import slow_pngs, write_jpegs
 from support.procs import (
     background,
     group_alive,
@@ -22,28 +21,18 @@ from support.procs import (
     queue_jobs,
     queue_workers,
     run_thumbgen,
+    status_json,
     thumbgen_argv,
     wait_until,
+    worker,
 )
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def status(env: dict[str, str]) -> dict[str, Any]:
-    result = run_thumbgen("status", "--json", env=env)
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
 def counts(queue_path: str) -> dict[str, int]:
     """Jobs per state, through the job store (cheaper than a process per poll)."""
     return queue_counts(queue_path)
-
-
-def worker(env: dict[str, str], log: Path, *args: str) -> Any:
-    """A ``thumbgen worker`` in its own process group, killed with it at the end."""
-    return background("worker", *args, env=env, log=log)
 
 
 def big_jpegs(folder: Path, count: int, size: tuple[int, int] = (1600, 1200)) -> list[Path]:
@@ -106,7 +95,7 @@ def test_nothing_is_lost_when_the_whole_worker_group_is_killed(
     drained = run_thumbgen("worker", "--burst", "-w", "2", env=env, timeout=400)
     assert drained.returncode == 0, drained.stderr
 
-    final = status(env)
+    final = status_json(env)
     assert (final["done"], final["queued"], final["running"], final["failed"]) == (300, 0, 0, 0)
     made = outputs(out)
     assert [p.name for p in made] == [f"photo{i:04d}_256x256.jpg" for i in range(300)]
@@ -180,7 +169,7 @@ def test_a_source_deleted_after_add_vanishes_quietly_and_comes_back_with_retry(
     paths[1].rename(kept)
     drained = run_thumbgen("worker", "--burst", "-w", "1", env=env)
     assert drained.returncode == 0, drained.stderr
-    final = status(env)
+    final = status_json(env)
     assert (final["done"], final["failed"], final["vanished"]) == (2, 0, 1)
     assert final["failures"] == []
     listed = run_thumbgen("jobs", "--state", "vanished", "--json", env=env)
@@ -195,7 +184,7 @@ def test_a_source_deleted_after_add_vanishes_quietly_and_comes_back_with_retry(
     again = run_thumbgen("retry", str(job["id"]), env=env)
     assert again.stdout.strip() == "1 queued again", again.stderr
     assert run_thumbgen("worker", "--burst", "-w", "1", env=env).returncode == 0
-    final = status(env)
+    final = status_json(env)
     assert (final["done"], final["failed"], final["vanished"]) == (3, 0, 0)
 
 
@@ -235,16 +224,7 @@ def test_failures_exit_3_and_retry_queues_them_again(tmp_path: Path, env: dict[s
     again = run_thumbgen("retry", env=env)
     assert again.stdout.strip() == "1 queued again"
     assert run_thumbgen("worker", "--burst", "-w", "1", env=env).returncode == 0
-    assert status(env)["failed"] == 0
-
-
-def slow_pngs(folder: Path, count: int) -> None:
-    """Sources that take a noticeable time to decode (large noisy PNGs)."""
-    folder.mkdir()
-    first = folder / "slow0.png"
-    Image.effect_noise((3000, 2000), 80).convert("RGB").save(first, compress_level=1)
-    for i in range(1, count):
-        shutil.copyfile(first, folder / f"slow{i}.png")
+    assert status_json(env)["failed"] == 0
 
 
 def _running(queue_path: str) -> bool:
@@ -254,7 +234,7 @@ def _running(queue_path: str) -> bool:
 def test_first_ctrl_c_lets_running_jobs_finish(
     tmp_path: Path, env: dict[str, str], queue_path: str
 ) -> None:
-    slow_pngs(tmp_path / "src", 6)
+    slow_pngs(tmp_path / "src", 6, size=(3000, 2000))
     assert run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path).returncode == 0
     with worker(env, tmp_path / "w.log", "-w", "1") as proc:
         assert wait_until(lambda: _running(queue_path), timeout=60)
@@ -270,7 +250,7 @@ def test_first_ctrl_c_lets_running_jobs_finish(
 def test_second_ctrl_c_stops_at_once_and_puts_jobs_back(
     tmp_path: Path, env: dict[str, str], queue_path: str
 ) -> None:
-    slow_pngs(tmp_path / "src", 6)
+    slow_pngs(tmp_path / "src", 6, size=(3000, 2000))
     assert run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path).returncode == 0
     with worker(env, tmp_path / "w.log", "-w", "2") as proc:
         assert wait_until(lambda: counts(queue_path)["running"] == 2, timeout=60)
@@ -286,7 +266,7 @@ def test_second_ctrl_c_stops_at_once_and_puts_jobs_back(
 def test_sigterm_is_a_graceful_stop_too(
     tmp_path: Path, env: dict[str, str], queue_path: str
 ) -> None:
-    slow_pngs(tmp_path / "src", 3)
+    slow_pngs(tmp_path / "src", 3, size=(3000, 2000))
     assert run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path).returncode == 0
     with worker(env, tmp_path / "w.log", "-w", "1") as proc:
         assert wait_until(lambda: _running(queue_path), timeout=60)
@@ -299,7 +279,7 @@ def test_sigterm_is_a_graceful_stop_too(
 def test_workers_exit_when_their_parent_is_killed(
     tmp_path: Path, env: dict[str, str], queue_path: str
 ) -> None:
-    slow_pngs(tmp_path / "src", 4)
+    slow_pngs(tmp_path / "src", 4, size=(3000, 2000))
     assert run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path).returncode == 0
     with worker(env, tmp_path / "w.log", "-w", "2") as proc:
         assert wait_until(lambda: _running(queue_path), timeout=60)
@@ -318,7 +298,7 @@ def test_status_json_has_the_documented_keys(tmp_path: Path, env: dict[str, str]
     added = run_thumbgen("add", str(tmp_path / "src"), env=env, cwd=tmp_path)
     assert added.stdout.strip() == "2 queued, 1 skipped"
     assert "notes.jpg: not an image" in added.stderr
-    data = status(env)
+    data = status_json(env)
     for key in ("queued", "running", "done", "failed", "workers"):
         assert isinstance(data[key], int)
     assert data["queued"] == 2
@@ -368,7 +348,7 @@ def _ctrl_c_add_wait(
 def test_ctrl_c_during_add_wait_exits_130_and_leaves_no_process(
     tmp_path: Path, env: dict[str, str], queue_path: str
 ) -> None:
-    slow_pngs(tmp_path / "src", 6)
+    slow_pngs(tmp_path / "src", 6, size=(3000, 2000))
     _ctrl_c_add_wait(tmp_path, env, queue_path, str(tmp_path / "src"))
     final = counts(queue_path)
     assert final["running"] == 0
@@ -383,7 +363,7 @@ def test_add_wait_starts_its_workers_with_the_first_jobs_and_ctrl_c_then_stops_a
 ) -> None:
     # 16 slow files come first (the first submit), then 30,000 more to find
     # and queue: the workers must be at work before the last of them is in.
-    slow_pngs(tmp_path / "a", 16)
+    slow_pngs(tmp_path / "a", 16, size=(3000, 2000))
     many = tmp_path / "b"
     many.mkdir()
     tiny = many / "t00000.jpg"

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from PIL import Image
-from support.procs import wait_until
-from support.redis_server import RedisServer, check_outputs, redis_env, status_json
+from support.imagegen import slow_pngs
+from support.procs import run_thumbgen, status_json, wait_until, worker
+from support.redis_server import RedisServer, check_outputs, redis_env
 
 from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.contract import Outcome, WorkerInfo
@@ -57,36 +54,8 @@ def machine(name: str, subnet: int) -> Iterator[tuple[str, str]]:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
-@contextlib.contextmanager
-def worker_in(name: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``thumbgen worker -w 1`` inside namespace ``name``, killed with its group at the end."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", name, sys.executable, "-m", "thumbgen", "worker", "-w", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-
-
-def slow_pngs(folder: Path, count: int) -> None:
-    """PNGs that take tens of milliseconds each (no draft mode), so a cut lands mid-job."""
-    folder.mkdir(parents=True)
-    first = folder / "img0000.png"
-    Image.effect_noise((700, 700), 60).convert("RGB").save(first, compress_level=1)
-    for i in range(1, count):
-        shutil.copyfile(first, folder / f"img{i:04d}.png")
-
-
 def test_a_cut_off_machine_records_nothing_stale(tmp_path: Path) -> None:
-    slow_pngs(tmp_path / "share", JOBS)
+    slow_pngs(tmp_path / "share", JOBS, size=(700, 700), noise=60, name="img{i:04d}.png")
     tag = os.getpid() % 200 + 20  # distinct names and subnets for concurrent runs
     with (
         machine(f"tga{tag}", tag) as (link_a, addr_a),
@@ -100,20 +69,16 @@ def test_a_cut_off_machine_records_nothing_stale(tmp_path: Path) -> None:
         try:
             env = redis_env(server.url, THUMBGEN_REDIS_LEASE=str(LEASE))
             add = ["add", str(tmp_path / "share"), "-o", str(tmp_path / "out"), "-s", str(BOX)]
-            added = subprocess.run(
-                [sys.executable, "-m", "thumbgen", *add],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            added = run_thumbgen(*add, env=env, timeout=120)
             assert added.returncode == 0, added.stderr
             queue = open_queue(server.url, create=False)
             log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
             env_a = redis_env(server.url_via(addr_a), THUMBGEN_REDIS_LEASE=str(LEASE))
             env_b = redis_env(server.url_via(addr_b), THUMBGEN_REDIS_LEASE=str(LEASE))
-            with worker_in(f"tga{tag}", env_a, log_a), worker_in(f"tgb{tag}", env_b, log_b):
+            with (
+                worker(env_a, log_a, "-w", "1", prefix=("ip", "netns", "exec", f"tga{tag}")),
+                worker(env_b, log_b, "-w", "1", prefix=("ip", "netns", "exec", f"tgb{tag}")),
+            ):
                 assert wait_until(lambda: len(_busy(queue.store.workers())) == 2, 60)
                 assert wait_until(lambda: queue.store.counts().done >= 20, 60)
                 # Cut A while it holds a job mid-work (its worker records the

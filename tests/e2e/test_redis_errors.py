@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.redis_server import free_port, redis_env, redis_server, status_json, tiny_jpegs
+from support.procs import status_json
+from support.redis_server import free_port, redis_env, redis_server, tiny_jpegs
 
 
 def thumbgen(

@@ -9,22 +9,17 @@ output complete on disk, and ``status --json`` from a third process agrees.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from support.procs import wait_until
+from support.procs import run_thumbgen, status_json, wait_until, worker
 from support.redis_server import (
     RedisServer,
     check_outputs,
     redis_env,
     redis_server,
-    status_json,
     tiny_jpegs,
 )
 
@@ -34,34 +29,8 @@ JOBS = 300
 BOX = 32
 
 
-@contextlib.contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``thumbgen worker -w 1`` in its own process group, killed with it at the end."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "thumbgen", "worker", "-w", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-
-
 def add(env: dict[str, str], folder: Path, out: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "thumbgen", "add", str(folder), "-o", str(out), "-s", str(BOX)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_thumbgen("add", str(folder), "-o", str(out), "-s", str(BOX), env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"{JOBS} queued" in result.stdout
 
@@ -93,7 +62,10 @@ def test_a_sigkilled_worker_loses_nothing(tmp_path: Path) -> None:
     with redis_server(tmp_path / "redis") as server:
         env = redis_env(server.url)
         add(env, tmp_path / "src", tmp_path / "out")
-        with worker(env, tmp_path / "a.log") as a, worker(env, tmp_path / "b.log"):
+        with (
+            worker(env, tmp_path / "a.log", "-w", "1") as a,
+            worker(env, tmp_path / "b.log", "-w", "1"),
+        ):
             assert wait_until(lambda: done(env) >= 40, 60)
             os.killpg(a.pid, signal.SIGKILL)  # the worker and its child, mid-run
             a.wait(10)
@@ -108,7 +80,7 @@ def test_a_redis_restart_loses_no_committed_job(tmp_path: Path) -> None:
     try:
         env = redis_env(server.url)
         add(env, tmp_path / "src", tmp_path / "out")
-        with worker(env, tmp_path / "a.log"), worker(env, tmp_path / "b.log"):
+        with worker(env, tmp_path / "a.log", "-w", "1"), worker(env, tmp_path / "b.log", "-w", "1"):
             assert wait_until(lambda: done(env) >= 60, 60)
             before = done(env)
             server.kill()  # a crash: only what the append-only file holds survives

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 from support.disks import tmpfs
 from support.procs import queue_jobs, run_thumbgen
+from support.thumbs import decodes_completely
 
 
 def _write_sources(folder: Path, count: int) -> None:
@@ -27,15 +28,6 @@ def _write_sources(folder: Path, count: int) -> None:
         im = base.copy()
         im.putpixel((0, 0), (i % 256, (i // 256) % 256, 7))
         im.save(folder / f"img{i:04d}.jpg", quality=90)
-
-
-def _decodes_completely(path: Path) -> bool:
-    try:
-        with Image.open(path) as im:
-            im.load()  # raises "image file is truncated" on a short file
-    except OSError:
-        return False
-    return True
 
 
 def test_a_filling_disk_never_leaves_a_truncated_thumbnail_marked_done(
@@ -56,12 +48,12 @@ def test_a_filling_disk_never_leaves_a_truncated_thumbnail_marked_done(
         assert states <= {"done", "failed"}, states
         assert "failed" in states, "the disk never filled: the test proves nothing"
         outputs = sorted(p for p in out.rglob("*") if p.is_file())
-        truncated = [p.name for p in outputs if not _decodes_completely(p)]
+        truncated = [p.name for p in outputs if not decodes_completely(p)]
         assert truncated == [], f"cut-short thumbnails in place: {truncated}"
         for job in jobs:
             if job.state.value == "done":
                 for path in job.outputs:
-                    assert _decodes_completely(Path(path)), f"{path} done but not complete"
+                    assert decodes_completely(Path(path)), f"{path} done but not complete"
             else:
                 assert "No space left on device" in (job.error or ""), job.error
         assert not [p.name for p in out.rglob(".*")], "a temporary file was left"

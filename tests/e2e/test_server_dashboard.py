@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from support.imagegen import write_jpegs
-from support.procs import run_thumbgen, wait_until
+from support.procs import run_thumbgen, status_json, wait_until
 from support.redis_server import redis_env, redis_server
 from support.server import ServeProcess, served
 
@@ -73,7 +73,7 @@ def run_jobs(folder: Path, env: dict[str, str]) -> Path:
     gone.unlink()  # deleted before any worker got to it
     worker = run_thumbgen("worker", "--burst", "-w", "1", env=env)
     assert worker.returncode == 0, worker.stderr
-    status = cli_status(env)
+    status = status_json(env)
     assert (status["done"], status["failed"], status["vanished"]) == (3, 2, 1), worker.stderr
     return photos
 
@@ -95,14 +95,6 @@ def worked(ran: Path, queue_path: str) -> Path:
     """This test's own copy of that queue (at THUMBGEN_QUEUE); returns the photos folder."""
     shutil.copyfile(ran / "queue.db", queue_path)
     return ran / "photos"
-
-
-def cli_status(env: dict[str, str]) -> dict[str, Any]:
-    """What ``thumbgen status --json`` says."""
-    result = run_thumbgen("status", "--json", env=env)
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def open_dashboard(page: Page, srv: ServeProcess, fragment: str = "") -> None:
@@ -127,8 +119,8 @@ def test_the_page_shows_what_status_json_says(
     page: Page, worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
     with served(tmp_path, env, "-w", "2") as srv:
-        assert wait_until(lambda: cli_status(env)["workers"] == 2, 60), srv.log()
-        status = cli_status(env)
+        assert wait_until(lambda: status_json(env)["workers"] == 2, 60), srv.log()
+        status = status_json(env)
         open_dashboard(page, srv)
         expect_counts(page, status)
         expect(page.locator("#paused-badge")).to_be_hidden()
@@ -176,7 +168,7 @@ def test_retry_queues_the_failed_job_again(
 
         expect(page.locator("#count-queued")).to_have_text("1")
         expect(failure_row(page, broken)).to_have_count(0)
-        status = cli_status(env)
+        status = status_json(env)
         assert (status["queued"], status["failed"]) == (1, 1)
         shown = run_thumbgen("show", str(job_id), "--json", env=env)
         assert json.loads(shown.stdout)["source"] == broken
@@ -191,13 +183,13 @@ def test_pause_and_resume(page: Page, worked: Path, tmp_path: Path, env: dict[st
         expect(page.locator("#paused-badge")).to_be_visible()
         expect(page.locator("#paused-note")).to_be_visible()
         expect(page.locator("#pause")).to_be_disabled()
-        assert cli_status(env)["paused"] is True
+        assert status_json(env)["paused"] is True
 
         page.get_by_role("button", name="Resume", exact=True).click()
         expect(page.locator("#paused-badge")).to_be_hidden()
         expect(page.locator("#paused-note")).to_be_hidden()
         expect(page.locator("#resume")).to_be_disabled()
-        assert cli_status(env)["paused"] is False
+        assert status_json(env)["paused"] is False
 
 
 def test_the_token_comes_from_the_fragment_and_a_wrong_one_is_told(
@@ -228,23 +220,11 @@ def test_the_token_comes_from_the_fragment_and_a_wrong_one_is_told(
         expect(page.locator("#live")).to_have_attribute("data-state", "down")
 
 
-def test_the_page_files_and_throughput_over_http(
+def test_throughput_over_http_counts_what_the_worker_finished(
     worked: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
+    # The page and its files over HTTP: tests/api/test_jobs.py.
     with served(tmp_path, env, "-w", "0", token="s3cret") as srv, srv.client(auth=False) as http:
-        page = http.get("/")  # the page and its files hold no data: no token needed
-        assert page.status_code == 200
-        assert page.headers["content-type"] == "text/html; charset=utf-8"
-        assert "script-src 'self'" in page.headers["content-security-policy"]
-        for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
-            got = http.get(f"/static/{name}")
-            assert got.status_code == 200
-            assert got.headers["content-type"] == f"{kind}; charset=utf-8"
-            again = http.get(f"/static/{name}", headers={"If-None-Match": got.headers["etag"]})
-            assert again.status_code == 304
-        for name in ("nothing.js", "..%2F__init__.py", "..%2Fdashboard.py", "%2Fetc%2Fpasswd"):
-            assert http.get(f"/static/{name}").status_code == 404, name
-
         assert http.get("/throughput").status_code == 401
         through = http.get("/throughput?minutes=60", headers=srv.headers())
         assert through.status_code == 200
@@ -262,7 +242,7 @@ def test_the_page_shows_a_redis_queue_too(page: Page, tmp_path: Path) -> None:
         env = redis_env(redis.url, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
         run_jobs(tmp_path, env)
         with served(tmp_path, env, "-w", "0") as srv:
-            status = cli_status(env)
+            status = status_json(env)
             open_dashboard(page, srv)
             expect_counts(page, status)
             expect(page.locator("#queue-location")).to_have_text(status["queue"])

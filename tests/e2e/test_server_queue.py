@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from support.imagegen import truncated_jpeg
-from support.procs import run_thumbgen, wait_until
-from support.redis_server import redis_env, redis_server, status_json, tiny_jpegs
+from support.procs import run_thumbgen, status_json, wait_until
+from support.redis_server import redis_env, redis_server, tiny_jpegs
 from support.server import served, upload, wait_jobs
 
 

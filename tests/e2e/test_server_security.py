@@ -90,12 +90,6 @@ def test_with_a_token_every_data_endpoint_needs_it(tmp_path: Path, env: dict[str
         assert "#token=s3cret-token" in srv.log()  # the dashboard URL it printed
 
 
-def test_without_a_token_anyone_on_loopback_may_use_it(tmp_path: Path, env: dict[str, str]) -> None:
-    with served(tmp_path, env, "-w", "0") as srv, srv.client(auth=False) as http:
-        assert http.get("/status").status_code == 200
-        assert http.post("/queue/pause").json() == {"paused": True}
-
-
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7"])
 def test_binding_beyond_loopback_without_a_token_is_refused(
     tmp_path: Path, env: dict[str, str], host: str

@@ -1,9 +1,10 @@
 """Uploading through a real ``thumbgen serve`` with a real HTTP client (httpx).
 
-The original service's cases first (one file, no file, a hundred files in
-one request), then what users of an upload API run into: a non-image among
-images, the same file twice, bad option values, hostile file names, and the
-thumbnails served back with their caching headers.
+The original service's cases first (one file, a hundred files in one
+request), then what users of an upload API run into: a non-image among
+images, the same file twice, hostile file names, and the thumbnails served
+back with their caching headers. What needs no worker (no file, bad option
+values and the other refusals) is in tests/api/test_uploads.py.
 """
 
 from __future__ import annotations
@@ -56,19 +57,6 @@ def test_one_upload_becomes_a_done_job_with_a_working_thumbnail_url(
         again = http.get(url, headers={"If-None-Match": thumb.headers["etag"]})
         assert again.status_code == 304
         assert again.content == b""
-
-
-def test_a_request_without_a_file_is_400_with_a_clear_message(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
-    with served(tmp_path, env, "-w", "0") as srv, srv.client() as http:
-        only_field = http.post("/thumbnails", files={"size": (None, "128")})
-        assert only_field.status_code == 400
-        assert "No file" in only_field.json()["error"]
-        empty = http.post("/thumbnails")
-        assert empty.status_code == 400
-        assert "multipart/form-data" in empty.json()["error"]
-        assert list(srv_uploads(tmp_path).iterdir()) == []
 
 
 def srv_uploads(tmp_path: Path) -> Path:
@@ -135,32 +123,6 @@ def test_the_same_file_uploaded_twice_is_one_job(tmp_path: Path, env: dict[str, 
         assert again["id"] == first[0]["id"]
         assert again["outcome"] == "up_to_date"
     assert len(list(srv_uploads(tmp_path).iterdir())) == 1
-
-
-BAD_FIELDS = [
-    ({"quality": "abc"}, 422, "Invalid quality 'abc'"),
-    ({"quality": "0"}, 422, "Invalid quality 0"),
-    ({"fit": "squash"}, 422, "Invalid fit 'squash'"),
-    ({"format": "bmp"}, 422, "Invalid format 'bmp'"),
-    ({"size": "0x0"}, 422, "Invalid size '0x0'"),
-    ({"size": ["64", "128"], "fit": ["cover", "pad"]}, 400, "Give fit once"),
-    ({"out": "/etc"}, 400, "Unknown field 'out'"),
-]
-
-
-def test_bad_option_values_are_refused_in_one_line_and_nothing_is_kept(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
-    [photo] = photos_in(tmp_path / "in", 1)
-    with served(tmp_path, env, "-w", "0") as srv, srv.client() as http:
-        for fields, status, message in BAD_FIELDS:
-            r = upload(http, [photo], **fields)
-            assert r.status_code == status, (fields, r.text)
-            error = r.json()["error"]
-            assert error.startswith(message), (fields, error)
-            assert "\n" not in error
-        assert http.get("/status").json()["queued"] == 0
-    assert list(srv_uploads(tmp_path).iterdir()) == []
 
 
 def test_request_options_shape_the_thumbnails(tmp_path: Path, env: dict[str, str]) -> None:

@@ -8,17 +8,16 @@ and the watcher itself (a real observer) reporting what went without an event.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from support.imagegen import write_jpegs
 from support.procs import (
     queue_counts,
     queue_jobs,
     run_thumbgen,
+    status_json,
     wait_until,
     watching,
 )
@@ -45,13 +44,6 @@ def thumbnails(out: Path) -> set[Path]:
 
 def survivors(inbox: Path) -> list[Path]:
     return sorted(inbox.rglob("*.jpg"))
-
-
-def status(env: dict[str, str]) -> dict[str, Any]:
-    result = run_thumbgen("status", "--json", env=env)
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def arrive_and_churn(inbox: Path, copied: Path, n: int) -> tuple[list[Path], list[Path]]:
@@ -86,7 +78,7 @@ def test_sources_deleted_or_renamed_before_their_jobs_ran_vanish_and_none_fails(
         assert wait_until(lambda: queue_counts(queue_path)["queued"] == 220, timeout=120)
     drained = run_thumbgen("worker", "--burst", "-w", "2", env=env)
     assert drained.returncode == 0, drained.stderr
-    final = status(env)
+    final = status_json(env)
     assert (final["done"], final["failed"], final["vanished"]) == (180, 0, 40), final
     assert final["failures"] == []
     # Every survivor thumbnailed once; nothing was made for the names that went.
@@ -127,7 +119,7 @@ def test_mirror_deletes_leaves_no_stale_thumbnail_after_deletes_and_renames(
         assert wait_until(settled, timeout=180), sorted(
             thumbnails(out) ^ {thumbnail(out, inbox, p) for p in survivors(inbox)}
         )[:10]
-    final = status(env)
+    final = status_json(env)
     assert final["failed"] == 0, final["failures"]
     assert final["failures"] == []
     # Each survivor has exactly one job, done; no thumbnail is left for a name that went.

@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from support.cgroups import memory_limited
 from support.disks import fill, tmpfs
 from support.formatgen import avif_claiming
@@ -41,6 +40,7 @@ from support.procs import (
     thumbgen_argv,
     wait_until,
 )
+from support.thumbs import decodes_completely
 
 pytestmark = pytest.mark.soak
 
@@ -171,15 +171,6 @@ def filling_and_emptying(mount: Path, rng: random.Random) -> Iterator[list[float
         (mount / "filler").unlink(missing_ok=True)
 
 
-def _decodes_completely(path: Path) -> bool:
-    try:
-        with Image.open(path) as im:
-            im.load()
-    except OSError:
-        return False
-    return True
-
-
 def test_soak(tmp_path: Path, env: dict[str, str], queue_path: str) -> None:
     rng = random.Random(int(os.environ.get("SOAK_SEED", "20261202")))
     started = time.monotonic()
@@ -231,7 +222,7 @@ def test_soak(tmp_path: Path, env: dict[str, str], queue_path: str) -> None:
         jobs = queue_jobs(queue_path)
         on_disk = sorted(p for p in out.rglob("*") if p.is_file())
         outputs = {Path(path) for job in jobs if job.state.value == "done" for path in job.outputs}
-        broken = [str(p) for p in outputs if not _decodes_completely(p)]
+        broken = [str(p) for p in outputs if not decodes_completely(p)]
         stray = [str(p) for p in on_disk if p not in outputs]
     states = Counter(job.state.value for job in jobs)
     errors = Counter(

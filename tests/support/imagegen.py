@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -366,4 +367,25 @@ def write_jpegs(
         im.putpixel((0, 0), (i % 256, (i // 256) % 256, 7))
         im.save(path, quality=85)
         paths.append(path)
+    return paths
+
+
+def slow_pngs(
+    folder: Path,
+    count: int,
+    size: tuple[int, int] = (2400, 2400),
+    noise: float = 80,
+    name: str = "slow{i}.png",
+) -> list[Path]:
+    """``count`` copies of one large noisy PNG: slow to decode, so jobs are still running.
+
+    Noise does not compress and a low compression level makes no small file
+    either: each decode takes a while (longer with ``size``). ``name`` is
+    formatted with the index ``i``.
+    """
+    folder.mkdir(parents=True)
+    paths = [folder / name.format(i=i) for i in range(count)]
+    Image.effect_noise(size, noise).convert("RGB").save(paths[0], compress_level=1)
+    for path in paths[1:]:
+        shutil.copyfile(paths[0], path)
     return paths

@@ -1,16 +1,23 @@
-"""Running real thumbgen processes from tests: argv, run-to-completion, polling."""
+"""Running real thumbgen processes from tests: argv, run-to-completion, polling, workers.
+
+And the guard of the tiers that start none (:func:`forbid_processes`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import multiprocessing.process
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def thumbgen_argv(*args: str) -> list[str]:
@@ -45,17 +52,22 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 
 @contextlib.contextmanager
 def background(
-    *args: str, env: dict[str, str], log: Path, graceful: bool = False
+    *args: str,
+    env: dict[str, str],
+    log: Path,
+    graceful: bool = False,
+    prefix: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``thumbgen ARGS`` in its own session, output appended to ``log``.
 
-    On leaving the block the process is stopped (first with SIGINT, given 20 s,
-    when ``graceful``) and then its whole process group is killed, so no
-    worker child outlives the test.
+    ``prefix`` is put before the command (``ip netns exec NAME``). On leaving
+    the block the process is stopped (first with SIGINT, given 20 s, when
+    ``graceful``) and then its whole process group is killed, so no worker
+    child outlives the test.
     """
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            thumbgen_argv(*args),
+            [*prefix, *thumbgen_argv(*args)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -72,6 +84,21 @@ def background(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
+
+
+def worker(
+    env: dict[str, str], log: Path, *args: str, prefix: Sequence[str] = ()
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """A ``thumbgen worker ARGS`` in its own process group, killed with it at the end."""
+    return background("worker", *args, env=env, log=log, prefix=prefix)
+
+
+def status_json(env: dict[str, str], *extra: str) -> dict[str, Any]:
+    """What ``thumbgen status --json EXTRA`` prints, run as a separate process."""
+    result = run_thumbgen("status", "--json", *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
 
 
 def processes_using(queue_path: str) -> list[int]:
@@ -187,3 +214,44 @@ def queue_locked(queue_path: str) -> Iterator[None]:
         if shell.poll() is None:
             shell.kill()
             shell.wait()
+
+
+def _refuse(what: str, attempts: list[str]) -> Callable[..., Any]:
+    def refuse(*args: object, **kwargs: object) -> Any:
+        attempts.append(what)
+        raise AssertionError(
+            f"{what} in a test of a tier that starts no process: "
+            "a test that needs a process belongs in tests/e2e"
+        )
+
+    return refuse
+
+
+def forbid_processes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every way of starting a process raise, for the rest of the test.
+
+    Popen's child start (what subprocess.run and friends end in, however
+    Popen was imported), fork and spawn in ``os``, and multiprocessing's
+    start (Huey's process workers use it). Returns the list of attempts, so
+    that a caller can fail the test even where thumbgen caught the error.
+    """
+    attempts: list[str] = []
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", _refuse("subprocess.Popen", attempts))
+    for name in (
+        "fork",
+        "forkpty",
+        "posix_spawn",
+        "posix_spawnp",
+        "system",
+        "popen",
+        "spawnv",
+        "spawnve",
+        "spawnvp",
+        "spawnvpe",
+    ):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, _refuse(f"os.{name}", attempts))
+    monkeypatch.setattr(
+        multiprocessing.process.BaseProcess, "start", _refuse("multiprocessing start", attempts)
+    )
+    return attempts

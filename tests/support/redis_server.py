@@ -11,12 +11,10 @@ wants (fast, nothing left on disk).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,21 +161,6 @@ def redis_env(url: str, **extra: str) -> dict[str, str]:
     env["THUMBGEN_QUEUE"] = url
     env.update(extra)
     return env
-
-
-def status_json(env: dict[str, str]) -> dict[str, Any]:
-    """``thumbgen status --json`` run as a separate process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "thumbgen", "status", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def tiny_jpegs(folder: Path, count: int, size: tuple[int, int] = (96, 64)) -> list[Path]:

@@ -56,6 +56,16 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
     )
 
 
+def decodes_completely(path: str | Path) -> bool:
+    """Whether the file decodes to its last pixel (a truncated one raises in ``load``)."""
+    try:
+        with Image.open(path) as im:
+            im.load()  # raises "image file is truncated" on a short file
+    except OSError:
+        return False
+    return True
+
+
 def files_under(folder: Path) -> list[str]:
     """Every file below ``folder`` (temporary ones included), relative to it."""
     if not folder.exists():
