@@ -7,7 +7,8 @@ messages (and a camera RAW's extension breaks a tie between formats).
 
 - ``formats``: the one table of input and output formats;
 - ``sniff``, ``headers``: a file's format from its first bytes; sizes and layouts from headers;
-- ``reading``, ``plugins``: opening a source stream with Pillow, with one-line errors; other packages' plugins;
+- ``reading``, ``plugins``: opening a source stream with Pillow, with one-line errors;
+  other packages' plugins;
   ``pillow_limits``: Pillow's decompression-bomb check, lifted while a header is read;
 - ``decode``: decoding once, small, upright and sRGB, through a decoder per format
   (``decoders``: the basic ones; ``fixups``: TIFF samples, BMP alpha; ``heif``, ``jxl``,
