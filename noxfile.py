@@ -47,7 +47,7 @@ def bench(session: nox.Session) -> None:
 
 #: The fuzz tests: in the normal suite with a small budget, here with a large one.
 FUZZ_TESTS = [
-    "tests/unit/imaging/test_fuzz_decode.py",
+    "tests/e2e/test_fuzz_decode.py",
     "tests/unit/imaging/test_jpeg_dc_fuzz.py",
     "tests/e2e/test_fuzz_workers.py",
 ]

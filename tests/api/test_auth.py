@@ -9,7 +9,7 @@ token.
 from __future__ import annotations
 
 import pytest
-from support.inprocess import KNOWN_SCHEMA_WARNING, TOKEN, InProcessServer
+from support.inprocess import TOKEN, InProcessServer
 
 #: Every data endpoint, with what it answers on an empty queue once the token is right.
 DATA_ENDPOINTS = [
@@ -100,7 +100,6 @@ def test_the_token_only_counts_in_the_authorization_header(guarded: InProcessSer
         assert upper.status_code == 401
 
 
-@KNOWN_SCHEMA_WARNING
 @pytest.mark.parametrize("path", OPEN_ENDPOINTS)
 def test_what_holds_no_data_needs_no_token(guarded: InProcessServer, path: str) -> None:
     with guarded.client(auth=False) as anon:

@@ -1,6 +1,6 @@
 """Fuzzed files through real worker processes, with a time limit and a memory budget.
 
-The in-process fuzz test (tests/unit/imaging/test_fuzz_decode.py) checks the
+The in-process fuzz test (tests/e2e/test_fuzz_decode.py) checks the
 decode path quickly; this one runs a smaller set of damaged files, plus a file
 that decodes for seconds and one that would decode to hundreds of MiB, through
 ``thumbgen add`` and ``worker --burst --job-timeout --max-memory``, so a hang or

@@ -24,7 +24,6 @@ from typing import Any
 
 import anyio
 import httpx
-import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 
@@ -37,14 +36,6 @@ from thumbgen.server.uploads import prepare_uploads_dir
 
 #: The token of the api tier's servers that have one.
 TOKEN = "s3cret-token"
-
-#: Building the schema warns that ``GET /thumbnails/{path}`` and its ``HEAD``
-#: share one operation id (one function serves both methods); under this
-#: suite's "warnings are errors" the schema would be a 500. Tests that fetch
-#: the schema let that one warning pass (a real server only logs it).
-KNOWN_SCHEMA_WARNING = pytest.mark.filterwarnings(
-    "ignore:Duplicate Operation ID thumbnail_thumbnails__path__:UserWarning"
-)
 
 #: The host part of every in-process URL (nothing resolves or listens there).
 BASE_URL = "http://thumbgen.test"

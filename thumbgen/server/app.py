@@ -43,8 +43,10 @@ def _document_auth(app: FastAPI) -> None:
     """List 401 (and 503) under every operation that needs the token, whoever declared it.
 
     FastAPI puts a dependency's security scheme in the schema but not the
-    401 it answers; clients and schemathesis should see both.
+    401 it answers; clients and schemathesis should see both. Every operation
+    gets an id of its own, as OpenAPI requires.
     """
+    import warnings
     from typing import Any
 
     from .routes import COMMON
@@ -53,8 +55,16 @@ def _document_auth(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = plain()
+            with warnings.catch_warnings():
+                # One route serves a thumbnail's GET and HEAD (so a 405 lists
+                # both), and FastAPI gives both operations the route's id and
+                # warns; the HEAD gets an id of its own below.
+                warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+                schema = plain()
             for item in schema.get("paths", {}).values():
+                head = item.get("head")
+                if isinstance(head, dict) and head.get("operationId"):
+                    head["operationId"] += "_head"
                 for operation in item.values():
                     if isinstance(operation, dict) and operation.get("security"):
                         responses = operation.setdefault("responses", {})

@@ -1,5 +1,8 @@
 """Fuzzing the decode path a worker runs, with real image bytes of every format.
 
+In this process, but an end-to-end test all the same: SVG seeds are drawn
+by the renderer's child process, as in a worker.
+
 Seeds of JPEG, PNG, GIF, WebP, TIFF, AVIF and HEIC (:mod:`support.fuzzing`)
 are damaged in every way a file can be and run through the memory budget and
 :func:`~thumbgen.thumbnailing.make_thumbnails` into a real output folder:
