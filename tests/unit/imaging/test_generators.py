@@ -284,3 +284,8 @@ def test_misnamed_files(tmp_path: Path) -> None:
     with Image.open(imagegen.png_named_jpg(tmp_path / "png.jpg")) as im:
         assert im.format == "PNG"
         assert imagegen.quadrants(im) == ("red", "green", "blue", "yellow")
+
+
+def test_write_jpegs_gives_every_file_its_own_content(tmp_path: Path) -> None:
+    paths = imagegen.write_jpegs(tmp_path, 300)
+    assert len({p.read_bytes() for p in paths}) == 300
