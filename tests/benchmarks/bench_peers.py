@@ -15,6 +15,10 @@ Quality: each tool's mean absolute error per channel against a reference
 made from the full decode (sRGB, upright), Lanczos to the tool's output size.
 Also thumbgen with three sizes (``-s 128 -s 256 -s 1024``) against one.
 
+``THUMBGEN_BENCH_BEFORE=/path/to/thumbgen`` adds another install of thumbgen
+(an earlier commit, say) as one more tool in the same alternation: a change's
+before and after, each against the peers, in one run on one machine.
+
 The peers are not installed by the project: ``bash ../shared/bench/install_peers.sh``
 (root, after ``apt-get update``). Without them this benchmark is skipped.
 """
@@ -40,6 +44,9 @@ SHARP_DIR = Path(
     os.environ.get("SHARP_DIR", Path(os.environ.get("TMPDIR", "/tmp")) / "thumb-peers" / "sharp")
 )
 PEERS_SH = SHARED / "bench" / "peers.sh"
+#: Another thumbgen to measure in the same alternation (read at import: run.py
+#: then drops every THUMBGEN_* variable from its environment).
+BEFORE = os.environ.get("THUMBGEN_BENCH_BEFORE", "")
 COPIES = 3
 THREE_SIZES = ("128", "256", "1024")
 GOALS = {"baseline": 1.3, "progressive": 1.8}  # x faster than each peer (issue 10)
@@ -89,13 +96,13 @@ def tools(queue_dir: Path) -> dict[str, Tool]:
     """The commands compared, by name; each writes ``<stem>.jpg`` files into ``out``."""
     counter = iter(range(1_000_000))
 
-    def thumbgen(sizes: tuple[str, ...]) -> Tool:
+    def thumbgen(sizes: tuple[str, ...], command: list[str] | None = None) -> Tool:
         def argv(src: Path, out: Path, _: Path) -> list[str]:
             queue = queue_dir / f"q{next(counter)}.db"  # a fresh queue file every run
             size_args = [a for s in sizes for a in ("-s", s)]
             name = "{stem}.{ext}" if len(sizes) == 1 else "{size}/{stem}.{ext}"
             return [
-                *thumbgen_argv(),
+                *(command or thumbgen_argv()),
                 "--queue",
                 str(queue),
                 "add",
@@ -118,12 +125,15 @@ def tools(queue_dir: Path) -> dict[str, Tool]:
     def peer(which: str) -> Tool:
         return lambda src, out, _: ["bash", str(PEERS_SH), str(src), str(out), which]
 
-    return {
+    found = {
         "thumbgen add --wait -w 2": thumbgen(("256",)),
         "vipsthumbnail, 2 processes": peer("vips-batch"),
         "sharp, 2 in flight": peer("sharp"),
         "thumbgen, 3 sizes": thumbgen(THREE_SIZES),
     }
+    if BEFORE:
+        found[f"thumbgen before ({BEFORE})"] = thumbgen(("256",), [BEFORE])
+    return found
 
 
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
@@ -307,7 +317,7 @@ def _report(
     errors: dict[tuple[str, str], float],
     rounds: int,
 ) -> None:
-    tg, vips, sharp, three = list(found)
+    tg, vips, sharp, three, *befores = list(found)
     table = Table(
         f"peers: {len(list(corpora['baseline'].iterdir()))} files per corpus "
         "(copies of the make_corpus.sh photos), fit 256, q85, two processes; "
@@ -360,6 +370,12 @@ def _report(
             )
     for corpus, goal in GOALS.items():
         base, base_cpu = median(times, corpus, tg), median(cpu, corpus, tg)
+        for before in befores:
+            table.note(
+                f"{corpus}: vipsthumbnail / thumbgen {median(times, corpus, vips) / base:.2f}x,"
+                f" and {median(times, corpus, vips) / median(times, corpus, before):.2f}x"
+                f" for {before}; before / now {median(times, corpus, before) / base:.2f}x"
+            )
         for peer in (vips, sharp):
             ratio = median(times, corpus, peer) / base
             cpu_ratio = median(cpu, corpus, peer) / base_cpu
