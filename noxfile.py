@@ -33,7 +33,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install(".[server]", *TYPE_DEPS)
+    session.install(".[server,s3]", *TYPE_DEPS)
     session.run("mypy", "thumbgen")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+from support.s3_server import S3Server, running
 
 from thumbgen.jobqueue.backend import open_queue
 from thumbgen.jobqueue.huey_app import Queue
@@ -42,6 +43,13 @@ def _private_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("THUMBGEN_QUEUE", str(tmp_path / "queue.db"))
     # Nor the user's config file (platformdirs looks there first).
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 server (SeaweedFS) for the session; tests make their own buckets or prefixes."""
+    with running(tmp_path_factory.mktemp("s3")) as server:
+        yield server
 
 
 @pytest.fixture

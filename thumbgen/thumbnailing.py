@@ -61,8 +61,7 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
         return planned[spec].location(width, height, fmt)
 
     store, key = storage.open_object(source)
-    entry = store.stat(key)
-    with store.open(key) as f:
+    with store.open_version(key) as (entry, f):
         budget.check(f, source, options, max_memory)
         encoded = encode_all(f, source, options, name_for)
     out.put_all([_blob(planned[e.spec], e) for e in encoded])

@@ -1,42 +1,66 @@
 """The storage contract: every implementation of :class:`thumbgen.storage.Storage`, one suite.
 
 Each test runs once per entry of ``STORAGES`` on a fresh, empty root and
-sees only the protocol: keys, entries, streams and blobs. The object-storage
-issue adds "s3" here, with a real S3 server. ``broken_key`` names, per
-implementation, a key whose write fails for real, to prove that a set is
-stored all or none.
+sees only the protocol: keys, entries, streams and blobs. "s3" is a prefix
+of a bucket on a real S3 server (SeaweedFS, :mod:`support.s3_server`).
+``broken_key`` names, per implementation, a key whose write fails for real,
+to prove that a set is stored all or none.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.s3_server import S3Server
 
 from thumbgen.errors import OutputError, SourceMissing, ThumbgenError
 from thumbgen.storage import Blob, Entry, LocalStorage, Storage, Unlisted, open_storage
 
-STORAGES = ["local"]
+STORAGES = ["local", "s3"]
+_PREFIXES = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server: S3Server) -> str:
+    """One bucket for the session; each test gets a prefix of its own."""
+    return s3_server.make_bucket("contract")
 
 
 @pytest.fixture(params=STORAGES)
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """A fresh, empty storage of the kind named by the parameter."""
     if request.param == "local":
         (tmp_path / "root").mkdir()
-        return open_storage(str(tmp_path / "root"))
-    raise AssertionError(f"no fixture for storage {request.param!r}")
+        yield open_storage(str(tmp_path / "root"))
+    elif request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        bucket = request.getfixturevalue("s3_bucket")
+        with pytest.MonkeyPatch.context() as env:
+            for name, value in server.env().items():
+                if name.startswith("AWS_"):
+                    env.setenv(name, value)
+            yield open_storage(f"{bucket}/t{next(_PREFIXES)}/")
+    else:
+        raise AssertionError(f"no fixture for storage {request.param!r}")
 
 
 @pytest.fixture
 def broken_key(storage: Storage) -> Callable[[], str]:
-    """Make a key whose write fails (locally: its parent folder is a file)."""
+    """Make a key whose write fails for real.
+
+    Locally its parent folder is a file; on S3 its name is longer than a
+    server takes (255 bytes a segment on SeaweedFS, 1,024 in all on AWS).
+    """
 
     def make() -> str:
         storage.put_all([Blob("blocker", b"x", "text/plain")])
-        return "blocker/inside.jpg"
+        if isinstance(storage, LocalStorage):
+            return "blocker/inside.jpg"
+        return "blocker-" + "b" * 1100 + ".jpg"
 
     return make
 

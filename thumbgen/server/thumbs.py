@@ -16,7 +16,7 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from thumbgen import locations
@@ -24,7 +24,7 @@ from thumbgen.commands.queues import Queue
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
 from thumbgen.options import Fit, Format, Options
 from thumbgen.outputs import FILE_TYPES
-from thumbgen.storage import LocalFile, open_storage
+from thumbgen.storage import LocalFile, RemoteObject, open_storage
 
 from . import uploads
 from .auth import get_queue, get_settings, require_token
@@ -187,8 +187,15 @@ def _refused(filename: str, error: str | None) -> dict[str, Any]:
 def thumbnail(
     path: str, request: Request, settings: Annotated[ServerSettings, Depends(get_settings)]
 ) -> Response:
-    """The file with its content type, ETag and Cache-Control; nothing outside the folder."""
+    """The file with its content type, ETag and Cache-Control; nothing outside the folder.
+
+    Thumbnails in a bucket are a redirect (307) to a presigned URL, valid a
+    few minutes: the bytes go from the bucket to the client, never through
+    this server.
+    """
     served = served_file(settings.options.out_dir, path)
+    if isinstance(served, RemoteObject):
+        return RedirectResponse(served.url, status_code=307, headers={"Cache-Control": "no-store"})
     etag = '"' + hashlib.sha256(served.version.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -197,7 +204,7 @@ def thumbnail(
     return FileResponse(served.path, media_type=media, headers=headers)
 
 
-def served_file(folder: str, rel: str) -> LocalFile:
+def served_file(folder: str, rel: str) -> LocalFile | RemoteObject:
     """The thumbnail at URL path ``rel`` under the output ``folder``, as its storage serves it.
 
     400 for dot segments (the URL is not one a job lists); 404 when absent
@@ -214,5 +221,7 @@ def served_file(folder: str, rel: str) -> LocalFile:
 
 
 def resolve_inside(folder: str, rel: str) -> str:
-    """The real path of ``rel`` under ``folder`` (:func:`served_file`)."""
-    return served_file(folder, rel).path
+    """The real path of ``rel`` under the local ``folder`` (:func:`served_file`)."""
+    served = served_file(folder, rel)
+    assert isinstance(served, LocalFile)
+    return served.path

@@ -2,10 +2,11 @@
 
 - ``base``: the :class:`Storage` protocol and what it hands around (entries, blobs);
 - ``local``: folders on this machine;
+- ``s3``: buckets on S3 and S3-compatible servers (the ``s3`` extra);
 - ``atomic``: writing a set of files that appear complete, durable, all or none.
 
 :func:`open_storage` is the one place that picks an implementation for a
-location (a path today; ``s3://`` next), through :func:`thumbgen.locations.parse`.
+location (a path, or ``s3://bucket/prefix/``), through :func:`thumbgen.locations.parse`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from thumbgen import locations
 from thumbgen.errors import UsageError
 
-from .base import Blob, Entry, LocalFile, Storage, Unlisted
+from .base import Blob, Entry, LocalFile, RemoteObject, Storage, Unlisted
 from .local import LocalStorage
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Entry",
     "LocalFile",
     "LocalStorage",
+    "RemoteObject",
     "Storage",
     "Unlisted",
     "exists",
@@ -32,10 +34,14 @@ __all__ = [
 
 
 def open_storage(location: str) -> Storage:
-    """The storage rooted at ``location``: a local folder (next: a bucket and prefix)."""
+    """The storage rooted at ``location``: a local folder, or a bucket and prefix (``s3://``)."""
     loc = locations.parse(location)
     if loc.is_path:
         return LocalStorage(location)
+    if loc.kind is locations.Kind.S3:
+        from .s3 import S3Storage  # obstore: only for s3:// locations
+
+        return S3Storage(location)
     raise UsageError(
         f"Unsupported location {location!r}: {loc.scheme}:// storage is not available yet; "
         "use a folder path"
@@ -48,7 +54,8 @@ def open_object(location: str) -> tuple[Storage, str]:
     if loc.is_path:
         folder, name = os.path.split(location)
         return LocalStorage(folder), name
-    return open_storage(location), ""
+    parent, _, name = location.rstrip("/").rpartition("/")
+    return open_storage(parent), name
 
 
 def exists(location: str) -> bool:

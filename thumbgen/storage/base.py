@@ -53,6 +53,8 @@ class Blob:
     key: str
     data: bytes
     content_type: str
+    #: ``Cache-Control`` for stores that keep headers with an object (S3).
+    cache_control: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,15 @@ class LocalFile:
     """How a local object is served: the file itself (sendfile, ranges)."""
 
     path: str
+    size: int
+    version: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteObject:
+    """How a stored object is served from elsewhere: a (presigned) URL to redirect to."""
+
+    url: str
     size: int
     version: str
 
@@ -87,6 +98,17 @@ class Storage(Protocol):
 
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A seekable stream of the object's bytes, closed when the block ends."""
+        ...
+
+    def open_version(self, key: str) -> AbstractContextManager[tuple[Entry, BinaryIO]]:
+        """:meth:`open`, with the size and version of what the stream holds.
+
+        What a job records: the version read, not one seen before or after.
+        """
+        ...
+
+    def path(self, key: str) -> str:
+        """The location of ``key``: a file path, or an ``s3://`` URL."""
         ...
 
     def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
@@ -122,6 +144,6 @@ class Storage(Protocol):
         """Remove the objects at ``keys`` (one already gone is no error); how many went."""
         ...
 
-    def serve(self, key: str) -> LocalFile | None:
+    def serve(self, key: str) -> LocalFile | RemoteObject | None:
         """How the HTTP server hands the object out; None when there is none to serve."""
         ...

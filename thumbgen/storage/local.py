@@ -96,7 +96,13 @@ class LocalStorage:
 
     @contextlib.contextmanager
     def open(self, key: str) -> Iterator[BinaryIO]:
-        """The file at ``key`` open for reading, if it is a regular file.
+        """The file at ``key`` open for reading (:meth:`open_version`)."""
+        with self.open_version(key) as (_, f):
+            yield f
+
+    @contextlib.contextmanager
+    def open_version(self, key: str) -> Iterator[tuple[Entry, BinaryIO]]:
+        """The file at ``key`` open for reading, if it is a regular file, and its stat.
 
         The open never waits (O_NONBLOCK), and what it opened is checked
         before anything is read: a FIFO or device refuses at once.
@@ -120,7 +126,7 @@ class LocalStorage:
             os.close(fd)
             raise
         with os.fdopen(fd, "rb") as f:
-            yield f
+            yield _entry(key, st), f
 
     def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
         """``length`` bytes of ``key`` from ``start`` (all the rest when None)."""
