@@ -16,6 +16,7 @@ import string
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from . import locations
 from .errors import UsageError
 from .naming import check_template
 
@@ -227,7 +228,7 @@ def build_options(
     _check_sizes_named(name, specs)
     return Options(
         specs=specs,
-        out_dir=os.path.abspath(os.fspath(out_dir)),
+        out_dir=locations.absolute(os.fspath(out_dir)),
         name=name,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
     )

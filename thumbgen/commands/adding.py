@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thumbgen import outputs, storage
+from thumbgen import locations, outputs, storage
 from thumbgen.errors import ExitCode, OutputError, UsageError
 from thumbgen.jobqueue.contract import Counts, Failure, NewJob, SubmitResult
 from thumbgen.messages import display_path
 from thumbgen.options import Options
+from thumbgen.storage import Unlisted
 
 if TYPE_CHECKING:
     from thumbgen.commands.discovery import Skipped, Source
@@ -99,6 +100,14 @@ def check_out_dir(out_dir: str) -> None:
     Otherwise every job would be queued only to fail the same way.
     """
     shown = display_path(out_dir)
+    if not locations.is_path(out_dir):
+        # A bucket: one listing of the prefix tells a missing bucket, bad
+        # credentials or no permission, before any job is queued.
+        for item in storage.open_storage(out_dir).entries(recursive=False):
+            if isinstance(item, Unlisted):
+                raise OutputError(f"Cannot write thumbnails to {shown}: {item.reason}")
+            break
+        return
     probe = out_dir
     while not os.path.lexists(probe):
         parent = os.path.dirname(probe)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import io
 import os
 import stat
 from collections.abc import Iterator, Sequence
 
+from thumbgen import locations, storage
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.naming import relative_dir
@@ -42,6 +44,11 @@ class Skipped:
     missing: bool = False
 
 
+#: How much of an object is read to tell its format (a RAW's TIFF header may
+#: point past the first few KiB).
+SNIFF_BYTES = 64 * 1024
+
+
 def is_glob(text: str) -> bool:
     """True when ``text`` has glob characters and is not itself an existing path."""
     return glob.has_magic(text) and not os.path.lexists(text)
@@ -56,6 +63,8 @@ def common_root(paths: Sequence[str]) -> str:
     """
     anchors = []
     for text in paths:
+        if not locations.is_path(text):
+            continue  # a bucket's {dir} is measured from the prefix given (see _bucket)
         if is_glob(text):
             anchors.append(_glob_base(text))
         elif os.path.isdir(text):
@@ -89,7 +98,9 @@ def discover(
     root = root or common_root(paths)
     seen: set[tuple[str, str]] = set()
     for text in paths:
-        if is_glob(text):
+        if locations.parse(text).kind is locations.Kind.S3:
+            yield from _bucket(text, exclude, seen)
+        elif is_glob(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 yield Skipped(text, "no file matches this pattern", missing=True)
@@ -123,6 +134,41 @@ def _argument(
             yield Skipped(path, exc.why)
             return
         yield from _file(store, entry, relative_dir(path, root), seen)
+
+
+def _bucket(
+    location: str, exclude: Sequence[str], seen: set[tuple[str, str]]
+) -> Iterator[Source | Skipped]:
+    """Every image under an ``s3://`` prefix; ``{dir}`` is the key's folder under it.
+
+    Each object is told by its first bytes, read with one ranged GET.
+    """
+    try:
+        store = storage.open_storage(location.rstrip("/") + "/")
+    except ThumbgenError as exc:
+        yield Skipped(location, exc.why, missing=True)
+        return
+    listed = False
+    for item in store.entries(exclude=exclude):
+        if isinstance(item, Unlisted):
+            yield Skipped(store.path(item.key), item.reason, missing=not listed)
+            continue
+        listed = True
+        identity = (item.identity, item.key)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        path = store.path(item.key)
+        try:
+            head = store.read(item.key, 0, SNIFF_BYTES)
+            sniff(io.BytesIO(head), path)
+        except NotImage as exc:
+            yield Skipped(path, str(exc))
+            continue
+        except ThumbgenError as exc:
+            yield Skipped(path, exc.why)
+            continue
+        yield Source(path, item.key.rpartition("/")[0], item.size, item.mtime_ns)
 
 
 def _folder(

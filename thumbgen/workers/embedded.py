@@ -10,6 +10,7 @@ every job outcome, so that whoever waits for a batch wakes at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import select
@@ -192,22 +193,13 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
         # the old ones' locks at the moment of the fork.
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        logging.basicConfig(
-            level=logging.WARNING, format="%(asctime)s %(processName)s %(message)s", force=True
-        )
-        logging.getLogger("huey").setLevel(logging.ERROR)
-        from thumbgen.jobqueue.backend import open_queue
-        from thumbgen.workers.config import WorkerConfig
-        from thumbgen.workers.consumer import run_worker
-
-        stopped = run_worker(open_queue(location), WorkerConfig(**config))
-        code = int(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
+        if "obstore" in sys.modules:
+            # The S3 client's runtime (tokio) has threads that the fork did
+            # not copy, and would hang here: a fresh interpreter, same pid.
+            os.set_inheritable(int(config["news_fd"]), True)
+            args = [sys.executable, "-m", "thumbgen.workers.embedded", location]
+            os.execv(sys.executable, [*args, json.dumps(config)])
+        code = _work(location, config)
     except BaseException:
         with contextlib.suppress(Exception):
             traceback.print_exc()
@@ -216,6 +208,26 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _work(location: str, config: dict[str, Any]) -> int:
+    """Run the worker group on ``location`` until done or stopped; the exit code."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(processName)s %(message)s", force=True
+    )
+    logging.getLogger("huey").setLevel(logging.ERROR)
+    from thumbgen.jobqueue.backend import open_queue
+    from thumbgen.workers.config import WorkerConfig
+    from thumbgen.workers.consumer import run_worker
+
+    stopped = run_worker(open_queue(location), WorkerConfig(**config))
+    return int(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
 
 
 def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
@@ -231,3 +243,23 @@ def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
             workers.kill()
             break
     workers.cleanup()
+
+
+def _main(argv: list[str]) -> NoReturn:
+    """The fresh interpreter of a fork that had to exec (see :func:`_run_forked`)."""
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - line by line to the log
+    code = 1
+    try:
+        code = _work(argv[1], json.loads(argv[2]))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    _main(sys.argv)

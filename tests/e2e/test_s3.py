@@ -1,0 +1,155 @@
+"""Buckets in and out, through real processes and a real S3 server (SeaweedFS on loopback).
+
+Every test gets a bucket of its own on the session's server. The commands run
+as a user runs them: ``thumbgen`` in a process of its own, with the AWS
+variables every S3 tool reads, and nothing shared with the test but the
+server and the queue file.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import subprocess
+from pathlib import Path
+
+import obstore
+import pytest
+from PIL import Image
+from support.imagegen import write_jpegs
+from support.procs import run_thumbgen
+from support.s3_server import SECRET_KEY, S3Server
+
+from thumbgen.storage import Blob, open_storage
+from thumbgen.storage.s3 import S3Storage
+
+_BUCKETS = itertools.count()
+
+
+@pytest.fixture
+def env(s3_server: S3Server, tmp_path: Path) -> dict[str, str]:
+    """The server's AWS variables and a private queue, as a user's shell would have them."""
+    return s3_server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket; this process may reach it too (to put and look)."""
+    for name, value in s3_server.env().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    return s3_server.make_bucket(f"photos{next(_BUCKETS)}")
+
+
+def upload(tmp_path: Path, location: str, count: int) -> list[str]:
+    """``count`` distinct JPEGs put under ``location``; their keys."""
+    store = open_storage(location)
+    paths = write_jpegs(tmp_path / "made", count, size=(320, 240))
+    keys = [f"sub/{p.name}" for p in paths]
+    store.put_all([Blob(k, p.read_bytes(), "image/jpeg") for k, p in zip(keys, paths, strict=True)])
+    return keys
+
+
+def objects(location: str) -> dict[str, bytes]:
+    """Every object under ``location``, by key."""
+    store = open_storage(location)
+    return {e.key: store.read(e.key) for e in store.entries() if hasattr(e, "size")}
+
+
+def add(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_thumbgen("add", *args, env=env)
+
+
+def test_a_bucket_to_a_bucket_thumbnails_once_and_again_only_what_changed(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    keys = upload(tmp_path, f"{bucket}/in/", 3)
+    open_storage(f"{bucket}/in/").put_all([Blob("notes.txt", b"plain text", "text/plain")])
+    out = f"{bucket}/thumbs/"
+    done = add(env, f"{bucket}/in/", "-o", out, "--wait", "-w", "2")
+    assert done.returncode == 0, done.stderr
+    assert "3 done, 0 failed" in done.stdout + done.stderr
+    assert f"skipped {bucket}/in/notes.txt: not an image" in done.stderr
+    made = objects(out)
+    assert sorted(made) == sorted(k.replace(".jpg", "_256x256.jpg") for k in keys)
+    for data in made.values():
+        with Image.open(io.BytesIO(data)) as im:
+            assert im.format == "JPEG"
+            assert max(im.size) == 256
+            im.load()  # complete, not cut short
+    got = obstore.get(S3Storage(out).store, "thumbs/" + next(iter(made)))
+    assert got.attributes["Content-Type"] == "image/jpeg"
+
+    again = add(env, f"{bucket}/in/", "-o", out)
+    assert again.returncode == 0, again.stderr
+    assert "0 queued, 3 up to date" in again.stdout + again.stderr
+
+    # A new version of one object is queued again; the others are not.
+    upload(tmp_path / "v2", f"{bucket}/in/", 1)
+    changed = add(env, f"{bucket}/in/", "-o", out, "--wait", "-w", "1")
+    assert changed.returncode == 0, changed.stderr
+    assert "1 queued, 2 up to date" in changed.stdout + changed.stderr
+
+
+def test_thumbnails_written_inside_the_source_prefix_are_never_sources(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/", 2)
+    out = f"{bucket}/sub/thumbs/"  # inside what is added: the serverless loop
+    first = add(env, f"{bucket}/", "-o", out, "--wait", "-w", "1")
+    assert first.returncode == 0, first.stderr
+    second = add(env, f"{bucket}/", "-o", out, "--wait", "-w", "1")
+    assert "0 queued, 2 up to date" in second.stdout + second.stderr
+    assert len(objects(out)) == 2
+
+
+def test_local_photos_to_a_bucket_and_a_bucket_to_a_local_folder(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    write_jpegs(tmp_path / "photos", 2)
+    up = add(env, str(tmp_path / "photos"), "-o", f"{bucket}/t/", "--wait", "-w", "1")
+    assert up.returncode == 0, up.stderr
+    assert sorted(objects(f"{bucket}/t/")) == ["img0000_256x256.jpg", "img0001_256x256.jpg"]
+
+    upload(tmp_path, f"{bucket}/in/", 2)
+    down = add(env, f"{bucket}/in/", "-o", str(tmp_path / "out"), "--wait", "-w", "1")
+    assert down.returncode == 0, down.stderr
+    local = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg")
+    )
+    assert local == ["sub/img0000_256x256.jpg", "sub/img0001_256x256.jpg"]
+
+
+def test_an_object_deleted_before_its_job_runs_vanishes(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    keys = upload(tmp_path, f"{bucket}/in/", 2)
+    queued = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/")
+    assert queued.returncode == 0, queued.stderr
+    assert open_storage(f"{bucket}/in/").delete([keys[0]]) == 1
+    ran = run_thumbgen("worker", "--burst", "-w", "1", env=env)
+    assert ran.returncode == 0, ran.stderr
+    jobs = {j["source"]: j for j in json.loads(run_thumbgen("jobs", "--json", env=env).stdout)}
+    assert jobs[f"{bucket}/in/{keys[0]}"]["state"] == "vanished"
+    assert jobs[f"{bucket}/in/{keys[1]}"]["state"] == "done"
+    assert jobs[f"{bucket}/in/{keys[1]}"]["outputs"] == [
+        f"{bucket}/t/{keys[1].replace('.jpg', '_256x256.jpg')}"
+    ]
+
+
+def test_wrong_credentials_are_one_line_naming_the_bucket_and_never_the_secret(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 1)
+    wrong = {**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    result = add(wrong, f"{bucket}/in/", "-o", f"{bucket}/t/")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert bucket.removeprefix("s3://") in lines[0]
+    assert "Traceback" not in result.stderr
+    for text in (result.stdout, result.stderr):
+        assert SECRET_KEY not in text
+        assert "not-the-secret" not in text
