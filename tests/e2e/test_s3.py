@@ -153,3 +153,17 @@ def test_wrong_credentials_are_one_line_naming_the_bucket_and_never_the_secret(
     for text in (result.stdout, result.stderr):
         assert SECRET_KEY not in text
         assert "not-the-secret" not in text
+
+
+def test_an_object_named_as_an_image_that_is_not_one_fails_in_one_line(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 1)
+    open_storage(f"{bucket}/in/").put_all([Blob("fake.jpg", b"just text\n" * 50, "image/jpeg")])
+    result = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/", "--wait", "-w", "1")
+    assert result.returncode == 3, result.stderr  # some failed
+    assert "1 done, 1 failed" in result.stdout + result.stderr
+    failed = [j for j in json.loads(run_thumbgen("jobs", "--json", env=env).stdout) if j["error"]]
+    assert [j["source"] for j in failed] == [f"{bucket}/in/fake.jpg"]
+    assert failed[0]["error"].startswith(f"Not an image thumbgen can read: {bucket}/in/fake.jpg")
+    assert "\n" not in failed[0]["error"]

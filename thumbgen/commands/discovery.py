@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 
 from thumbgen import locations, storage
 from thumbgen.errors import ThumbgenError
+from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.naming import relative_dir
 from thumbgen.storage import Entry, LocalStorage, Unlisted
@@ -141,7 +142,11 @@ def _bucket(
 ) -> Iterator[Source | Skipped]:
     """Every image under an ``s3://`` prefix; ``{dir}`` is the key's folder under it.
 
-    Each object is told by its first bytes, read with one ranged GET.
+    An object named as an image is queued from the listing alone, and its
+    worker tells it by content (not an image: the job fails in one line);
+    any other object is told by its first bytes, one ranged GET, and skipped
+    unless it is an image. A GET per object would make ``add`` of an
+    unchanged bucket of 100,000 photos take minutes to queue nothing.
     """
     try:
         store = storage.open_storage(location.rstrip("/") + "/")
@@ -160,8 +165,8 @@ def _bucket(
         seen.add(identity)
         path = store.path(item.key)
         try:
-            head = store.read(item.key, 0, SNIFF_BYTES)
-            sniff(io.BytesIO(head), path)
+            if os.path.splitext(item.key)[1].lower() not in formats.READ_EXTENSIONS:
+                sniff(io.BytesIO(store.read(item.key, 0, SNIFF_BYTES)), path)
         except NotImage as exc:
             yield Skipped(path, str(exc))
             continue
