@@ -160,10 +160,15 @@ class Options:
     out_dir: str
     name: str = DEFAULT_NAME
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: ``Cache-Control`` stored with each output where the storage keeps one (buckets).
+    cache_control: str | None = None
 
     def to_json(self) -> str:
         """Canonical JSON: equal options give byte-equal text (and equal hashes)."""
         data = dataclasses.asdict(self)
+        if data["cache_control"] is None:
+            # Left out when unset: options from before it existed keep their digest.
+            del data["cache_control"]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -182,7 +187,9 @@ class Options:
             )
             for s in data["specs"]
         )
-        return cls(specs, data["out_dir"], data["name"], data["max_pixels"])
+        return cls(
+            specs, data["out_dir"], data["name"], data["max_pixels"], data.get("cache_control")
+        )
 
     @property
     def digest(self) -> str:
@@ -202,6 +209,7 @@ def build_options(
     upscale: bool = False,
     background: str = DEFAULT_BACKGROUND,
     max_pixels: int | None = None,
+    cache_control: str | None = None,
 ) -> Options:
     """Validate user-facing option values and build :class:`Options`.
 
@@ -213,6 +221,13 @@ def build_options(
     if max_pixels is not None and max_pixels < 1:
         raise UsageError(f"Invalid max-pixels {max_pixels}: use a positive number of pixels")
     check_template(name)
+    if cache_control is not None and (
+        not cache_control.strip() or not cache_control.isascii() or not cache_control.isprintable()
+    ):
+        raise UsageError(
+            f"Invalid cache-control {cache_control!r}: use one line of printable ASCII, "
+            "e.g. 'public, max-age=31536000, immutable'"
+        )
     if isinstance(sizes, str):
         sizes = [sizes]  # "320x240" is one size, not seven one-character ones
     common = {
@@ -231,6 +246,7 @@ def build_options(
         out_dir=locations.absolute(os.fspath(out_dir)),
         name=name,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+        cache_control=cache_control.strip() if cache_control else None,
     )
 
 

@@ -64,13 +64,14 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
     with store.open_version(key) as (entry, f):
         budget.check(f, source, options, max_memory)
         encoded = encode_all(f, source, options, name_for)
-    out.put_all([_blob(planned[e.spec], e) for e in encoded])
+    out.put_all([_blob(planned[e.spec], e, options) for e in encoded])
     return Made(entry, [Thumbnail(e.name, e.width, e.height, e.format) for e in encoded])
 
 
-def _blob(planned: outputs.PlannedOutput, encoded: Encoded) -> storage.Blob:
+def _blob(planned: outputs.PlannedOutput, encoded: Encoded, options: Options) -> storage.Blob:
     return storage.Blob(
         planned.key(encoded.width, encoded.height, encoded.format),
         encoded.data,
         outputs.FILE_TYPES[encoded.format].content_type,
+        options.cache_control,
     )

@@ -80,6 +80,7 @@ def test_a_bucket_to_a_bucket_thumbnails_once_and_again_only_what_changed(
             im.load()  # complete, not cut short
     got = obstore.get(S3Storage(out).store, "thumbs/" + next(iter(made)))
     assert got.attributes["Content-Type"] == "image/jpeg"
+    assert "Cache-Control" not in got.attributes
 
     again = add(env, f"{bucket}/in/", "-o", out)
     assert again.returncode == 0, again.stderr
@@ -167,3 +168,15 @@ def test_an_object_named_as_an_image_that_is_not_one_fails_in_one_line(
     assert [j["source"] for j in failed] == [f"{bucket}/in/fake.jpg"]
     assert failed[0]["error"].startswith(f"Not an image thumbgen can read: {bucket}/in/fake.jpg")
     assert "\n" not in failed[0]["error"]
+
+
+def test_outputs_carry_the_cache_control_asked_for(
+    tmp_path: Path, env: dict[str, str], bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 1)
+    forever = "public, max-age=31536000, immutable"
+    result = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/", "--cache-control", forever, "--wait")
+    assert result.returncode == 0, result.stderr
+    (key,) = objects(f"{bucket}/t/")
+    got = obstore.get(S3Storage(f"{bucket}/t/").store, "t/" + key)
+    assert got.attributes == {"Content-Type": "image/jpeg", "Cache-Control": forever}

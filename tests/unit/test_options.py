@@ -189,3 +189,19 @@ def test_digest_is_stable_and_follows_every_setting() -> None:
         opts.digest,
     }
     assert len(digests) == 6
+
+
+def test_cache_control_travels_with_the_job_and_leaves_older_digests_alone() -> None:
+    plain = build_options(["64"], out_dir="/out")
+    assert "cache_control" not in plain.to_json()  # jobs queued before it keep their identity
+    cached = build_options(["64"], out_dir="/out", cache_control=" public, max-age=60 ")
+    assert cached.cache_control == "public, max-age=60"
+    assert Options.from_json(cached.to_json()) == cached
+    assert Options.from_json(plain.to_json()) == plain
+    assert cached.digest != plain.digest
+
+
+@pytest.mark.parametrize("value", ["", "  ", "max-age=60\nX-Evil: 1", "max-age=é"])
+def test_a_cache_control_that_is_not_one_ascii_line_is_refused(value: str) -> None:
+    with pytest.raises(UsageError, match=r"^Invalid cache-control"):
+        build_options(["64"], out_dir="/out", cache_control=value)

@@ -39,6 +39,7 @@ class OutputOptions:
     upscale: bool = False
     background: str = defaults.DEFAULT_BACKGROUND
     max_pixels: int | None = None
+    cache_control: str | None = None
 
     def build(self) -> Options:
         """Validate into :class:`~thumbgen.options.Options` (raises UsageError)."""
@@ -53,6 +54,7 @@ class OutputOptions:
             upscale=self.upscale,
             background=self.background,
             max_pixels=self.max_pixels,
+            cache_control=self.cache_control,
         )
 
 
@@ -142,6 +144,16 @@ _OUTPUT_PARAMETERS: dict[str, Any] = {
             envvar="THUMBGEN_MAX_PIXELS",
             show_default=str(defaults.DEFAULT_MAX_PIXELS),
             help="Refuse sources with more pixels, from their header, before decoding.",
+        ),
+    ],
+    "cache_control": Annotated[
+        str | None,
+        typer.Option(
+            metavar="VALUE",
+            envvar="THUMBGEN_CACHE_CONTROL",
+            show_default="none",
+            help="Cache-Control stored with thumbnails in a bucket,"
+            " e.g. 'public, max-age=31536000'.",
         ),
     ],
 }
