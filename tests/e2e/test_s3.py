@@ -12,13 +12,14 @@ import io
 import itertools
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import obstore
 import pytest
 from PIL import Image
 from support.imagegen import write_jpegs
-from support.procs import run_thumbgen
+from support.procs import run_thumbgen, wait_until, worker
 from support.s3_server import SECRET_KEY, S3Server
 
 from thumbgen.storage import Blob, open_storage
@@ -180,3 +181,42 @@ def test_outputs_carry_the_cache_control_asked_for(
     (key,) = objects(f"{bucket}/t/")
     got = obstore.get(S3Storage(f"{bucket}/t/").store, "t/" + key)
     assert got.attributes == {"Content-Type": "image/jpeg", "Cache-Control": forever}
+
+
+def test_a_server_down_mid_batch_is_waited_out_and_nothing_is_lost(tmp_path: Path) -> None:
+    # A server of its own: this test stops it and starts it again on the same data.
+    server = S3Server(tmp_path / "s3")
+    server.start()
+    try:
+        env = server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
+        bucket = server.make_bucket("outage")
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                if name.startswith("AWS_"):
+                    patch.setenv(name, value)
+            upload(tmp_path, f"{bucket}/in/", 3)
+        queued = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/")
+        assert queued.returncode == 0, queued.stderr
+        server.stop()
+        log = tmp_path / "worker.log"
+        with worker(env, log, "--burst", "-w", "1", "--retries", "8", "--retry-delay", "0.5"):
+            # Every try fails while the server is down; the jobs wait out the outage.
+            deadline = time.monotonic() + 60
+            while "retrying in" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "retrying in" in log.read_text(), log.read_text()
+            server.start()
+            wait_until(lambda: _states(env) == ["done"] * 3, timeout=120, interval=0.5)
+        assert _states(env) == ["done"] * 3
+        text = log.read_text()
+        retried = [line for line in text.splitlines() if "retrying in" in line]
+        assert all(f"{bucket}/in/" in line for line in retried)  # one line each, naming it
+        assert "Traceback" not in text
+        assert SECRET_KEY not in text
+    finally:
+        server.stop()
+
+
+def _states(env: dict[str, str]) -> list[str]:
+    jobs = json.loads(run_thumbgen("jobs", "--json", env=env).stdout)
+    return sorted(j["state"] for j in jobs)
