@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
+from thumbgen import locations
 from thumbgen.jobqueue import liveness, policy
 from thumbgen.jobqueue.contract import Job, NewJob, State, SubmitResult, WorkerInfo
 from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
@@ -225,7 +226,8 @@ class RedisStore(RedisControls):
         source, so the next ``add`` queues it again once the share is there.
         """
         held = self._held.get(job_id)
-        if held is not None and not os.path.lexists(held[1]) and "not found" in error:
+        local = held is not None and locations.is_path(held[1])
+        if held is not None and local and not os.path.lexists(held[1]) and "not found" in error:
             error = (
                 f"{display_path(held[1])} not found on host {liveness.hostname()}; "
                 "is the share mounted?"
