@@ -2,7 +2,8 @@
 
 NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
 ``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``), ``s3`` (buckets
-against local folders on a real S3 server, not in ``all``) or ``all`` (the
+against local folders on a real S3 server, not in ``all``), ``fleet`` (the Redis queue
+under 32 worker processes, not in ``all``) or ``all`` (the
 default). Each benchmark prints a table of medians with ratios
 against baselines measured in the same run. ``nox -s bench -- NAME...``
 runs this against an installed (non-editable) thumbgen.
@@ -40,6 +41,13 @@ def _s3(config: Config, report: Reporter) -> None:
     bench_s3.run(config, report)
 
 
+def _fleet(config: Config, report: Reporter) -> None:
+    # Imported here: it needs the redis extra and a redis-server.
+    import bench_fleet
+
+    bench_fleet.run(config, report)
+
+
 def _server(config: Config, report: Reporter) -> None:
     # Imported here: its HTTP client (httpx) is in the test extra, which
     # `nox -s bench` does not install; the other benchmarks run without it.
@@ -58,6 +66,7 @@ BENCHES: dict[str, Bench] = {
     "startup": bench_startup.run,
     "server": _server,
     "s3": _s3,
+    "fleet": _fleet,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
