@@ -1,7 +1,7 @@
 """Locations: the one place that tells a path from a URL, for queues and storage alike.
 
 A queue is a SQLite file path or a ``redis://`` / ``rediss://`` URL; sources
-and outputs are folders, and (to come) ``s3://bucket/prefix/`` URLs. Every
+and outputs are folders or ``s3://bucket/prefix/`` URLs. Every
 caller asks :func:`parse` what a location string is; nothing else looks for
 ``://``. Windows drive letters (``C:\\photos``) are paths: a scheme has at
 least two letters.

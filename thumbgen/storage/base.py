@@ -1,6 +1,6 @@
 """The storage protocol: where sources come from and where outputs go.
 
-A :class:`Storage` is one root (a local folder; next, a bucket and prefix)
+A :class:`Storage` is one root (a local folder, or a bucket and prefix)
 holding objects under keys: ``/``-separated paths relative to the root.
 Everything else in thumbgen reaches files through it, so a new kind of
 storage is one new implementation of this protocol and one entry in

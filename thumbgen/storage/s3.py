@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from thumbgen import locations
 from thumbgen.errors import OutputError, SourceError, SourceMissing, ThumbgenError, TransientError
 from thumbgen.messages import display_path, reason
 
@@ -50,7 +51,8 @@ _STATUS = re.compile(r"status code: (\d{3})")
 
 def split(location: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> (``bucket``, ``some/prefix/``); a UsageError if malformed."""
-    rest = location.split("://", 1)[1] if "://" in location else location
+    loc = locations.parse(location)
+    rest = location[len(loc.scheme) + 3 :] if loc.scheme else location
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         from thumbgen.errors import UsageError
@@ -293,7 +295,7 @@ def _profile_keys() -> dict[str, str]:
 
 def _full_key(bucket: str, location: str) -> str | None:
     """The key (from the bucket's root) of an ``s3://`` location in ``bucket``; else None."""
-    if not location.startswith("s3://"):
+    if locations.parse(location).kind is not locations.Kind.S3:
         return None
     other, prefix = split(location)
     return prefix.rstrip("/") if other == bucket else None
