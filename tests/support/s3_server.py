@@ -79,8 +79,15 @@ class S3Server:
             "-admin.port": free_port(),
             "-debug.port": free_port(),
         }
+        # gRPC ports default to the HTTP port + 10000 (past 65535 for a high
+        # free port): each gets a free one of its own.
+        for name in ("s3", "filer", "master", "volume", "admin"):
+            ports[f"-{name}.port.grpc"] = free_port()
         argv = [weed(), "mini", f"-dir={self.workdir}", f"-ip={self.host}"]
+        # The table catalogs (Iceberg, Lance) are off: their fixed ports would
+        # race with a second server (the outage test's, or another run's).
         argv += [f"-ip.bind={self.host}", "-admin.ui=false", "-s3.port.iceberg=0"]
+        argv += ["-s3.port.lance=0"]
         argv += [f"{flag}={port}" for flag, port in ports.items()]
         return argv
 
