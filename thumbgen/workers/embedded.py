@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from thumbgen.errors import ExitCode, QueueError
@@ -182,8 +183,8 @@ class EmbeddedWorkers:
 
 def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
     """The forked child: become a worker group of its own, then exit (never return)."""
-    code = 1
-    try:
+
+    def run() -> int:
         os.setsid()
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -199,7 +200,16 @@ def _run_forked(location: str, config: dict[str, Any], log_fd: int) -> NoReturn:
             os.set_inheritable(int(config["news_fd"]), True)
             args = [sys.executable, "-m", "thumbgen.workers.embedded", location]
             os.execv(sys.executable, [*args, json.dumps(config)])
-        code = _work(location, config)
+        return _work(location, config)
+
+    _exit_with(run)
+
+
+def _exit_with(run: Callable[[], int]) -> NoReturn:
+    """Exit with what ``run`` returns (1 and its traceback if it raised), output flushed."""
+    code = 1
+    try:
+        code = run()
     except BaseException:
         with contextlib.suppress(Exception):
             traceback.print_exc()
@@ -248,17 +258,7 @@ def stop_workers(workers: EmbeddedWorkers, stop: StopSignals) -> None:
 def _main(argv: list[str]) -> NoReturn:
     """The fresh interpreter of a fork that had to exec (see :func:`_run_forked`)."""
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - line by line to the log
-    code = 1
-    try:
-        code = _work(argv[1], json.loads(argv[2]))
-    except BaseException:
-        with contextlib.suppress(Exception):
-            traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+    _exit_with(lambda: _work(argv[1], json.loads(argv[2])))
 
 
 if __name__ == "__main__":
