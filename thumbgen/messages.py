@@ -17,6 +17,11 @@ def display_path(path: str) -> str:
     return path if path.isprintable() else repr(path)[1:-1]
 
 
+def os_reason(exc: OSError) -> str:
+    """An ``OSError``'s cause alone, for a line that names the file itself ("permission denied")."""
+    return (exc.strerror or str(exc)).lower()
+
+
 def reason(exc: BaseException) -> str:
     """An exception as a short single line."""
     text = " ".join(str(exc).split()) or type(exc).__name__

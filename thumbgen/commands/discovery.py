@@ -11,18 +11,22 @@ identified by its content, and anything that is not an image comes back as
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
 import io
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import BinaryIO
 
 from thumbgen import locations, storage
 from thumbgen.errors import ThumbgenError
 from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
+from thumbgen.messages import os_reason
 from thumbgen.naming import relative_dir
-from thumbgen.storage import Entry, LocalStorage, Unlisted
+from thumbgen.storage import Entry, LocalStorage, Storage, Unlisted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +124,7 @@ def _argument(
     try:
         st = os.stat(path)
     except OSError as exc:
-        yield Skipped(path, _why(exc))
+        yield Skipped(path, os_reason(exc))
         return
     if stat.S_ISDIR(st.st_mode):
         yield from _folder(LocalStorage(path), root, exclude, seen)
@@ -164,15 +168,11 @@ def _bucket(
             continue
         seen.add(identity)
         path = store.path(item.key)
-        try:
-            if os.path.splitext(item.key)[1].lower() not in formats.READ_EXTENSIONS:
-                sniff(io.BytesIO(store.read(item.key, 0, SNIFF_BYTES)), path)
-        except NotImage as exc:
-            yield Skipped(path, str(exc))
-            continue
-        except ThumbgenError as exc:
-            yield Skipped(path, exc.why)
-            continue
+        if os.path.splitext(item.key)[1].lower() not in formats.READ_EXTENSIONS:
+            refused = _refusal(path, functools.partial(_head, store, item.key))
+            if refused is not None:
+                yield refused
+                continue
         yield Source(path, item.key.rpartition("/")[0], item.size, item.mtime_ns)
 
 
@@ -200,20 +200,31 @@ def _file(
     if identity in seen:
         return
     seen.add(identity)
-    try:
-        with store.open(entry.key) as f:
-            sniff(f, path)
-    except NotImage as exc:
-        yield Skipped(path, str(exc))
-        return
-    except ThumbgenError as exc:
-        yield Skipped(path, exc.why)
-        return
-    except OSError as exc:
-        yield Skipped(path, _why(exc))
+    refused = _refusal(path, lambda: store.open(entry.key))
+    if refused is not None:
+        yield refused
         return
     yield Source(os.path.abspath(path), rel_dir, entry.size, entry.mtime_ns)
 
 
-def _why(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
+def _head(store: Storage, key: str) -> BinaryIO:
+    """The first bytes of an object, enough to tell its format, as a stream."""
+    return io.BytesIO(store.read(key, 0, SNIFF_BYTES))
+
+
+def _refusal(path: str, opening: Callable[[], AbstractContextManager[BinaryIO]]) -> Skipped | None:
+    """Why the file at ``path`` is not queued, told by its first bytes; None for an image.
+
+    ``opening`` gives the stream to sniff: the file itself, or the first
+    bytes of an object read into memory.
+    """
+    try:
+        with opening() as f:
+            sniff(f, path)
+    except NotImage as exc:
+        return Skipped(path, str(exc))
+    except ThumbgenError as exc:
+        return Skipped(path, exc.why)
+    except OSError as exc:
+        return Skipped(path, os_reason(exc))
+    return None

@@ -23,7 +23,7 @@ from thumbgen.errors import (
     SourceMissing,
     TransientError,
 )
-from thumbgen.messages import display_path, reason
+from thumbgen.messages import display_path, os_reason, reason
 
 from .atomic import fsync_folder, write_files
 from .base import Blob, Entry, LocalFile, Unlisted
@@ -57,7 +57,7 @@ class LocalStorage:
             try:
                 st = os.stat(where)
             except OSError as exc:
-                yield Unlisted(folder, _why(exc))
+                yield Unlisted(folder, os_reason(exc))
                 continue
             # A symlink loop brings us back to a folder already walked: stop there.
             if (st.st_dev, st.st_ino) in seen_dirs or os.path.realpath(where) in excluded:
@@ -67,7 +67,7 @@ class LocalStorage:
                 with os.scandir(where) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as exc:
-                yield Unlisted(folder, _why(exc))
+                yield Unlisted(folder, os_reason(exc))
                 continue
             subfolders = []
             for item in entries:
@@ -81,7 +81,7 @@ class LocalStorage:
                         continue
                     est = item.stat()
                 except OSError as exc:
-                    yield Unlisted(key, _why(exc))
+                    yield Unlisted(key, os_reason(exc))
                     continue
                 if stat.S_ISREG(est.st_mode):
                     yield _entry(key, est)
@@ -234,14 +234,10 @@ def _entry(key: str, st: os.stat_result) -> Entry:
     )
 
 
-def _why(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
-
-
 def source_error(path: str, exc: OSError) -> Exception:
     """The one-line error for an ``OSError`` met reading the source at ``path``."""
     shown = display_path(path)
-    why = _why(exc)
+    why = os_reason(exc)
     if isinstance(exc, FileNotFoundError):
         return SourceMissing(f"Source file not found: {shown} (moved or deleted?)", why=why)
     if isinstance(exc, IsADirectoryError):
