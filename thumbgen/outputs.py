@@ -6,7 +6,7 @@ by the pixels), their media types, and its name under the output location
 (``{width}``, ``{height}`` and ``{ext}`` are known only once encoded). The
 pipeline names what it encodes through the plan, ``watch --mirror-deletes``
 finds a gone source's thumbnails through it, the store's clash check uses
-its :attr:`Plan.target`, and the server's thumbnail URLs are keys under
+its :func:`target`, and the server's thumbnail URLs are keys under
 the plan's output location. A new kind of output is a new :class:`Kind`
 and its entries here.
 """
@@ -134,10 +134,6 @@ class Plan:
 
     out: str
     outputs: tuple[PlannedOutput, ...]
-    #: Its outputs' names whatever their size and format (every open
-    #: placeholder as ``*``): two sources with one target would overwrite
-    #: each other's thumbnails, and the store refuses the second.
-    target: str
 
 
 def plan(options: Options, source: str, rel_dir: str = "") -> Plan:
@@ -154,6 +150,15 @@ def plan(options: Options, source: str, rel_dir: str = "") -> Plan:
         )
         for spec in options.specs
     )
+    return Plan(options.out_dir, outputs)
+
+
+def target(options: Options, source: str, rel_dir: str = "") -> str:
+    """The names of every output of ``source``, whatever their size and format (``*``).
+
+    Two sources with one target would overwrite each other's thumbnails, and
+    the store refuses the second.
+    """
     wildcard = render(
         options.name,
         source=source,
@@ -163,7 +168,7 @@ def plan(options: Options, source: str, rel_dir: str = "") -> Plan:
         height="*",
         ext="*",
     )
-    return Plan(options.out_dir, outputs, os.path.join(options.out_dir, wildcard))
+    return os.path.join(options.out_dir, wildcard)
 
 
 def key_under(out: str, location: str) -> str | None:

@@ -193,4 +193,4 @@ def target(source: Source, options: Options) -> str:
     same names under two folders added separately) would overwrite each
     other's thumbnails; the store refuses the second.
     """
-    return outputs.plan(options, source.path, source.rel_dir).target
+    return outputs.target(options, source.path, source.rel_dir)
