@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import io
 import os
 import re
@@ -256,7 +257,28 @@ class S3Storage:
 
 
 def _client(bucket: str) -> S3Store:
-    """A client for ``bucket``, configured from the environment (and ``AWS_PROFILE``)."""
+    """A client for ``bucket``, configured from the environment (and ``AWS_PROFILE``).
+
+    One per bucket and configuration in this process: making one costs about
+    5 ms and a new connection, and ``add`` asks whether each recorded output
+    still exists. The pid is part of the key: a client made before a fork is
+    never used after it.
+    """
+    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    # The profile's keys are read every time: a rotated credentials file is
+    # a new configuration, as it was before clients were kept.
+    keys = tuple(sorted(_profile_keys().items()))
+    return _made_client(bucket, settings, keys, os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _made_client(
+    bucket: str,
+    settings: tuple[tuple[str, str], ...],
+    keys: tuple[tuple[str, str], ...],
+    pid: int,
+) -> S3Store:
+    """The client :func:`_client` makes; ``settings`` and ``pid`` only key the cache."""
     try:
         from obstore.store import S3Store
     except ImportError:
@@ -269,7 +291,7 @@ def _client(bucket: str) -> S3Store:
     if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
         # Servers other than AWS ignore the region but sign with one.
         kwargs["region"] = "us-east-1"
-    kwargs.update(_profile_keys())
+    kwargs.update(keys)
     return S3Store(bucket, client_options=options, retry_config=_RETRY, **kwargs)  # type: ignore[arg-type]
 
 
