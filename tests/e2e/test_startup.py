@@ -10,8 +10,16 @@ from support.imagegen import write_jpegs
 from support.procs import run_thumbgen
 
 #: Heavy modules that ``status`` has no use for (Pillow, the watcher, progress
-#: bars, Huey's consumer machinery).
-NOT_FOR_STATUS = ("PIL", "watchdog", "rich.progress", "huey.consumer")
+#: bars, Huey's consumer machinery, reading and writing images' storage,
+#: starting worker processes).
+NOT_FOR_STATUS = (
+    "PIL",
+    "watchdog",
+    "rich.progress",
+    "huey.consumer",
+    "thumbgen.storage",
+    "thumbgen.workers.embedded",
+)
 
 
 def imported_modules(*args: str, env: dict[str, str]) -> set[str]:
@@ -54,6 +62,7 @@ def test_the_check_sees_what_add_imports(env: dict[str, str], tmp_path) -> None:
     write_jpegs(tmp_path / "src", 1)
     names = imported_modules("add", str(tmp_path / "src"), env=env)
     assert "PIL" in names
+    assert "thumbgen.storage" in names
 
 
 def test_python_dash_m_runs_the_cli() -> None:

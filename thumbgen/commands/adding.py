@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from thumbgen import locations, outputs, storage
+from thumbgen import locations, outputs
 from thumbgen.errors import ExitCode, OutputError, UsageError
 from thumbgen.jobqueue.contract import Counts, Failure, NewJob, SubmitResult
 from thumbgen.messages import display_path
 from thumbgen.options import Options
-from thumbgen.storage import Unlisted
 
 if TYPE_CHECKING:
     from thumbgen.commands.discovery import Skipped, Source
@@ -101,10 +100,12 @@ def check_out_dir(out_dir: str) -> None:
     """
     shown = display_path(out_dir)
     if not locations.is_path(out_dir):
+        from thumbgen import storage  # storage: only for the commands that add
+
         # A bucket: one listing of the prefix tells a missing bucket, bad
         # credentials or no permission, before any job is queued.
         for item in storage.open_storage(out_dir).entries(recursive=False):
-            if isinstance(item, Unlisted):
+            if isinstance(item, storage.Unlisted):
                 raise OutputError(f"Cannot write thumbnails to {shown}: {item.reason}")
             break
         return
@@ -142,7 +143,9 @@ def add(
     once, as soon as the first jobs of the batch are in the queue (``add
     --wait`` starts its workers then, not after the last path).
     """
-    # Discovery sniffs files with Pillow: imported only by the commands that add.
+    # Discovery sniffs files with Pillow, storage reads them: imported only by
+    # the commands that add.
+    from thumbgen import storage
     from thumbgen.commands.discovery import Skipped, discover
 
     check_out_dir(options.out_dir)

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from thumbgen import storage
 from thumbgen.errors import QueueError, UsageError
 from thumbgen.jobqueue.contract import JobDetail, NewJob
 from thumbgen.options import Options, build_options
@@ -85,6 +84,7 @@ def queue_files(
     Returns one :class:`QueuedFile` per distinct path, in order. The folder
     is the ``{dir}`` root, so outputs are named by the file's own name.
     """
+    from thumbgen import storage
     from thumbgen.commands.discovery import Source
 
     check_out_dir(options.out_dir)

@@ -13,7 +13,6 @@ from thumbgen.jobqueue.contract import Counts, Failure, State
 from thumbgen.naming import relative_dir
 from thumbgen.options import Options
 
-from . import mirroring
 from .adding import AddReport, add
 from .inspecting import alive_workers
 
@@ -71,6 +70,8 @@ class WatchSession:
         away = [p for p in paths if not os.path.lexists(p)]
         if not away:
             return []
+        from . import mirroring  # storage: only once a source has gone
+
         store = self.queue.store
         store.cancel(sources=away, vanished=True)
         later: list[str] = []

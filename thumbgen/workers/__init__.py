@@ -16,16 +16,33 @@ foreground: ``thumbgen worker``); they know nothing of the worker's insides.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .config import WorkerConfig
-from .embedded import EmbeddedWorkers, stop_workers
 from .stopping import SHUTDOWN_TIMEOUT
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
 
+    from .config import WorkerConfig
+    from .embedded import EmbeddedWorkers, stop_workers
+
 __all__ = ["EmbeddedWorkers", "WorkerConfig", "run", "start", "stop_workers"]
+
+#: Names imported on first use: every command imports ``workers.stopping``
+#: (so this package), and most never start a worker.
+_LAZY = {
+    "EmbeddedWorkers": ".embedded",
+    "stop_workers": ".embedded",
+    "WorkerConfig": ".config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'thumbgen.workers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
 
 
 def start(
@@ -37,6 +54,8 @@ def start(
     if it dies; stop them with :func:`stop_workers` (running jobs finish, a
     second signal stops them at once).
     """
+    from .embedded import EmbeddedWorkers
+
     workers = EmbeddedWorkers(location, count, burst=False, shutdown_timeout=shutdown_timeout)
     workers.start()
     return workers
