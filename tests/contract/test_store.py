@@ -8,6 +8,7 @@ particular to one backend is tested beside it (test_sqlite_backend.py).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime
 import os
 import signal
@@ -141,6 +142,30 @@ def test_whether_outputs_are_still_stored_is_asked_of_the_callers_storage(
     # The file is there, but the storage the service layer passes says it is not.
     assert queue.store.submit(_jobs(1), options, batch="b2", exists=gone).queued == 1
     assert str(output) in asked
+
+
+def test_the_version_read_is_recorded_and_a_new_one_is_queued_again(
+    queue: Queue, tmp_path: Path
+) -> None:
+    options = _options(tmp_path)
+    store = queue.store
+    listed = [dataclasses.replace(j, version='"v1"') for j in _jobs(1)]
+    store.submit(listed, options, batch="b")
+    queued = store.jobs()[0]
+    assert queued.version == '"v1"'
+    job = store.claim(OWNER)
+    assert job is not None
+    output = tmp_path / "thumb.jpg"
+    output.write_bytes(b"x")
+    # Overwritten between the listing and the read: the job names what it read.
+    store.finish(job.id, OWNER, [str(output)], 100, 1, '"v2"')
+    assert store.jobs()[0].version == '"v2"'
+    read = [dataclasses.replace(j, version='"v2"') for j in _jobs(1)]
+    assert store.submit(read, options, batch="b2").up_to_date == 1
+    # Same size and time, new ETag: an object rewritten within one second.
+    rewritten = [dataclasses.replace(j, version='"v3"') for j in _jobs(1)]
+    assert store.submit(rewritten, options, batch="b3").queued == 1
+    assert store.jobs()[0].version == '"v3"'
 
 
 @pytest.mark.parametrize(("size", "mtime"), [(101, 1), (100, 2)])

@@ -140,6 +140,38 @@ def test_an_object_deleted_before_its_job_runs_vanishes(
     ]
 
 
+def _solid(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_an_object_overwritten_after_listing_gives_one_version_and_the_job_names_it(
+    env: dict[str, str], bucket: str
+) -> None:
+    source = open_storage(f"{bucket}/in/")
+    source.put_all([Blob("pic.jpg", _solid((220, 20, 20), (400, 300)), "image/jpeg")])
+    listed = source.stat("pic.jpg").version
+    queued = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/")
+    assert queued.returncode == 0, queued.stderr
+    # A new picture under the same key, after add listed it and before a worker reads it.
+    source.put_all([Blob("pic.jpg", _solid((20, 20, 220), (600, 300)), "image/jpeg")])
+    written = source.stat("pic.jpg").version
+    assert written != listed
+    ran = run_thumbgen("worker", "--burst", "-w", "1", env=env)
+    assert ran.returncode == 0, ran.stderr
+    (thumb,) = objects(f"{bucket}/t/").values()
+    with Image.open(io.BytesIO(thumb)) as im:
+        assert im.size == (256, 128)  # the new picture's shape, not the old one's
+        r, _, b = im.convert("RGB").getpixel((128, 64))
+        assert b > 180
+        assert r < 60
+    shown = json.loads(run_thumbgen("show", "--json", "1", env=env).stdout)
+    assert shown["source_version"] == written
+    again = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/")
+    assert "0 queued, 1 up to date" in again.stdout + again.stderr
+
+
 def test_wrong_credentials_are_one_line_naming_the_bucket_and_never_the_secret(
     tmp_path: Path, env: dict[str, str], bucket: str
 ) -> None:

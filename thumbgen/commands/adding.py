@@ -181,7 +181,14 @@ def add(
             continue
         report.found += 1
         chunk.append(
-            NewJob(item.path, item.rel_dir, item.size, item.mtime_ns, target(item, options))
+            NewJob(
+                item.path,
+                item.rel_dir,
+                item.size,
+                item.mtime_ns,
+                target(item, options),
+                item.version,
+            )
         )
         if len(chunk) >= (SUBMIT_CHUNK if first_jobs is None else FIRST_CHUNK):
             submit()

@@ -37,6 +37,8 @@ class Source:
     rel_dir: str
     size: int
     mtime_ns: int
+    #: The store's version of it (see :attr:`thumbgen.storage.Entry.version`).
+    version: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +175,7 @@ def _bucket(
             if refused is not None:
                 yield refused
                 continue
-        yield Source(path, item.key.rpartition("/")[0], item.size, item.mtime_ns)
+        yield Source(path, item.key.rpartition("/")[0], item.size, item.mtime_ns, item.version)
 
 
 def _folder(
@@ -204,7 +206,7 @@ def _file(
     if refused is not None:
         yield refused
         return
-    yield Source(os.path.abspath(path), rel_dir, entry.size, entry.mtime_ns)
+    yield Source(os.path.abspath(path), rel_dir, entry.size, entry.mtime_ns, entry.version)
 
 
 def _head(store: Storage, key: str) -> BinaryIO:

@@ -142,6 +142,10 @@ def show_dict(detail: JobDetail) -> dict[str, Any]:
     data = job_dict(detail.job)
     data["sizes"] = [spec.size.label for spec in detail.options.specs]
     data["out_dir"] = detail.options.out_dir
+    # The version the thumbnails were made from once done (an object's ETag),
+    # the one queued before.
+    data["source_size"] = detail.job.size
+    data["source_version"] = detail.job.version or None
     data["attempt_list"] = [dataclasses.asdict(a) for a in detail.attempts]
     data["planned"] = [p.as_dict() for p in planned(detail)]
     return data

@@ -128,9 +128,18 @@ class JobStore(Protocol):
         ...
 
     def finish(
-        self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
+        self,
+        job_id: int,
+        owner: str,
+        outputs: Sequence[str],
+        size: int,
+        mtime: int,
+        version: str = "",
     ) -> None:
         """Mark a running job done with its outputs and the source signature it was made from.
+
+        ``size``, ``mtime`` and ``version`` are those of the version read, so
+        a later submit compares against what the thumbnails show.
 
         Like every outcome below, it changes nothing unless ``owner`` still
         runs the job (a worker presumed dead cannot overwrite a later try).

@@ -76,6 +76,7 @@ class ExistingJob(NamedTuple):
     error: str | None
     #: For a failed job: whether the failure was the source's fault (see blames_source).
     source_fault: bool = True
+    version: str = ""
 
 
 class Decision(enum.Enum):
@@ -143,7 +144,11 @@ def decide_submit(
         return _NEW
     if existing.state in _PENDING_STATES:
         return _PENDING
-    if (existing.size, existing.mtime_ns) != (new.size, new.mtime_ns):
+    if (existing.size, existing.mtime_ns) != (new.size, new.mtime_ns) or (
+        # An object rewritten within the store's mtime resolution, same size:
+        # only its ETag tells. An unknown version (an older job) is no change.
+        existing.version != new.version and existing.version and new.version
+    ):
         return _CHANGED
     if force:
         return _FORCED

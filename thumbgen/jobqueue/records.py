@@ -43,6 +43,10 @@ class NewJob:
     #: Output path pattern with size, width, height and extension left open;
     #: two sources with one target would overwrite each other's thumbnails.
     target: str = ""
+    #: The store's version of the source: an object's ETag or version id; a
+    #: local file's modification time and inode. "" when unknown (jobs queued
+    #: before versions were kept), which compares equal to any.
+    version: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +141,9 @@ class JobRecord:
     priority: int = 0
     #: ``{dir}``: the source's folder relative to the root it was found under.
     rel_dir: str = ""
+    #: The source's version (see :attr:`NewJob.version`): as submitted, or the
+    #: one the worker read when done, so a thumbnail names the version it shows.
+    version: str = ""
 
 
 class Outcome(enum.StrEnum):

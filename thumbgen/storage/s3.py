@@ -326,7 +326,10 @@ def _full_key(bucket: str, location: str) -> str | None:
 def _entry(bucket: str, key: str, full: str, meta: Any) -> Entry:
     modified = meta.get("last_modified")
     mtime_ns = int(modified.timestamp() * 1e9) if modified is not None else 0
-    version = str(meta.get("version") or meta.get("e_tag") or "")
+    # The ETag, which listings, HEADs and GETs all give; a version id comes
+    # with GETs on versioned buckets only, never in a listing, so a job that
+    # recorded one would look changed to every add.
+    version = str(meta.get("e_tag") or meta.get("version") or "")
     return Entry(key, int(meta.get("size") or 0), version, mtime_ns, f"s3://{bucket}/{full}")
 
 

@@ -88,7 +88,7 @@ def run_next(
     else:
         outputs = [t.path for t in made.thumbnails]
         read = made.source
-        _record(store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns)
+        _record(store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
             job.source,

@@ -6,6 +6,7 @@ and the liveness rule ``recover`` judges workers by.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 
@@ -14,7 +15,7 @@ import pytest
 from thumbgen import errors
 from thumbgen.jobqueue import liveness, policy
 from thumbgen.jobqueue.contract import NewJob, State, SubmitResult, WorkerInfo
-from thumbgen.jobqueue.policy import Decision, ExistingJob
+from thumbgen.jobqueue.policy import Decision, ExistingJob, decide_submit
 
 NEW = NewJob("/src/a.jpg", "", 100, 1, "/out/a_*.*")
 OUT = ("/out/a_64.jpg", "/out/a_128.jpg")
@@ -27,8 +28,9 @@ def _existing(
     outputs: tuple[str, ...] | None = OUT,
     error: str | None = None,
     source_fault: bool = True,
+    version: str = "",
 ) -> ExistingJob:
-    return ExistingJob(7, state, size, mtime_ns, outputs, error, source_fault)
+    return ExistingJob(7, state, size, mtime_ns, outputs, error, source_fault, version)
 
 
 def _decide(
@@ -58,6 +60,30 @@ def test_a_queued_or_running_job_is_pending_even_when_forced_or_changed(state: S
 @pytest.mark.parametrize(("size", "mtime_ns"), [(101, 1), (100, 2)])
 def test_a_changed_source_is_queued_again(state: State, size: int, mtime_ns: int) -> None:
     assert _decide(_existing(state, size, mtime_ns)) is Decision.CHANGED
+
+
+@pytest.mark.parametrize("state", [State.DONE, State.FAILED])
+def test_a_new_version_of_the_same_size_and_time_is_queued_again(state: State) -> None:
+    # An object rewritten within its store's one-second Last-Modified: only the ETag differs.
+    new = dataclasses.replace(NEW, version='"etag-2"')
+    existing = _existing(state, version='"etag-1"')
+    assert decide_submit(new, existing, new.source, force=False, exists=OUT.__contains__) is (
+        Decision.CHANGED
+    )
+    same = _existing(state, version='"etag-2"')
+    assert decide_submit(new, same, new.source, force=False, exists=OUT.__contains__) is not (
+        Decision.CHANGED
+    )
+
+
+@pytest.mark.parametrize(("old", "new"), [("", '"etag"'), ('"etag"', "")])
+def test_an_unknown_version_is_no_change(old: str, new: str) -> None:
+    # Jobs queued before versions were kept have none: an upgrade re-queues nothing.
+    job = dataclasses.replace(NEW, version=new)
+    existing = _existing(version=old)
+    assert decide_submit(job, existing, job.source, force=False, exists=OUT.__contains__) is (
+        Decision.UP_TO_DATE
+    )
 
 
 @pytest.mark.parametrize("state", [State.DONE, State.FAILED])

@@ -38,7 +38,7 @@ SCHEMA = "1"
 _P = PREFIX.encode()
 _RECORD_FIELDS = (
     "source", "state", "attempts", "error", "size", "mtime_ns", "outputs",
-    "queued_at", "started_at", "finished_at", "priority", "rel_dir",
+    "queued_at", "started_at", "finished_at", "priority", "rel_dir", "version",
 )  # fmt: skip
 _STATES = {s.value.encode(): s for s in State}
 
@@ -258,8 +258,9 @@ class RedisBase:
 
 
 def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
-    source, state, attempts, error, size, mtime_ns, outputs, *times, priority, rel_dir = row
-    queued_at, started_at, finished_at = (_float(t) for t in times)
+    source, state, attempts, error, size, mtime_ns, outputs, *times = row
+    queued_at, started_at, finished_at = (_float(t) for t in times[:3])
+    priority, rel_dir, version = times[3:]
     return JobRecord(
         job_id,
         dec(source),
@@ -274,6 +275,7 @@ def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
         finished_at,
         int(priority or 0),
         dec(rel_dir) if rel_dir else "",
+        dec(version) if version else "",
     )
 
 

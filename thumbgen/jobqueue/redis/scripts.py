@@ -116,8 +116,8 @@ end
 
 #: ARGV: P, now, now_us, batch, priority, digest, options JSON, token,
 #: the submitting host, n inserts, then one record per insert (key, source, rel_dir, target,
-#: size, mtime_ns joined by NUL bytes, which no Linux path contains), then
-#: n requeues, then (id, expected state, size, mtime_ns) each.
+#: size, mtime_ns, version joined by NUL bytes, which no Linux path contains), then
+#: n requeues, then (id, expected state, size, mtime_ns, version) each.
 #: Returns {queued, lost ids...}: ids of jobs another submit queued first.
 #: Inserts are the bulk of a big ``add``: their index entries go in a few
 #: variadic ZADDs rather than one call per job.
@@ -145,12 +145,12 @@ end
 for k = 1, n do
   local rec = ARGV[10 + k]
   local f, pos = {}, 1
-  for _ = 1, 5 do
+  for _ = 1, 6 do
     local z = string.find(rec, '\0', pos, true)
     f[#f + 1] = string.sub(rec, pos, z - 1)
     pos = z + 1
   end
-  f[6] = string.sub(rec, pos)
+  f[7] = string.sub(rec, pos)
   local key, src, target = f[1], f[2], f[4]
   local id = first + k
   if redis.call('HSETNX', P .. 'keys', key, id) == 0 then
@@ -158,7 +158,8 @@ for k = 1, n do
   else
     local m = member(now_us, id)
     redis.call('HSET', jk(id), 'key', key, 'source', src, 'rel_dir', f[3], 'target', target,
-      'spec', digest, 'size', f[5], 'mtime_ns', f[6], 'state', 'queued', 'attempts', 0,
+      'spec', digest, 'size', f[5], 'mtime_ns', f[6], 'version', f[7], 'state', 'queued',
+      'attempts', 0,
       'batch', batch, 'queued_at', now, 'priority', prio, 'source_fault', 1, 'qm', m,
       'host', host)
     if redis.call('HSETNX', P .. 'sources', src, id) == 0 then
@@ -184,8 +185,9 @@ local i = 11 + n
 n = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, n do
-  local id, expect, size, mtime = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  i = i + 4
+  local id, expect, size, mtime, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+    ARGV[i + 4]
+  i = i + 5
   if redis.call('HGET', jk(id), 'state') ~= expect then
     lost[#lost + 1] = tonumber(id)
   else
@@ -198,7 +200,8 @@ for _ = 1, n do
     redis.call('ZREM', P .. 'failed_at', id)
     redis.call('ZREM', P .. 'finished_at', id)
     redis.call('HDEL', jk(id), 'owner', 'started_at', 'finished_at', 'error', 'outputs')
-    redis.call('HSET', jk(id), 'size', size, 'mtime_ns', mtime, 'attempts', 0, 'batch', batch,
+    redis.call('HSET', jk(id), 'size', size, 'mtime_ns', mtime, 'version', version,
+      'attempts', 0, 'batch', batch,
       'queued_at', now, 'priority', prio, 'source_fault', 1, 'deaths', 0, 'host', host)
     enqueue(id, now_us, now_us)
     queued_n = queued_n + 1
@@ -269,7 +272,7 @@ if not holds(id, owner, fence) then return 0 end
 end_try(id, owner, 'done', now, 'null')
 redis.call('HDEL', jk(id), 'error')
 redis.call('HSET', jk(id), 'finished_at', now, 'outputs', ARGV[6],
-  'size', ARGV[7], 'mtime_ns', ARGV[8])
+  'size', ARGV[7], 'mtime_ns', ARGV[8], 'version', ARGV[9])
 redis.call('ZADD', P .. 'finished_at', now, id)
 return 1
 """

@@ -55,6 +55,7 @@ def _record(job_key: str, job: NewJob) -> bytes:
             enc(job.target),
             str(job.size).encode(),
             str(job.mtime_ns).encode(),
+            enc(job.version),
         )
     )
 
@@ -108,7 +109,7 @@ class RedisStore(RedisControls):
                 again = requeues[i : i + SCRIPT_CHUNK]
                 args.append(len(again))
                 for row_id, j in again:
-                    args += [row_id, states[row_id], j.size, j.mtime_ns]
+                    args += [row_id, states[row_id], j.size, j.mtime_ns, enc(j.version)]
                 script(args=[key(""), *args], client=pipe)
             return list(pipe.execute())
 
@@ -140,10 +141,10 @@ class RedisStore(RedisControls):
             )
         )
         found = [(k, int(i)) for k, i in zip(keys, ids, strict=True) if i is not None]
-        fields = ("state", "size", "mtime_ns", "outputs", "error", "source_fault")
+        fields = ("state", "size", "mtime_ns", "outputs", "error", "source_fault", "version")
         rows = self._hmget_jobs([i for _, i in found], fields)
         existing = {}
-        for (k, row_id), (state, size, mtime, outputs, error, fault) in zip(
+        for (k, row_id), (state, size, mtime, outputs, error, fault, version) in zip(
             found, rows, strict=True
         ):
             if state is None:  # cleared between the two reads
@@ -156,6 +157,7 @@ class RedisStore(RedisControls):
                 json.loads(outputs) if outputs else None,
                 dec(error) if error else None,
                 fault != b"0",
+                dec(version) if version else "",
             )
         owner_map = {t: dec(o) for t, o in zip(targets, owners, strict=True) if o is not None}
         return policy.plan_submit(
@@ -211,12 +213,18 @@ class RedisStore(RedisControls):
             )
 
     def finish(
-        self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
+        self,
+        job_id: int,
+        owner: str,
+        outputs: Sequence[str],
+        size: int,
+        mtime: int,
+        version: str = "",
     ) -> None:
         """Mark a job done, if ``owner`` still holds it; see :class:`JobStore`."""
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), json.dumps(list(outputs))]
-        self._outcome(job_id, self._run("finish", s.FINISH, [*args, size, mtime]))
+        self._outcome(job_id, self._run("finish", s.FINISH, [*args, size, mtime, enc(version)]))
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
         """Mark a job failed, if ``owner`` still holds it; see :class:`JobStore`.

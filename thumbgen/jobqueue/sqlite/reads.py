@@ -32,7 +32,7 @@ CHUNK = 500  # bound parameters per IN (...) query
 #: The columns of a JobRecord, in its field order.
 _RECORD_COLUMNS = (
     "id, source, state, attempts, error, size, mtime_ns, outputs, queued_at, started_at,"
-    " finished_at, priority, rel_dir"
+    " finished_at, priority, rel_dir, version"
 )
 _FAILURE_COLUMNS = "source, error, finished_at"
 
@@ -170,8 +170,8 @@ def _failure(row: Sequence[Any]) -> Failure:
 
 
 def _record(row: Sequence[Any]) -> JobRecord:
-    job_id, source, state, attempts, error, size, mtime_ns, outputs, *times, priority, rel_dir = row
-    queued_at, started_at, finished_at = times
+    job_id, source, state, attempts, error, size, mtime_ns, outputs, *times = row
+    queued_at, started_at, finished_at, priority, rel_dir, version = times
     return JobRecord(
         job_id,
         from_db(source),
@@ -186,6 +186,7 @@ def _record(row: Sequence[Any]) -> JobRecord:
         finished_at,
         priority,
         from_db(rel_dir),
+        version,
     )
 
 

@@ -19,7 +19,8 @@ import sqlite3
 #: 3: priorities, cancelled jobs, each job's tries, pause, failures not the source's fault.
 #: 4: tries that ended with their worker's death (``deaths``).
 #: 5: vanished jobs (a counter row for the new state).
-SCHEMA_VERSION = "5"
+#: 6: each job's source version (an object's ETag).
+SCHEMA_VERSION = "6"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -71,7 +72,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     history TEXT,
     -- Tries since the job was last queued that ended with their worker's
     -- death (recover): the job fails after policy.MAX_WORKER_DEATHS.
-    deaths INTEGER NOT NULL DEFAULT 0);
+    deaths INTEGER NOT NULL DEFAULT 0,
+    -- The source's version as the store names it (an ETag); '' when unknown.
+    version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
@@ -86,6 +89,7 @@ _ADDED_COLUMNS = (
     ("jobs", "source_fault", "INTEGER NOT NULL DEFAULT 1"),
     ("jobs", "history", "TEXT"),
     ("jobs", "deaths", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "version", "TEXT NOT NULL DEFAULT ''"),
 )
 
 #: Indexes, counters and triggers, once every column exists.

@@ -78,7 +78,7 @@ _CLOSE = "history = json_set(history, '$[#-1][4]', ?, '$[#-1][5]', ?, '$[#-1][6]
 _OWNED = " WHERE id = ? AND owner = ? AND state = 'running'"
 _FINISH = (
     "UPDATE jobs SET state = 'done', owner = NULL, finished_at = ?, outputs = ?, size = ?,"
-    f" mtime_ns = ?, error = NULL, {_CLOSE}{_OWNED}"
+    f" mtime_ns = ?, version = ?, error = NULL, {_CLOSE}{_OWNED}"
 )
 _FAIL = (
     "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?,"
@@ -129,20 +129,31 @@ class SqliteStore(SqliteControls):
             plan = self._plan(db, keyed, force, exists, dry_run=False)
             db.executemany(
                 "INSERT INTO jobs (key, source, rel_dir, target, spec_id, size, mtime_ns,"
-                " state, not_before, batch, queued_at, priority)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                " version, state, not_before, batch, queued_at, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
                 [
-                    (key, *_names(j), spec_id, j.size, j.mtime_ns, now, batch, now, priority)
+                    (
+                        key,
+                        *_names(j),
+                        spec_id,
+                        j.size,
+                        j.mtime_ns,
+                        j.version,
+                        now,
+                        batch,
+                        now,
+                        priority,
+                    )
                     for key, j in plan.inserts
                 ],
             )
             db.executemany(
-                "UPDATE jobs SET state = 'queued', size = ?, mtime_ns = ?, attempts = 0,"
-                " deaths = 0, not_before = ?, owner = NULL, batch = ?, queued_at = ?,"
-                " started_at = NULL, finished_at = NULL, error = NULL, outputs = NULL,"
-                " priority = ?, source_fault = 1 WHERE id = ?",
+                "UPDATE jobs SET state = 'queued', size = ?, mtime_ns = ?, version = ?,"
+                " attempts = 0, deaths = 0, not_before = ?, owner = NULL, batch = ?,"
+                " queued_at = ?, started_at = NULL, finished_at = NULL, error = NULL,"
+                " outputs = NULL, priority = ?, source_fault = 1 WHERE id = ?",
                 [
-                    (j.size, j.mtime_ns, now, batch, now, priority, job_id)
+                    (j.size, j.mtime_ns, j.version, now, batch, now, priority, job_id)
                     for job_id, j in plan.requeues
                 ],
             )
@@ -203,9 +214,9 @@ class SqliteStore(SqliteControls):
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
             marks = ",".join("?" * len(chunk))
-            for key, job_id, state, size, mtime_ns, outputs, error, fault in db.execute(
-                "SELECT key, id, state, size, mtime_ns, outputs, error, source_fault FROM jobs"
-                f" WHERE key IN ({marks})",
+            for key, job_id, state, size, mtime_ns, outputs, error, fault, version in db.execute(
+                "SELECT key, id, state, size, mtime_ns, outputs, error, source_fault, version"
+                f" FROM jobs WHERE key IN ({marks})",
                 chunk,
             ):
                 found[key] = ExistingJob(
@@ -216,6 +227,7 @@ class SqliteStore(SqliteControls):
                     outputs_of(outputs),
                     from_db_opt(error),
                     bool(fault),
+                    version,
                 )
         return found
 
@@ -243,14 +255,19 @@ class SqliteStore(SqliteControls):
             )
 
     def finish(
-        self, job_id: int, owner: str, outputs: Sequence[str], size: int, mtime: int
+        self,
+        job_id: int,
+        owner: str,
+        outputs: Sequence[str],
+        size: int,
+        mtime: int,
+        version: str = "",
     ) -> None:
         """Mark a job done; see :class:`JobStore`."""
         now = time.time()
+        made = json.dumps(list(outputs))
         self._end(
-            owner,
-            _FINISH,
-            (now, json.dumps(list(outputs)), size, mtime, now, _DONE, "null", job_id, owner),
+            owner, _FINISH, (now, made, size, mtime, version, now, _DONE, "null", job_id, owner)
         )
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
