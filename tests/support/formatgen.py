@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -97,13 +98,6 @@ def float_tiff(
     )
 
 
-def lab16_tiff(path: PathLike, size: tuple[int, int] = (8, 8)) -> Path:
-    """A 16-bit CIELab TIFF (PhotometricInterpretation 8), a mode Pillow has no name for."""
-    w, h = size
-    data = struct.pack("<3H", 0x8000, 0, 0) * (w * h)
-    return tiff(path, size, data, bits=[16, 16, 16], photometric=8)
-
-
 # --- BMP -------------------------------------------------------------------------------
 
 
@@ -131,6 +125,54 @@ def bmp32(
     Path(path).write_bytes(
         b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + data
     )
+    return Path(path)
+
+
+# --- PNG and GIF ----------------------------------------------------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def grey_png_keyed(path: PathLike, rows: Sequence[Sequence[int]], bits: int, key: int) -> Path:
+    """A grey PNG of ``bits`` per sample whose ``tRNS`` chunk makes sample ``key`` transparent."""
+    lines = []
+    for row in rows:
+        if bits == 16:
+            lines.append(b"".join(struct.pack(">H", v) for v in row))
+            continue
+        packed = 0
+        for v in row:
+            packed = (packed << bits) | v
+        pad = -(len(row) * bits) % 8
+        lines.append((packed << pad).to_bytes((len(row) * bits + pad) // 8, "big"))
+    header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), bits, 0, 0, 0, 0)
+    Path(path).write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"tRNS", struct.pack(">H", key))
+        + _chunk(b"IDAT", zlib.compress(b"".join(b"\0" + line for line in lines)))
+        + _chunk(b"IEND", b"")
+    )
+    return Path(path)
+
+
+def gif_partial_frame(
+    path: PathLike, canvas: tuple[int, int], frame: Image.Image, at: tuple[int, int]
+) -> Path:
+    """A GIF whose logical screen is ``canvas`` and whose only frame (P mode) sits at ``at``.
+
+    The background colour is the palette's entry 0, which ``frame`` also uses:
+    a decoder that fills the uncovered canvas with it shows an opaque border.
+    """
+    buf = io.BytesIO()
+    frame.save(buf, "GIF", background=0)
+    data = bytearray(buf.getvalue())
+    data[6:10] = struct.pack("<HH", *canvas)
+    descriptor = data.index(b",", 13 + 3 * 2 ** ((data[10] & 7) + 1))
+    data[descriptor + 1 : descriptor + 5] = struct.pack("<HH", *at)
+    Path(path).write_bytes(bytes(data))
     return Path(path)
 
 

@@ -11,8 +11,9 @@ messages (and a camera RAW's extension breaks a tie between formats).
   other packages' plugins;
   ``pillow_limits``: Pillow's decompression-bomb check, lifted while a header is read;
 - ``decode``: decoding once, small, upright and sRGB, through a decoder per format
-  (``decoders``: the basic ones; ``fixups``: TIFF samples, BMP alpha; ``heif``, ``jxl``,
-  ``raw``, ``svg`` with its drawing process ``svg_render``);
+  (``decoders``: the basic ones; ``fixups``: BMP alpha, grey PNG keys, GIF canvas;
+  ``tiff``: signed, float and 16-bit CIELab samples; ``heif``, ``jxl``, ``raw``, ``svg``
+  with its drawing process ``svg_render``);
 - ``colour``, ``geometry``: sRGB conversion (``profiles/``: the default CMYK profile);
   resize, crop and pad plans;
 - ``pipeline``: ``encode_all``, resampling and encoding each output into memory.

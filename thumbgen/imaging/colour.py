@@ -169,14 +169,15 @@ def _to_8bit(im: Image.Image, source: str) -> Image.Image:
     if mode == "RGBa":
         return im.convert("RGBA")
     if mode.startswith("I;16") or mode == "I":
-        return _scale_16bit(im)
+        return scale_16bit(im)
     if mode == "F":
         # Float images carry no standard range; clip to 0..255 like other tools do.
         return im.convert("L")
     raise UnsupportedImage(f"Unsupported image mode {mode} in {source}")
 
 
-def _scale_16bit(im: Image.Image) -> Image.Image:
+def scale_16bit(im: Image.Image) -> Image.Image:
+    """16-bit grey samples as 8-bit ones, the whole range kept (0..65535 onto 0..255)."""
     # convert("L") would clip 16-bit values at 255; divide by 257 instead so
     # 0..65535 maps onto 0..255. Mode "I" from 16-bit PNGs holds the same range.
     if im.mode != "I":

@@ -26,12 +26,13 @@ from thumbgen.options import Options
 from . import formats, geometry
 from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
-from .fixups import decode_bmp, decode_tiff
+from .fixups import decode_bmp, decode_gif, decode_png
 from .heif import decode_heif
 from .jxl import decode_jxl, header_size
 from .raw import decode_raw
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
 from .svg import decode_svg
+from .tiff import decode_lab16, decode_tiff
 
 __all__ = [
     "DECODERS",
@@ -79,10 +80,11 @@ class Decoded:
     steps: dict[tuple[int, int], Image.Image] = dataclasses.field(default_factory=dict)
 
 
-#: A decoder for a format Pillow does not open: it gets the open file (at its
-#: start), the name to show and the options, checks ``--max-pixels`` itself and
-#: raises one-line :class:`~thumbgen.errors.ThumbgenError` subclasses.
-FileDecoder = Callable[[BinaryIO, str, Options], Stored]
+#: A decoder for a format (or variant) Pillow does not open: it gets the open
+#: file (at its start), the name to show and the options, checks
+#: ``--max-pixels`` itself and raises one-line
+#: :class:`~thumbgen.errors.ThumbgenError` subclasses; None leaves the file to Pillow.
+FileDecoder = Callable[[BinaryIO, str, Options], Stored | None]
 
 
 def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
@@ -93,8 +95,8 @@ def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
     shown = display_path(name)
     fmt = check_source(f, shown, name)
     file_decoder = FILE_DECODERS.get(fmt.name) if fmt is not None else None
-    if file_decoder is not None:
-        stored = file_decoder(f, shown, options)
+    stored = file_decoder(f, shown, options) if file_decoder is not None else None
+    if stored is not None:
         with pillow_errors(shown):
             pixels, upright = _turn_upright(stored)
         srgb, transform = to_srgb_later(pixels, shown)
@@ -124,6 +126,8 @@ DECODERS: dict[str, Decoder] = {
     "JPEG": decode_reduced,
     "TIFF": decode_tiff,
     "BMP": decode_bmp,
+    "PNG": decode_png,
+    "GIF": decode_gif,
     "HEIF": decode_heif,
     "JXL": decode_jxl,
 }
@@ -133,7 +137,12 @@ DECODERS: dict[str, Decoder] = {
 EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": header_size}
 
 #: Decoders by format name for formats read from the file by other libraries.
-FILE_DECODERS: dict[str, FileDecoder] = {"RAW": decode_raw, "SVG": decode_svg}
+#: A decoder that returns None leaves the file to Pillow (TIFF: all but 16-bit CIELab).
+FILE_DECODERS: dict[str, FileDecoder] = {
+    "RAW": decode_raw,
+    "SVG": decode_svg,
+    "TIFF": decode_lab16,
+}
 
 
 def _largest(options: Options, upright: tuple[int, int]) -> tuple[int, int] | None:

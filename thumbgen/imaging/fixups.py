@@ -1,76 +1,25 @@
-"""Decoders for formats Pillow opens but reads too literally: TIFF samples, BMP's fourth byte.
+"""Decoders for formats Pillow opens but reads too literally: BMP's fourth byte, PNG, GIF.
 
-- A TIFF's signed samples (SampleFormat 2) come out of Pillow's 8-bit path
-  reinterpreted as unsigned (-1 reads as 255); floats are clipped to 0..255.
-  Both are mapped by their range instead: signed -128..127 onto 0..255,
-  floats from their declared SMin/SMaxSampleValue, else 0..1 when every
-  sample lies there (normalised data), else 0..255 as before.
 - A 32-bit BMP stored as BI_RGB has a fourth byte per pixel that the format
   calls reserved but that Windows tools and browsers use as alpha; Pillow
   drops it. It is kept as alpha unless it holds one value everywhere (0 from
   most writers, or 255), which means "opaque", as browsers read it.
+- A grey PNG's transparent colour (``tRNS``) is compared by Pillow with
+  samples it has already scaled (1, 2 and 4 bits) or loses when it scales
+  them (16 bits); it is applied here to the samples as stored.
+- A GIF's first frame may cover only part of the canvas (the logical
+  screen). Pillow fills the rest with palette entry 0; browsers and the GIF
+  reference decoders leave it transparent, and so does thumbgen.
 """
 
 from __future__ import annotations
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageChops, ImageFile, ImageMath
 
 from thumbgen.options import OutputSpec
 
+from .colour import scale_16bit
 from .decoders import Stored, decode_full
-
-_SAMPLE_FORMAT, _BITS, _SMIN, _SMAX = 339, 258, 340, 341
-
-
-def decode_tiff(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
-    """Decode in full, then map signed and float samples onto 8-bit levels by their range."""
-    tags = getattr(im, "tag_v2", {})
-    sample_format = tags.get(_SAMPLE_FORMAT, 1)
-    if isinstance(sample_format, tuple):
-        sample_format = sample_format[0]
-    bits = tags.get(_BITS, 8)
-    if isinstance(bits, tuple):
-        bits = bits[0]
-    declared = (tags.get(_SMIN), tags.get(_SMAX))
-    stored = decode_full(im, specs)
-    pixels = stored.image
-    if sample_format == 2:
-        pixels = _signed_to_unsigned(pixels, int(bits))
-    elif pixels.mode == "F":
-        pixels = _float_by_range(pixels, declared)
-    else:
-        return stored
-    pixels.info = dict(stored.image.info)
-    return Stored(pixels, stored.size, stored.orientation)
-
-
-def _signed_to_unsigned(im: Image.Image, bits: int) -> Image.Image:
-    if im.mode == "L":
-        # Pillow kept the raw two's-complement bytes: flipping the top bit is +128.
-        return im.point([v ^ 0x80 for v in range(256)])
-    if im.mode == "I":
-        # Pillow decoded the signed values; shift the range to start at 0.
-        half = 1 << (bits - 1)
-        # +0.5: convert("L") truncates; round instead.
-        return im.point(lambda v: (v + half) * 255 / (2 * half - 1) + 0.5).convert("L")
-    return im
-
-
-def _float_by_range(im: Image.Image, declared: tuple[object, object]) -> Image.Image:
-    low, high = (_number(v) for v in declared)
-    if low is None or high is None or high <= low:
-        lowest, highest = im.getextrema()
-        assert isinstance(lowest, float)
-        assert isinstance(highest, float)
-        low, high = (0.0, 1.0) if lowest >= 0.0 and highest <= 1.0 else (0.0, 255.0)
-    scale = 255 / (high - low)
-    return im.point(lambda v: (v - low) * scale + 0.5).convert("L")
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, tuple):
-        value = value[0] if value else None
-    return float(value) if isinstance(value, int | float) else None
 
 
 def decode_bmp(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
@@ -104,3 +53,55 @@ def _bgra_pixels(im: Image.Image) -> Image.Image | None:
     if len(data) < stride * im.height:
         return None  # truncated: let the normal decoder report it
     return Image.frombuffer("RGBA", im.size, data, "raw", "BGRA", stride, direction)
+
+
+#: How Pillow scales grey samples of fewer than 8 bits (its rawmode), to read tRNS alike
+#: (for 1-bit images Pillow scales the key itself).
+_GREY_SCALE = {"1": 1, "L;2": 85, "L;4": 17, "L": 1}
+
+
+def decode_png(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
+    """Decode in full, applying a grey PNG's transparent colour to the samples as stored."""
+    key = im.info.get("transparency")
+    rawmode = _rawmode(im)
+    stored = decode_full(im, specs)
+    pixels = stored.image
+    if not isinstance(key, int) or pixels.mode not in ("1", "L", "I", "I;16", "I;16B"):
+        return stored
+    if rawmode is not None and rawmode.startswith("I;16"):
+        wide = pixels.convert("I")
+        alpha = ImageMath.lambda_eval(lambda a: (a["x"] != key) * 255, x=wide).convert("L")
+        grey = scale_16bit(pixels)
+    elif rawmode in _GREY_SCALE:
+        grey = pixels.convert("L")
+        scaled = key * _GREY_SCALE[rawmode]
+        alpha = grey.point([0 if v == scaled else 255 for v in range(256)])
+    else:
+        return stored
+    with_alpha = Image.merge("LA", (grey, alpha))
+    with_alpha.info = {k: v for k, v in stored.image.info.items() if k != "transparency"}
+    return Stored(with_alpha, stored.size, stored.orientation)
+
+
+def _rawmode(im: Image.Image) -> str | None:
+    if not isinstance(im, ImageFile.ImageFile):
+        return None
+    tile = im.tile[0] if len(im.tile) == 1 else None
+    args = tile.args if tile is not None else None
+    return args if isinstance(args, str) else None
+
+
+def decode_gif(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
+    """Decode the first frame in full, the canvas it does not cover left transparent."""
+    stored = decode_full(im, specs)
+    box = getattr(im, "dispose_extent", None)
+    width, height = stored.image.size
+    if box is None or (box[0] <= 0 and box[1] <= 0 and box[2] >= width and box[3] >= height):
+        return stored
+    pixels = stored.image
+    rgba = pixels.convert("RGBA") if pixels.mode != "RGBA" else pixels.copy()
+    covered = Image.new("L", (width, height), 0)
+    covered.paste(255, box)
+    rgba.putalpha(ImageChops.multiply(rgba.getchannel("A"), covered))
+    rgba.info = {k: v for k, v in pixels.info.items() if k not in ("transparency", "background")}
+    return Stored(rgba, stored.size, stored.orientation)

@@ -117,7 +117,7 @@ def _spy(decoder: Decoder, calls: list[str], name: str) -> Decoder:
 def test_decoders_are_looked_up_by_the_formats_table() -> None:
     assert decode_mod.decoder_for("JPEG") is decode_mod.decode_reduced
     assert decode_mod.decoder_for("MPO") is decode_mod.decode_reduced  # multi-picture JPEG
-    assert decode_mod.decoder_for("PNG") is decode_mod.decode_full
+    assert decode_mod.decoder_for("WEBP") is decode_mod.decode_full
     assert decode_mod.decoder_for(None) is decode_mod.decode_full
     readable = {f.name for f in formats.INPUTS if f.readable}
     assert set(decode_mod.DECODERS) <= readable
@@ -138,7 +138,7 @@ def test_a_jpeg_goes_through_the_reduced_decoder(
     assert decoded.source_size == (2400, 1600)
 
 
-def test_a_png_goes_through_the_full_decoder(
+def test_a_webp_goes_through_the_full_decoder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
@@ -146,8 +146,8 @@ def test_a_png_goes_through_the_full_decoder(
         decode_mod.DECODERS, "JPEG", _spy(decode_mod.decode_reduced, calls, "reduced")
     )
     monkeypatch.setattr(decode_mod, "decode_full", _spy(decode_mod.decode_full, calls, "full"))
-    imagegen.asymmetric((1200, 800)).save(tmp_path / "p.png")
-    decoded = decode_file(str(tmp_path / "p.png"), opts(tmp_path))
+    imagegen.asymmetric((1200, 800)).save(tmp_path / "p.webp", lossless=True)
+    decoded = decode_file(str(tmp_path / "p.webp"), opts(tmp_path))
     assert calls == ["full"]
     assert decoded.image.size == decoded.source_size == (1200, 800)
 

@@ -51,16 +51,6 @@ def test_a_damaged_avif_is_corrupt_not_unknown(tmp_path: Path) -> None:
     assert "content is not" not in message
 
 
-def test_a_16_bit_cielab_tiff_is_named_for_what_it_is(tmp_path: Path) -> None:
-    src = formatgen.lab16_tiff(tmp_path / "lab16.tif")
-    with pytest.raises(UnsupportedImage) as info:
-        make_thumbnails(str(src), opts(tmp_path))
-    assert str(info.value) == (
-        f"Unsupported image: {src} is a 16-bit CIELab TIFF, which Pillow cannot decode "
-        "(unknown pixel mode)"
-    )
-
-
 def test_a_damaged_header_of_a_known_format_is_corrupt(tmp_path: Path) -> None:
     src = tmp_path / "bad.png"
     src.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR" + bytes(37))  # IHDR checksum wrong
