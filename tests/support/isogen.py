@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 
+from PIL import Image
+
 _CONTAINERS = (b"meta", b"iprp", b"ipco")
 
 
@@ -146,3 +148,55 @@ def set_matrix(data: bytes, matrix: int) -> bytes:
     # nclx: colour primaries (2), transfer characteristics (2), matrix (2), full-range flag.
     struct.pack_into(">H", out, at + 8 + 4, matrix)
     return bytes(out)
+
+
+def with_item_type(data: bytes, kind: bytes) -> bytes:
+    """``data`` (one coded item, ``hvc1`` or ``av01``) claiming to be coded as ``kind``.
+
+    For the "which codec" refusals: the file is well formed, its picture in a
+    coding that the decoder at hand does not have.
+    """
+    for old in (b"hvc1", b"av01"):
+        at = data.find(b"infe")
+        if at >= 0 and data.find(old, at) >= 0:
+            where = data.index(old, at)
+            return data[:where] + kind + data[where + 4 :]
+    raise AssertionError("no hvc1 or av01 item")
+
+
+def uncompressed_heif(picture: Image.Image) -> bytes:
+    """``picture`` (RGB) as an uncompressed HEIF (ISO/IEC 23001-17 ``unci`` item)."""
+    rgb = picture.convert("RGB")
+    width, height = rgb.size
+    pixels = rgb.tobytes()
+    ftyp = box(b"ftyp", b"mif1" + bytes(4) + b"mif1heic")
+    ispe = box(b"ispe", bytes(4) + struct.pack(">II", width, height))
+    cmpd = box(b"cmpd", struct.pack(">IHHH", 3, 4, 5, 6))  # red, green, blue
+    components = b"".join(struct.pack(">HBBB", i, 7, 0, 0) for i in range(3))
+    uncc = box(
+        b"uncC",
+        bytes(4)  # version 0, flags
+        + bytes(4)  # profile: none
+        + struct.pack(">I", 3)
+        + components
+        + bytes([0, 1, 0, 0])  # 4:4:4, pixel interleaved, no blocks, big endian
+        + struct.pack(">IIIII", 0, 0, 0, 0, 0),  # pixel/row/tile alignment, one tile
+    )
+    ipco = box(b"ipco", ispe + cmpd + uncc)
+    ipma = box(b"ipma", bytes(4) + struct.pack(">IHB", 1, 1, 3) + bytes([0x01, 0x82, 0x83]))
+    hdlr = box(b"hdlr", bytes(4) + bytes(4) + b"pict" + bytes(12) + b"\0")
+    pitm = box(b"pitm", bytes(4) + struct.pack(">H", 1))
+    infe = box(b"infe", bytes([2, 0, 0, 0]) + struct.pack(">HH", 1, 0) + b"unci" + b"\0")
+    iinf = box(b"iinf", bytes(4) + struct.pack(">H", 1) + infe)
+
+    def meta(data_at: int) -> bytes:
+        iloc = box(
+            b"iloc",
+            bytes(4)
+            + bytes([0x44, 0x00])
+            + struct.pack(">HHHHII", 1, 1, 0, 1, data_at, len(pixels)),
+        )
+        return box(b"meta", bytes(4) + hdlr + pitm + iloc + iinf + box(b"iprp", ipco + ipma))
+
+    head = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(head) + box(b"mdat", pixels)

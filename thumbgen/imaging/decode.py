@@ -27,7 +27,7 @@ from . import formats, geometry
 from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_gif, decode_png
-from .heif import decode_heif
+from .heif import check_avif, check_heif, decode_avif, decode_heif
 from .jxl import decode_jxl, header_size
 from .raw import decode_raw
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
@@ -129,6 +129,7 @@ DECODERS: dict[str, Decoder] = {
     "PNG": decode_png,
     "GIF": decode_gif,
     "HEIF": decode_heif,
+    "AVIF": decode_avif,
     "JXL": decode_jxl,
 }
 
@@ -137,11 +138,14 @@ DECODERS: dict[str, Decoder] = {
 EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": header_size}
 
 #: Decoders by format name for formats read from the file by other libraries.
-#: A decoder that returns None leaves the file to Pillow (TIFF: all but 16-bit CIELab).
+#: A decoder that returns None leaves the file to Pillow (TIFF: all but 16-bit CIELab;
+#: AVIF and HEIF: all, once their header shows a variant the decoders can read).
 FILE_DECODERS: dict[str, FileDecoder] = {
     "RAW": decode_raw,
     "SVG": decode_svg,
     "TIFF": decode_lab16,
+    "AVIF": check_avif,
+    "HEIF": check_heif,
 }
 
 

@@ -15,6 +15,7 @@ never called "not an image".
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -40,6 +41,9 @@ from .sniff import identify
 READ_FORMATS = formats.READ_FORMATS
 #: libavif's default limits (avif.h: AVIF_DEFAULT_IMAGE_DIMENSION_LIMIT, _SIZE_LIMIT).
 AVIF_MAX_SIDE, AVIF_MAX_PIXELS = 32768, 16384 * 16384
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+#: How decoder messages start the sentences meant for their developers.
+_ADVICE = ("please ", "check ")
 
 
 def check_source(f: BinaryIO, shown: str, name: str | None = None) -> formats.ImageFormat | None:
@@ -119,6 +123,24 @@ def check_pixels(size: tuple[int, int], shown: str, max_pixels: int) -> None:
         )
 
 
+def unsupported(shown: str, what: str) -> UnsupportedImage:
+    """The error for a valid file in a variant thumbgen cannot decode: ``unsupported: <what>``."""
+    return UnsupportedImage(
+        f"Unsupported image: {shown} (unsupported: {what})", why=f"unsupported: {what}"
+    )
+
+
+def decoder_reason(exc: BaseException) -> str:
+    """What a decoder said, without the advice its authors left for developers.
+
+    libjxl's Rust binding ends every error with "Please build `libjxl` from
+    source ... Check `stderr` ..."; such sentences tell a user nothing.
+    """
+    text = " ".join(str(exc).split())
+    kept = [s for s in _SENTENCE.split(text) if s and not s.lower().startswith(_ADVICE)]
+    return reason(RuntimeError(" ".join(kept))) if kept else type(exc).__name__
+
+
 def refused(
     f: BinaryIO, shown: str, fmt: formats.ImageFormat | None, max_pixels: int | None
 ) -> ThumbgenError:
@@ -138,25 +160,24 @@ def refused(
             if fmt.name == "AVIF" and (
                 max(size) > AVIF_MAX_SIDE or width * height > AVIF_MAX_PIXELS
             ):
-                return UnsupportedImage(
-                    f"Unsupported image: {shown} is a {width}x{height} AVIF, larger than its "
-                    f"decoder (libavif) accepts: at most {AVIF_MAX_SIDE} pixels a side "
-                    f"and {AVIF_MAX_PIXELS:,} in all"
+                return unsupported(
+                    shown,
+                    f"a {width}x{height} AVIF, larger than its decoder (libavif) accepts: "
+                    f"at most {AVIF_MAX_SIDE} pixels a side and {AVIF_MAX_PIXELS:,} in all",
                 )
     if fmt.name == "TIFF":
         layout = headers.describe_tiff(f)
         if layout is not None:
-            return UnsupportedImage(
-                f"Unsupported image: {shown} is a {layout} TIFF, which Pillow cannot decode ({why})"
-            )
+            return unsupported(shown, f"{layout} TIFF")
+    said = f" ({why})" if why is not None else ""
     return CorruptImage(
         f"Corrupt image: {shown} is {formats.article(fmt.shown)} {fmt.shown} "
-        f"its decoder cannot read ({why})"
+        f"its decoder cannot read{said}"
     )
 
 
-def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str:
-    """What the format's own Pillow plugin says about the file (Image.open hides it)."""
+def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str | None:
+    """What the format's own Pillow plugin says about the file (Image.open hides it), or None."""
     for name in fmt.pillow_formats:
         factory = Image.OPEN.get(name, (None, None))[0]
         if factory is None:
@@ -167,8 +188,8 @@ def _plugin_reason(f: BinaryIO, fmt: formats.ImageFormat) -> str:
                 warnings.simplefilter("ignore")
                 factory(f, "")
         except Exception as exc:
-            return reason(exc)
-    return "its plugin gave no reason"
+            return decoder_reason(exc)
+    return None
 
 
 @contextlib.contextmanager
@@ -184,7 +205,7 @@ def pillow_errors(shown: str) -> Iterator[None]:
     except OSError as exc:
         if exc.errno is not None:
             raise TransientError(f"Cannot read {shown}: {exc.strerror}") from None
-        raise CorruptImage(f"Corrupt image: {shown} ({reason(exc)})") from None
+        raise CorruptImage(f"Corrupt image: {shown} ({decoder_reason(exc)})") from None
     except MemoryError:
         raise TooManyPixels(
             f"Not enough memory to decode {shown}; run fewer workers (-w) "
@@ -193,4 +214,4 @@ def pillow_errors(shown: str) -> Iterator[None]:
     except Exception as exc:
         # Decoders raise SyntaxError, ValueError, struct.error, EOFError...
         # on malformed input; all mean the same thing to the user.
-        raise CorruptImage(f"Corrupt image: {shown} ({reason(exc)})") from None
+        raise CorruptImage(f"Corrupt image: {shown} ({decoder_reason(exc)})") from None

@@ -34,8 +34,8 @@ def test_an_avif_too_large_for_its_decoder_says_so(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedImage) as info:
         make_thumbnails(str(src), opts(tmp_path, max_pixels=2_000_000_000))
     assert str(info.value) == (
-        f"Unsupported image: {src} is a 40000x40000 AVIF, larger than its decoder (libavif) "
-        "accepts: at most 32768 pixels a side and 268,435,456 in all"
+        f"Unsupported image: {src} (unsupported: a 40000x40000 AVIF, larger than its decoder "
+        "(libavif) accepts: at most 32768 pixels a side and 268,435,456 in all)"
     )
 
 
@@ -49,6 +49,35 @@ def test_a_damaged_avif_is_corrupt_not_unknown(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith(f"Corrupt image: {src} is an AVIF its decoder cannot read (")
     assert "content is not" not in message
+
+
+@pytest.mark.parametrize(
+    ("bits", "photometric", "layout"),
+    [([32, 32, 32], 2, "floating-point 32-bit RGB"), ([16], 1, "floating-point 16-bit grey"),
+     ([64], 1, "floating-point 64-bit grey")],
+    ids=["rgb32", "half", "double"],
+)  # fmt: skip
+def test_a_float_tiff_pillow_cannot_open_is_unsupported(
+    tmp_path: Path, bits: list[int], photometric: int, layout: str
+) -> None:
+    data = bytes(2 * sum(bits) // 8)
+    src = formatgen.tiff(tmp_path / "f.tif", (2, 1), data, bits=bits, photometric=photometric,
+                         sample_format=3)  # fmt: skip
+    with pytest.raises(UnsupportedImage) as info:
+        make_thumbnails(str(src), opts(tmp_path))
+    assert str(info.value) == f"Unsupported image: {src} (unsupported: {layout} TIFF)"
+
+
+def test_a_damaged_jpeg_xl_says_so_without_its_decoders_advice(tmp_path: Path) -> None:
+    good = formatgen.jxl(tmp_path / "ok.jxl", imagegen.asymmetric((64, 48))).read_bytes()
+    src = tmp_path / "bad.jxl"
+    src.write_bytes(good[:40] + bytes(len(good) - 40))
+    with pytest.raises(CorruptImage) as info:
+        make_thumbnails(str(src), opts(tmp_path))
+    message = str(info.value)
+    assert message.startswith(f"Corrupt image: {src} (")
+    for advice in ("Please", "build", "stderr", "debug mode"):
+        assert advice not in message
 
 
 def test_a_damaged_header_of_a_known_format_is_corrupt(tmp_path: Path) -> None:
