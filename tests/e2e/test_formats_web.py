@@ -96,3 +96,33 @@ def test_gif_frame_covering_its_canvas_stays_opaque(tmp_path: Path, reference: R
     (thumb,) = [one(src, opts(tmp_path, ("6x4",)))]
     assert thumb.format.value == "jpeg"  # nothing transparent: auto stays JPEG
     assert_same_picture(thumbgen_rgba(src, tmp_path, (6, 4)), expected)
+
+
+# --- BMP with bitfields ----------------------------------------------------------------
+
+#: Opaque, half-transparent-ish and clear pixels, in colours every field width can hold.
+BMP_PIXELS = [(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 0), (255, 255, 255, 255),
+              (0, 0, 0, 255), (255, 255, 0, 0), (0, 255, 255, 255), (255, 0, 255, 255)]  # fmt: skip
+BITFIELDS = {
+    "A1R5G5B5": (16, (0x7C00, 0x3E0, 0x1F, 0x8000), 56),
+    "A1R5G5B5-v5": (16, (0x7C00, 0x3E0, 0x1F, 0x8000), 124),
+    "A4R4G4B4": (16, (0xF00, 0xF0, 0xF, 0xF000), 108),
+    "X4R4G4B4": (16, (0xF00, 0xF0, 0xF, 0), 40),
+    "R5G5B5-alphabitfields": (16, (0x7C00, 0x3E0, 0x1F, 0x8000), 40),
+    "B5G6R5": (16, (0x1F, 0x7E0, 0xF800, 0), 40),
+    "R10G10B10A2": (32, (0x3FF00000, 0xFFC00, 0x3FF, 0xC0000000), 124),
+    "A8B8G8R8-swapped": (32, (0xFF00, 0xFF0000, 0xFF000000, 0xFF), 108),
+}
+
+
+@pytest.mark.parametrize("layout", list(BITFIELDS))
+def test_bmp_bitfields_as_the_browser_reads_them(
+    tmp_path: Path, reference: Reference, layout: str
+) -> None:
+    bits, masks, header = BITFIELDS[layout]
+    pixels = [p if masks[3] else (*p[:3], 255) for p in BMP_PIXELS] * 3
+    src = formatgen.bmp_bitfields(tmp_path / "b.bmp", pixels, 4, bits=bits, masks=masks,
+                                  header=header)  # fmt: skip
+    expected = reference.render(src)
+    assert expected is not None
+    assert_same_picture(thumbgen_rgba(src, tmp_path, (4, 6)), expected)

@@ -128,6 +128,55 @@ def bmp32(
     return Path(path)
 
 
+def bmp_bitfields(
+    path: PathLike,
+    pixels: Sequence[tuple[int, int, int, int]],
+    width: int,
+    *,
+    bits: int,
+    masks: tuple[int, int, int, int],
+    header: int = 40,
+) -> Path:
+    """A BI_BITFIELDS BMP (BI_ALPHABITFIELDS for a 40-byte header with an alpha mask).
+
+    ``pixels`` are RGBA, top row first, each channel scaled to its mask's width.
+    Header 40 puts the masks after it; 56, 108 and 124 carry all four inside.
+    """
+    height = len(pixels) // width
+    stride = (bits * width + 31) // 32 * 4
+
+    def word(pixel: tuple[int, int, int, int]) -> int:
+        value = 0
+        for level, mask in zip(pixel, masks, strict=True):
+            if mask:
+                shift = (mask & -mask).bit_length() - 1
+                top = mask >> shift
+                value |= round(level * top / 255) << shift
+        return value
+
+    code = "<H" if bits == 16 else "<I"
+    rows = [pixels[y * width : (y + 1) * width] for y in range(height)]
+    data = b"".join(
+        b"".join(struct.pack(code, word(p)) for p in row).ljust(stride, b"\0")
+        for row in reversed(rows)
+    )
+    alpha_fields = header == 40 and masks[3] != 0
+    compression = 6 if alpha_fields else 3
+    info = struct.pack("<IiiHHIIiiII", header, width, height, 1, bits, compression, len(data),
+                       2835, 2835, 0, 0)  # fmt: skip
+    if header == 40:
+        info += struct.pack("<4I" if alpha_fields else "<3I", *masks[: 4 if alpha_fields else 3])
+    else:
+        info = (info + struct.pack("<4I", *masks)).ljust(header, b"\0")
+        if header >= 108:
+            info = info[:56] + b"BGRs" + info[60:]  # LCS_sRGB colour space
+    offset = 14 + len(info)
+    Path(path).write_bytes(
+        b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + data
+    )
+    return Path(path)
+
+
 # --- PNG and GIF ----------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 from . import formats, geometry
+from .bmp import decode_bitfields
 from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_gif, decode_png
@@ -139,13 +140,15 @@ EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": h
 
 #: Decoders by format name for formats read from the file by other libraries.
 #: A decoder that returns None leaves the file to Pillow (TIFF: all but 16-bit CIELab;
-#: AVIF and HEIF: all, once their header shows a variant the decoders can read).
+#: BMP: all but bitfields; AVIF and HEIF: all, once their header shows a variant the
+#: decoders can read).
 FILE_DECODERS: dict[str, FileDecoder] = {
     "RAW": decode_raw,
     "SVG": decode_svg,
     "TIFF": decode_lab16,
     "AVIF": check_avif,
     "HEIF": check_heif,
+    "BMP": decode_bitfields,
 }
 
 
