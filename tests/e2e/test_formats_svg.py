@@ -14,6 +14,7 @@ import gzip
 import http.server
 import io
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -21,7 +22,8 @@ from typing import ClassVar
 import pytest
 from PIL import Image
 from support import formatgen, imagegen
-from support.thumbs import UPRIGHT, close, load, one, opts, rgb_at
+from support.browser import chromium
+from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.imaging import svg
@@ -63,6 +65,53 @@ def test_an_embedded_raster_image_is_drawn(tmp_path: Path) -> None:
     src = formatgen.svg_quadrants(tmp_path / "d.svg", body=body)
     out = load(one(src, opts(tmp_path, ("60",), format="png")).path).convert("RGB")
     assert close(rgb_at(out, 0.5, 0.5), GREEN, 2)
+
+
+#: A drawing to embed: left half black, right half magenta, 60x40.
+INNER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40">'
+    '<rect width="30" height="40" fill="#000"/><rect x="30" width="30" height="40" fill="#f0f"/>'
+    "</svg>"
+)
+
+
+def _svg_uri(inner: str, encoding: str) -> str:
+    if encoding == "base64":
+        return "data:image/svg+xml;base64," + base64.b64encode(inner.encode()).decode()
+    return "data:image/svg+xml," + urllib.parse.quote(inner)
+
+
+@pytest.mark.parametrize("encoding", ["base64", "percent"])
+def test_an_embedded_svg_is_drawn_as_the_browser_draws_it(tmp_path: Path, encoding: str) -> None:
+    uri = _svg_uri(INNER, encoding)
+    body = f'<image x="30" y="20" width="60" height="40" href="{uri}"/>'
+    src = formatgen.svg_quadrants(tmp_path / "nested.svg", body=body)
+    out = load(one(src, opts(tmp_path, ("120x80",), format="png")).path).convert("RGB")
+    with chromium() as reference:
+        expected = reference.render(src, (120, 80))
+    assert expected is not None
+    assert close(rgb_at(expected.convert("RGB"), 0.4, 0.5), (0, 0, 0), 2)  # the reference draws it
+    assert mean_difference(out, expected) < 3
+
+
+def test_an_embedded_svg_reads_nothing_outside_the_file_either(tmp_path: Path, server: str) -> None:
+    Image.new("RGB", (8, 8), GREEN).save(tmp_path / "green.png")
+    inner = INNER.replace(
+        "</svg>",
+        f'<image width="60" height="20" href="{tmp_path / "green.png"}"/>'
+        f'<image y="20" width="60" height="20" href="{server}/inner.png"/></svg>',
+    )
+    deeper = (  # two levels down: the outer file embeds a drawing that embeds ``inner``
+        '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40">'
+        f'<image width="60" height="40" href="{_svg_uri(inner, "base64")}"/></svg>'
+    )
+    body = f'<image x="30" y="20" width="60" height="40" href="{_svg_uri(deeper, "percent")}"/>'
+    src = formatgen.svg_quadrants(tmp_path / "nested.svg", body=body)
+    out = load(one(src, opts(tmp_path, ("120x80",), format="png")).path).convert("RGB")
+    assert _Recorder.seen == []
+    assert close(rgb_at(out, 0.4, 0.3), (0, 0, 0), 2)  # the embedded drawing itself is there
+    assert close(rgb_at(out, 0.6, 0.6), (255, 0, 255), 2)
+    assert not close(rgb_at(out, 0.4, 0.35), GREEN, 60)  # the file it names is not
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):

@@ -19,15 +19,21 @@ Nothing outside the file is ever read: every ``href`` that is not a fragment
 (``#id``) or an embedded raster image (``data:image/png``, jpeg, gif, webp)
 is removed before resvg sees the document, resvg has no network code, and
 it runs with an empty folder as its resources folder and working directory.
+An embedded SVG (``data:image/svg+xml``, as browsers draw it) is inside the
+file too: it is kept once it has been sanitised the same way, to a bounded
+depth, and handed to resvg re-encoded.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import struct
 import sys
 import tempfile
+import urllib.parse
 import xml.etree.ElementTree as ET
 import zlib
 from typing import BinaryIO
@@ -45,6 +51,9 @@ _UNITS = {"px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 4 / 3, 
           "em": 16.0, "ex": 8.0, "": 1.0}  # fmt: skip
 _LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-z%]*)\s*$")
 _RASTER = ("image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp")
+_SVG_MEDIA = "image/svg+xml"
+#: How deep SVGs embedded in SVGs are followed; deeper ones are dropped.
+MAX_NESTING = 4
 
 
 class Refused(Exception):
@@ -81,14 +90,33 @@ def _allowed(href: str) -> bool:
     value = href.strip()
     if value.startswith("#"):
         return True
+    return _media(value) in _RASTER
+
+
+def _media(value: str) -> str | None:
+    """The media type of a ``data:`` URI, or None for anything else."""
     if value[:5].lower() != "data:":
-        return False
-    media = value[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
-    return media in _RASTER
+        return None
+    return value[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
 
 
-def sanitise(data: bytes) -> ET.Element:
-    """Parse ``data`` and drop every reference to anything outside it."""
+def _embedded_svg(value: str, depth: int) -> str | None:
+    """A ``data:image/svg+xml`` URI with its document sanitised, or None to drop it."""
+    header, _, payload = value.strip()[5:].partition(",")
+    try:
+        if "base64" in header.lower().split(";"):
+            data = base64.b64decode(payload, validate=False)
+        else:
+            data = urllib.parse.unquote_to_bytes(payload)
+        root = sanitise(document(data), depth + 1)
+    except (Refused, binascii.Error, ValueError):
+        return None
+    text = ET.tostring(root, encoding="utf-8")
+    return f"data:{_SVG_MEDIA};base64,{base64.b64encode(text).decode('ascii')}"
+
+
+def sanitise(data: bytes, depth: int = 0) -> ET.Element:
+    """Parse ``data`` and drop every reference to anything outside it (nested SVGs too)."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -97,8 +125,16 @@ def sanitise(data: bytes) -> ET.Element:
         raise Refused(f"the root element is {root.tag!r}, not svg")
     for element in root.iter():
         for key in [k for k in element.attrib if k.rsplit("}", 1)[-1] == "href"]:
-            if not _allowed(element.attrib[key]):
+            value = element.attrib[key]
+            if _allowed(value):
+                continue
+            inner = None
+            if _media(value) == _SVG_MEDIA and depth < MAX_NESTING:
+                inner = _embedded_svg(value, depth)
+            if inner is None:
                 del element.attrib[key]
+            else:
+                element.attrib[key] = inner
     return root
 
 
