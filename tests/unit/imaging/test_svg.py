@@ -5,6 +5,7 @@ Drawing needs the child process, so those tests are in tests/e2e/test_formats_sv
 
 from __future__ import annotations
 
+import base64
 import gzip
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -58,19 +59,40 @@ def hrefs(root: ET.Element) -> list[str]:
     return [v for e in root.iter() for k, v in e.attrib.items() if k.endswith("href")]
 
 
-def test_the_sanitiser_keeps_fragments_and_raster_data_only() -> None:
+def test_the_sanitiser_keeps_fragments_raster_data_and_sanitised_svg_data_only() -> None:
     text = (
         f'<svg {NS}><defs><rect id="r"/></defs>'
         '<use href="#r"/><use xlink:href=" #r"/>'
         '<image href="data:image/png;base64,iVBORw0KGgo="/>'
-        '<image href="data:image/svg+xml;base64,PHN2Zy8+"/>'  # a nested SVG could reach out
+        '<image href="data:image/svg+xml;base64,PHN2Zy8+"/>'  # kept, once sanitised itself
         '<image href="data:;base64,PHN2Zy8+"/>'  # text/plain: resvg would sniff it
         '<image href="http://127.0.0.1/x.png"/><image xlink:href="file:///etc/passwd"/>'
         '<image href="/etc/hostname"/><image href="green.png"/>'
         '<use href="other.svg#r"/><filter><feImage href="//host/x.png"/></filter></svg>'
     )
     root = svg_render.sanitise(text.encode())
-    assert hrefs(root) == ["#r", " #r", "data:image/png;base64,iVBORw0KGgo="]
+    nested = "data:image/svg+xml;base64," + base64.b64encode(b"<svg />").decode()
+    assert hrefs(root) == ["#r", " #r", "data:image/png;base64,iVBORw0KGgo=", nested]
+
+
+def test_a_nested_svg_is_sanitised_too_and_only_so_deep() -> None:
+    outside = f'<svg {NS}><image href="/etc/hostname"/><use href="#r"/></svg>'
+    uri = "data:image/svg+xml;base64," + base64.b64encode(outside.encode()).decode()
+    root = svg_render.sanitise(f'<svg {NS}><image href="{uri}"/></svg>'.encode())
+    (kept,) = hrefs(root)
+    inner = svg_render.sanitise(base64.b64decode(kept.split(",", 1)[1]))
+    assert hrefs(inner) == ["#r"]
+    for _ in range(svg_render.MAX_NESTING + 1):
+        uri = (
+            "data:image/svg+xml;base64,"
+            + base64.b64encode(f'<svg {NS}><image href="{uri}"/></svg>'.encode()).decode()
+        )
+    deep = svg_render.sanitise(f'<svg {NS}><image href="{uri}"/></svg>'.encode())
+    level = deep
+    for _ in range(svg_render.MAX_NESTING):
+        (href,) = hrefs(level)
+        level = svg_render.sanitise(base64.b64decode(href.split(",", 1)[1]))
+    assert hrefs(level) == []  # past the limit the embedded drawing is dropped
 
 
 @pytest.mark.parametrize(
