@@ -85,13 +85,17 @@ def dng(
     picture: Image.Image | None = None,
     orientation: int = 1,
     preview: Image.Image | None = None,
+    *,
+    image_data: bool = True,
 ) -> Path:
     """A DNG that *displays* as ``picture`` once ``orientation`` (EXIF 1-8) is honoured.
 
     ``picture`` defaults to :func:`~support.imagegen.asymmetric` at 96x64 (even
     sizes keep the Bayer tiles whole). ``preview`` is the embedded JPEG as it
     displays; None means no preview at all. Both are stored turned back by
-    ``orientation``, as a camera held sideways stores them.
+    ``orientation``, as a camera held sideways stores them. ``image_data=False``
+    writes the tags alone, as metadata-only files do: the raw strip is empty (offset
+    and byte count 0), and neither sensor data nor preview follows.
     """
     picture = picture if picture is not None else asymmetric((96, 64))
     if orientation in _STORE:
@@ -141,10 +145,10 @@ def dng(
             (258, _SHORT, [16]),
             (259, _SHORT, [1]),
             (262, _SHORT, [32803]),  # colour filter array
-            (273, _LONG, [data_at]),
+            (273, _LONG, [data_at if image_data else 0]),
             (277, _SHORT, [1]),
             (278, _LONG, [h]),
-            (279, _LONG, [len(mosaic)]),
+            (279, _LONG, [len(mosaic) if image_data else 0]),
             (284, _SHORT, [1]),
             (33421, _SHORT, [2, 2]),
             (33422, _BYTE, bytes([0, 1, 1, 2])),  # R G / G B
@@ -163,6 +167,12 @@ def dng(
     out = b"II*\0" + struct.pack("<I", 8)
     out += ifd0(raw_at, jpeg_at).ljust(raw_at - 8, b"\0")
     out += raw(raw_at, data_at).ljust(data_at - raw_at, b"\0")
-    out += mosaic + preview_bytes
+    if image_data:
+        out += mosaic + preview_bytes
+    else:
+        # Where the pixels would be, metadata (an XMP packet, say): a decoder that
+        # reads sensor data from an empty strip's offset 0 finds text, not an error.
+        packet = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>\n'
+        out += packet * (1 + (len(mosaic) + len(preview_bytes)) // len(packet))
     Path(path).write_bytes(out)
     return Path(path)

@@ -44,17 +44,17 @@ def _read_at(f: BinaryIO, offset: int, size: int) -> bytes:
         f.seek(here)
 
 
-def tiff_tags(f: BinaryIO) -> dict[int, tuple[int, ...]] | None:
-    """IFD0 of a TIFF as ``{tag: values}`` for its numeric entries (strings left out).
+def tiff_tags(f: BinaryIO, at: int | None = None) -> dict[int, tuple[int, ...]] | None:
+    """IFD0 (or the IFD at offset ``at``) of a TIFF as ``{tag: values}`` for its numeric entries.
 
-    Values that do not fit in the entry are followed when small (up to 64 of
-    them); None when the header is not a readable TIFF.
+    Strings are left out; values that do not fit in the entry are followed
+    when small (up to 64 of them); None when the header is not a readable TIFF.
     """
     head = _read_at(f, 0, 8)
     if len(head) < 8 or head[:4] not in (b"II*\0", b"MM\0*"):
         return None
     end = "<" if head[:2] == b"II" else ">"
-    (ifd,) = struct.unpack(end + "I", head[4:8])
+    (ifd,) = struct.unpack(end + "I", head[4:8]) if at is None else (at,)
     count_bytes = _read_at(f, ifd, 2)
     if len(count_bytes) < 2 or ifd > _HEADER_LIMIT:
         return None
@@ -77,6 +77,32 @@ def tiff_tags(f: BinaryIO) -> dict[int, tuple[int, ...]] | None:
             continue
         tags[tag] = struct.unpack(end + codes[kind] * n, raw[: sizes[kind] * n])
     return tags
+
+
+#: Photometric interpretations of sensor data: colour filter array, linear raw.
+SENSOR_PHOTOMETRIC = (32803, 34892)
+
+
+def raw_strips_empty(f: BinaryIO) -> bool:
+    """True for a TIFF-based RAW whose sensor IFDs (IFD0 and SubIFDs) hold no bytes at all.
+
+    Metadata-only files (DNG sidecars, exports without pixels) keep their raw
+    IFD with empty strips; a decoder would read its "pixels" from offset 0.
+    False whenever the layout is not understood: the decoder decides then.
+    """
+    first = tiff_tags(f)
+    if first is None:
+        return False
+    ifds = [first] + [t for at in first.get(330, ()) if (t := tiff_tags(f, at)) is not None]
+    sensors = [t for t in ifds if t.get(262, (0,))[0] in SENSOR_PHOTOMETRIC]
+    if not sensors:
+        return False
+    for tags in sensors:
+        counts = tags.get(279, ()) + tags.get(325, ())  # strip and tile byte counts
+        offsets = tags.get(273, ()) + tags.get(324, ())
+        if any(counts) and any(offsets):
+            return False
+    return True
 
 
 def is_dng(f: BinaryIO) -> bool:

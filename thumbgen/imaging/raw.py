@@ -20,9 +20,9 @@ from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.messages import reason
 from thumbgen.options import Options
 
-from . import formats, geometry
+from . import formats, geometry, headers
 from .decoders import Stored, draft, upright_size
-from .reading import check_pixels, pillow_errors
+from .reading import check_pixels, pillow_errors, unsupported
 
 if TYPE_CHECKING:
     import rawpy
@@ -40,6 +40,9 @@ def decode_raw(f: BinaryIO, shown: str, options: Options) -> Stored:
     except ImportError:
         raw_format = next(x for x in formats.INPUTS if x.name == "RAW")
         raise UnsupportedImage(f"Cannot read {shown}: {formats.missing(raw_format)}") from None
+    if headers.raw_strips_empty(f):
+        raise unsupported(shown, "a camera RAW with no image data (its sensor strips are empty)")
+    f.seek(0)
     try:
         with rawpy.imread(f) as raw:
             return _decode(raw, shown, options)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen, rawgen
-from support.thumbs import UPRIGHT, decode_file, load, one, opts, sniff_file
+from support.thumbs import UPRIGHT, decode_file, files_under, load, one, opts, sniff_file
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.imaging.sniff import NotImage
@@ -143,3 +143,16 @@ def test_without_rawpy_a_raw_is_skipped_naming_the_extra(
     with pytest.raises(UnsupportedImage) as refused:
         make_thumbnails(str(src), opts(tmp_path))
     assert str(refused.value) == f"Cannot read {src}: {NEEDS_EXTRA}"
+
+
+def test_a_raw_with_no_image_data_fails_with_one_line(tmp_path: Path) -> None:
+    # Metadata-only DNGs keep an empty raw strip; LibRaw then "decodes" whatever
+    # sits at offset 0 (here an XMP packet) into a striped thumbnail.
+    src = rawgen.dng(tmp_path / "empty.dng", preview=None, image_data=False)
+    with pytest.raises(UnsupportedImage) as info:
+        make_thumbnails(str(src), opts(tmp_path))
+    assert str(info.value) == (
+        f"Unsupported image: {src} (unsupported: a camera RAW with no image data "
+        "(its sensor strips are empty))"
+    )
+    assert files_under(tmp_path / "out") == []
