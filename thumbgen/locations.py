@@ -45,6 +45,11 @@ class Location:
         """True for a local file or folder path."""
         return self.kind is Kind.PATH
 
+    @property
+    def rest(self) -> str:
+        """What follows ``scheme://`` (``bucket/key`` of ``s3://bucket/key``); a path as it is."""
+        return self.text if self.scheme is None else self.text[len(self.scheme) + 3 :]
+
 
 def parse(text: str) -> Location:
     """What ``text`` names: a local path, or a URL of a known (or unknown) scheme."""

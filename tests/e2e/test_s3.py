@@ -9,7 +9,6 @@ server and the queue file.
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import subprocess
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import obstore
 import pytest
 from PIL import Image
+from support.buckets import objects, upload
 from support.imagegen import write_jpegs
 from support.procs import run_thumbgen, wait_until, worker
 from support.s3_server import SECRET_KEY, S3Server
@@ -25,37 +25,11 @@ from support.s3_server import SECRET_KEY, S3Server
 from thumbgen.storage import Blob, open_storage
 from thumbgen.storage.s3 import S3Storage
 
-_BUCKETS = itertools.count()
-
 
 @pytest.fixture
 def env(s3_server: S3Server, tmp_path: Path) -> dict[str, str]:
     """The server's AWS variables and a private queue, as a user's shell would have them."""
     return s3_server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
-
-
-@pytest.fixture
-def bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A new, empty bucket; this process may reach it too (to put and look)."""
-    for name, value in s3_server.env().items():
-        if name.startswith("AWS_"):
-            monkeypatch.setenv(name, value)
-    return s3_server.make_bucket(f"photos{next(_BUCKETS)}")
-
-
-def upload(tmp_path: Path, location: str, count: int) -> list[str]:
-    """``count`` distinct JPEGs put under ``location``; their keys."""
-    store = open_storage(location)
-    paths = write_jpegs(tmp_path / "made", count, size=(320, 240))
-    keys = [f"sub/{p.name}" for p in paths]
-    store.put_all([Blob(k, p.read_bytes(), "image/jpeg") for k, p in zip(keys, paths, strict=True)])
-    return keys
-
-
-def objects(location: str) -> dict[str, bytes]:
-    """Every object under ``location``, by key."""
-    store = open_storage(location)
-    return {e.key: store.read(e.key) for e in store.entries() if hasattr(e, "size")}
 
 
 def add(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

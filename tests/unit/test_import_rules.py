@@ -15,7 +15,8 @@ in ``errors``). Lowest first:
   below everything that runs jobs;
 - ``jobqueue`` is the job store alone: it neither runs jobs (``workers``)
   nor reads sources (``storage``, ``imaging``);
-- ``watch`` hands files to a callback and knows nothing of the queue;
+- ``watch`` hands files (or listed objects: a bucket is watched by listing
+  it through ``storage``) to a callback and knows nothing of the queue;
 - ``commands`` is the service layer the front ends call (discovering
   sources is part of it); it starts no workers and knows no front end;
 - ``workers`` run jobs; ``supervisor`` runs the watcher beside embedded
@@ -67,7 +68,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "jobqueue": {
         "workers", "watch", "commands", "cli", "server", "storage", "imaging", "thumbnailing",
     },
-    "watch": {"jobqueue", "workers", "commands", "cli", "server", "storage", "thumbnailing"},
+    "watch": {"jobqueue", "workers", "commands", "cli", "server", "thumbnailing"},
     "commands": {"server", "cli", "workers"},
     "workers": {"cli", "server", "watch"},
     "server": {"cli", "watch", "jobqueue"},

@@ -158,7 +158,12 @@ def _summary(queue: Queue, report: commands.AddReport, counts: Counts, options: 
 @with_output_options
 def watch(
     ctx: typer.Context,
-    dirs: Annotated[list[str], typer.Argument(metavar="DIR...", help="Folders to watch.")],
+    dirs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="DIR...", help="Folders, or s3://BUCKET/PREFIX/ prefixes, to watch."
+        ),
+    ],
     output: OutputOptions,
     workers: QueueingWorkersOpt = CORES,
     poll: Annotated[
@@ -167,7 +172,8 @@ def watch(
             min=0.1,
             metavar="SECONDS",
             envvar="THUMBGEN_POLL",
-            help="Poll every SECONDS instead of OS events (network shares).",
+            help="Poll every SECONDS instead of OS events (network shares);"
+            " buckets are listed every 10 s unless given.",
         ),
     ] = None,
     recursive: Annotated[

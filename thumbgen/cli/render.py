@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from thumbgen.commands import AddReport, StatusReport, WatchProgress
     from thumbgen.jobqueue.contract import Counts, JobDetail, JobRecord
-    from thumbgen.watch.watcher import WatchStatus
+    from thumbgen.watch.config import WatchStatus
 
     from .settings import Setting
 

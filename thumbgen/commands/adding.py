@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from thumbgen import locations, outputs
@@ -145,10 +145,43 @@ def add(
     """
     # Discovery sniffs files with Pillow, storage reads them: imported only by
     # the commands that add.
-    from thumbgen import storage
-    from thumbgen.commands.discovery import Skipped, discover
+    from thumbgen.commands.discovery import discover
 
     check_out_dir(options.out_dir)
+    found = discover(paths, exclude=[options.out_dir], root=root)
+    return submit_found(
+        queue,
+        found,
+        options,
+        force=force,
+        priority=priority,
+        dry_run=dry_run,
+        batch=batch,
+        on_queued=on_queued,
+        paths=paths,
+    )
+
+
+def submit_found(
+    queue: Queue,
+    found: Iterable[Source | Skipped],
+    options: Options,
+    *,
+    force: bool = False,
+    priority: int = 0,
+    dry_run: bool = False,
+    batch: str | None = None,
+    on_queued: Callable[[], object] | None = None,
+    paths: Sequence[str] = (),
+) -> AddReport:
+    """Queue one job per :class:`Source` in ``found``, in chunks; see :func:`add`.
+
+    For callers that found their sources themselves (a bucket watch has the
+    listing's entries, an event its records).
+    """
+    from thumbgen import storage
+    from thumbgen.commands.discovery import Skipped
+
     report = AddReport(
         batch or uuid.uuid4().hex, SubmitResult(), [], [], dry_run=dry_run, paths=list(paths)
     )
@@ -175,7 +208,7 @@ def add(
             first_jobs()
             first_jobs = None
 
-    for item in discover(paths, exclude=[options.out_dir], root=root):
+    for item in found:
         if isinstance(item, Skipped):
             (report.missing if item.missing else report.skipped).append(item)
             continue

@@ -16,12 +16,12 @@ import glob
 import io
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import BinaryIO
 
 from thumbgen import locations, storage
-from thumbgen.errors import ThumbgenError
+from thumbgen.errors import SourceMissing, ThumbgenError
 from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.messages import os_reason
@@ -146,36 +146,75 @@ def _argument(
 def _bucket(
     location: str, exclude: Sequence[str], seen: set[tuple[str, str]]
 ) -> Iterator[Source | Skipped]:
-    """Every image under an ``s3://`` prefix; ``{dir}`` is the key's folder under it.
+    """Every image under an ``s3://`` prefix, or the one object it names.
+
+    ``{dir}`` is the key's folder under the prefix given (under its folder,
+    for one object).
+    """
+    try:
+        store = storage.open_storage(location.rstrip("/") + "/")
+        if not location.endswith("/") and _has_key(location):
+            # One object, like a file argument; else the prefix of a listing.
+            parent, name = storage.open_object(location)
+            try:
+                entry = parent.stat(name)
+            except SourceMissing:
+                pass
+            else:
+                yield from objects(parent, [entry], exclude, seen)
+                return
+    except ThumbgenError as exc:
+        yield Skipped(location, exc.why, missing=True)
+        return
+    listed = False
+    for item in objects(store, store.entries(exclude=exclude), exclude, seen):
+        if isinstance(item, Skipped) and item.missing and listed:
+            item = dataclasses.replace(item, missing=False)
+        listed = True
+        yield item
+
+
+def objects(
+    store: Storage,
+    items: Iterable[Entry | Unlisted],
+    exclude: Sequence[str] = (),
+    seen: set[tuple[str, str]] | None = None,
+) -> Iterator[Source | Skipped]:
+    """Listed objects of ``store`` as sources; ``{dir}`` is each key's folder in it.
 
     An object named as an image is queued from the listing alone, and its
     worker tells it by content (not an image: the job fails in one line);
     any other object is told by its first bytes, one ranged GET, and skipped
     unless it is an image. A GET per object would make ``add`` of an
-    unchanged bucket of 100,000 photos take minutes to queue nothing.
+    unchanged bucket of 100,000 photos take minutes to queue nothing. An
+    :class:`Unlisted` comes back as a missing :class:`Skipped` (the listing
+    failed). Objects under ``exclude`` (the output prefix) are never sources.
     """
-    try:
-        store = storage.open_storage(location.rstrip("/") + "/")
-    except ThumbgenError as exc:
-        yield Skipped(location, exc.why, missing=True)
-        return
-    listed = False
-    for item in store.entries(exclude=exclude):
+    seen = set() if seen is None else seen
+    skip = tuple(e.rstrip("/") + "/" for e in exclude if not locations.is_path(e))
+    for item in items:
         if isinstance(item, Unlisted):
-            yield Skipped(store.path(item.key), item.reason, missing=not listed)
+            yield Skipped(store.path(item.key), item.reason, missing=True)
             continue
-        listed = True
+        path = store.path(item.key)
+        if path.startswith(skip):
+            continue
         identity = (item.identity, item.key)
         if identity in seen:
             continue
         seen.add(identity)
-        path = store.path(item.key)
         if os.path.splitext(item.key)[1].lower() not in formats.READ_EXTENSIONS:
             refused = _refusal(path, functools.partial(_head, store, item.key))
             if refused is not None:
                 yield refused
                 continue
-        yield Source(path, item.key.rpartition("/")[0], item.size, item.mtime_ns, item.version)
+        rel_dir = item.key.rpartition("/")[0]
+        yield Source(path, rel_dir, item.size, item.mtime_ns, item.version)
+
+
+def _has_key(location: str) -> bool:
+    """Whether an ``s3://bucket/...`` location names more than the bucket."""
+    return bool(locations.parse(location).rest.partition("/")[2].strip("/"))
 
 
 def _folder(

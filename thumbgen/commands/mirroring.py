@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from thumbgen import outputs
 from thumbgen.options import Options
-from thumbgen.storage import Entry, LocalStorage
+from thumbgen.storage import Entry, open_storage
 
 
 def thumbnails_of(
@@ -30,7 +30,7 @@ def thumbnails_of(
     ``listings`` caches the output folders' listings across calls (many
     sources gone at once, say a folder removed, share a few output folders).
     """
-    store = LocalStorage(options.out_dir)
+    store = open_storage(options.out_dir)
     keys = {k for k in (outputs.key_under(options.out_dir, p) for p in recorded) if k}
     cache = {} if listings is None else listings
     for planned in outputs.plan(options, source, rel_dir).outputs:
@@ -52,4 +52,4 @@ def remove(paths: Iterable[str], out_dir: str) -> int:
     Returns how many files went; one already gone is not an error.
     """
     keys = [k for k in (outputs.key_under(out_dir, p) for p in paths) if k]
-    return LocalStorage(out_dir).delete(keys)
+    return open_storage(out_dir).delete(keys)

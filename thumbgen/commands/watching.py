@@ -7,17 +7,20 @@ import dataclasses
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from thumbgen import locations
 from thumbgen.jobqueue.contract import Counts, Failure, State
 from thumbgen.naming import relative_dir
 from thumbgen.options import Options
 
-from .adding import AddReport, add
+from .adding import AddReport, add, submit_found
 from .inspecting import alive_workers
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
+    from thumbgen.storage import Entry, Storage
 
 log = logging.getLogger("thumbgen.watch")
 
@@ -59,6 +62,17 @@ class WatchSession:
         self._pending.extend(report.submitted.pending_ids)
         return report
 
+    def arrived_objects(self, store: Storage, entries: list[Entry]) -> AddReport:
+        """Queue objects a listing of ``store`` found new or changed; ``{dir}`` is their folder."""
+        from .discovery import objects  # Pillow, for objects not named as images
+
+        found = objects(store, entries, exclude=[self.options.out_dir])
+        report = submit_found(
+            self.queue, found, self.options, priority=self.priority, batch=self.batch
+        )
+        self._pending.extend(report.submitted.pending_ids)
+        return report
+
     def gone(self, root: str, paths: list[str]) -> list[str]:
         """Sources under ``root`` that were deleted or renamed away: mirror that in the output.
 
@@ -67,10 +81,13 @@ class WatchSession:
         for the watcher to hand over again: its thumbnails are still to come.
         A path that exists again (re-created, renamed back) is left alone.
         """
-        away = [p for p in paths if not os.path.lexists(p)]
+        from thumbgen import storage
+
+        from . import mirroring  # storage: only once a source has gone
+
+        away = [p for p in paths if not _exists(p, storage.exists)]
         if not away:
             return []
-        from . import mirroring  # storage: only once a source has gone
 
         store = self.queue.store
         store.cancel(sources=away, vanished=True)
@@ -82,7 +99,10 @@ class WatchSession:
                 later.append(path)
                 continue
             recorded = detail.job.outputs if detail is not None else ()
-            rel_dir = relative_dir(path, root)
+            if locations.is_path(path):
+                rel_dir = relative_dir(path, root)
+            else:
+                rel_dir = path.removeprefix(root).rpartition("/")[0]
             thumbs = mirroring.thumbnails_of(path, rel_dir, self.options, recorded, listings)
             n = mirroring.remove(thumbs, self.options.out_dir)
             if n:
@@ -107,3 +127,8 @@ class WatchSession:
     def progress(self) -> WatchProgress:
         """Counts, live workers and new failures, for the status line."""
         return WatchProgress(self.counts(), len(alive_workers(self.queue)), self.new_failures())
+
+
+def _exists(location: str, stored: Callable[[str], bool]) -> bool:
+    """Whether a source is there again: the path itself (even a dangling link), or the object."""
+    return os.path.lexists(location) if locations.is_path(location) else stored(location)

@@ -48,13 +48,20 @@ PRESIGN_SECONDS = 300
 _RETRY = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
 #: The HTTP status in obstore's message for a refused request.
 _STATUS = re.compile(r"status code: (\d{3})")
+#: The S3 error code and message in the XML body obstore's message carries.
+_CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
+_MESSAGE = re.compile(r"<Message>([^<]{1,200})</Message>")
+#: S3 error codes of refused credentials or rights.
+_DENIED = frozenset(
+    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+)
+#: S3 error codes that ask the client to slow down: try again later.
+_THROTTLED = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"})
 
 
 def split(location: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> (``bucket``, ``some/prefix/``); a UsageError if malformed."""
-    loc = locations.parse(location)
-    rest = location[len(loc.scheme) + 3 :] if loc.scheme else location
-    bucket, _, prefix = rest.partition("/")
+    bucket, _, prefix = locations.parse(location).rest.partition("/")
     if not bucket:
         from thumbgen.errors import UsageError
 
@@ -339,30 +346,37 @@ def _error(location: str, exc: Exception, *, reading: bool) -> ThumbgenError:
 
     shown = display_path(location)
     bucket = location.split("/")[2] if location.count("/") >= 2 else location
+    kind = SourceError if reading else OutputError
+    # obstore's message holds the request, the status and the server's XML
+    # error: read them from the whole text, show only a short line.
+    full = str(exc)
+    found = _CODE.search(full)
+    code = found.group(1) if found else ""
+    if code == "NoSuchBucket" or "bucket is not valid" in full:
+        return kind(f"No such bucket {bucket!r} (for {shown})", why="no such bucket")
     if isinstance(exc, FileNotFoundError | e.NotFoundError):
         if reading:
             return SourceMissing(f"Source object not found: {shown} (deleted?)", why="not found")
         return OutputError(f"Cannot write {shown}: no such bucket {bucket!r}", why="no bucket")
-    if isinstance(exc, e.PermissionDeniedError | e.UnauthenticatedError):
-        kind = SourceError if reading else OutputError
+    if code in _DENIED or isinstance(exc, e.PermissionDeniedError | e.UnauthenticatedError):
         return kind(
             f"Access denied to {shown}: check the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE) "
             f"and their rights on bucket {bucket!r}",
             why="access denied",
         )
-    text = reason(exc)
-    kind = SourceError if reading else OutputError
-    if "NoSuchBucket" in text or "bucket is not valid" in text:
-        return kind(f"No such bucket {bucket!r} (for {shown})", why="no such bucket")
     verb = "read" if reading else "write"
-    status = _STATUS.search(text)
-    code = int(status.group(1)) if status else None
-    refused = code is not None and 400 <= code < 500 and code not in (408, 429)
+    status = _STATUS.search(full)
+    http = int(status.group(1)) if status else None
+    said = _MESSAGE.search(full)
+    text = f"{code}: {said.group(1)}" if code and said else _short(reason(exc))
+    if code in _THROTTLED or http in (429, 503):
+        return TransientError(f"Cannot {verb} {shown}: throttled ({text})", why="throttled")
+    refused = http is not None and 400 <= http < 500 and http != 408
     if isinstance(exc, ValueError) or refused:
         # The request itself is refused (a key too long, say): the same next time.
-        return kind(f"Cannot {verb} {shown}: {_short(text)}", why=_short(text))
-    # Connections refused or dropped, 5xx, SlowDown: the server may be back later.
-    return TransientError(f"Cannot {verb} {shown}: {_short(text)}", why=_short(text))
+        return kind(f"Cannot {verb} {shown}: {text}", why=text)
+    # Connections refused or dropped, 5xx: the server may be back later.
+    return TransientError(f"Cannot {verb} {shown}: {text}", why=text)
 
 
 def _short(text: str) -> str:

@@ -42,6 +42,7 @@ from watchdog.observers.polling import PollingObserver
 from thumbgen.errors import ThumbgenError, UsageError
 
 from .config import WatchConfig as WatchConfig
+from .config import WatchStatus as WatchStatus
 from .settle import Settler, is_candidate
 
 __all__ = [
@@ -65,17 +66,6 @@ GONE_RETRY_SECONDS = 1.0
 
 class WatchError(ThumbgenError):
     """The watcher cannot go on (its observer thread died, a folder vanished)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class WatchStatus:
-    """A snapshot for the status line."""
-
-    folders: tuple[str, ...]
-    observer: str
-    settling: int
-    handed_over: int
-    last_scan: float | None
 
 
 class Watcher:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from thumbgen import commands
-from thumbgen.errors import Interrupted
+from thumbgen import commands, locations
+from thumbgen.errors import Interrupted, UsageError
 from thumbgen.jobqueue.contract import Counts
 from thumbgen.jobqueue.huey_app import Queue
 from thumbgen.options import Options
@@ -29,8 +29,8 @@ from .embedded import TICK, EmbeddedWorkers, stop_workers
 from .stopping import StopSignals
 
 if TYPE_CHECKING:
-    from thumbgen.watch.config import WatchConfig
-    from thumbgen.watch.watcher import Watcher, WatchStatus
+    from thumbgen.storage import Entry, Storage
+    from thumbgen.watch.config import WatchConfig, Watching, WatchStatus
 
 #: Seconds without any live worker before ``add --wait`` starts its own.
 _NO_WORKER_GRACE = 6.0
@@ -153,7 +153,7 @@ def wait_for_batch(
 
 
 def run_watch(
-    watcher: Watcher,
+    watcher: Watching,
     location: str,
     workers: int,
     *,
@@ -206,16 +206,25 @@ def watch(
 
     Raises :class:`~thumbgen.errors.Interrupted` when stopped by a signal.
     """
-    from thumbgen.watch.watcher import Watcher  # watchdog: only for watch
-
     commands.check_out_dir(options.out_dir)
     session = commands.WatchSession(queue, options, priority=priority)
-
-    def on_ready(root: str, paths: list[str]) -> None:
-        on_report(session.arrived(root, paths))
-
     config = dataclasses.replace(config, exclude=(*config.exclude, options.out_dir))
-    watcher = Watcher(config, on_ready, session.gone if config.mirror_deletes else None)
+    on_gone = session.gone if config.mirror_deletes else None
+    watcher: Watching
+    if _buckets(config.folders):
+        from thumbgen.watch.bucket import BucketWatcher  # storage: only for buckets
+
+        def on_objects(store: Storage, entries: list[Entry]) -> None:
+            on_report(session.arrived_objects(store, entries))
+
+        watcher = BucketWatcher(config, on_objects, on_gone)
+    else:
+        from thumbgen.watch.watcher import Watcher  # watchdog: only for folders
+
+        def on_ready(root: str, paths: list[str]) -> None:
+            on_report(session.arrived(root, paths))
+
+        watcher = Watcher(config, on_ready, on_gone)
     for hint in watcher.hints():
         on_hint(hint)
     # The status line redraws a few times a second; the batch queries behind
@@ -231,3 +240,11 @@ def watch(
         latest[0] = (latest[0][0], dataclasses.replace(latest[0][1], failures=[]))
 
     run_watch(watcher, queue.location, workers, on_status=status, on_stopping=on_stopping)
+
+
+def _buckets(folders: Sequence[str]) -> bool:
+    """True when every watched location is a bucket prefix, False when every one is a folder."""
+    kinds = {locations.is_path(f) for f in folders}
+    if len(kinds) > 1:
+        raise UsageError("Cannot watch folders and buckets in one command; run one watch for each")
+    return kinds == {False}
