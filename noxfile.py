@@ -1,5 +1,6 @@
 """Development tasks: `nox -s lint typecheck tests`; `nox -s bench` for the benchmarks,
-`nox -s fuzz` for a long fuzz run and `nox -s soak` for the soak run."""
+`nox -s fuzz` for a long fuzz run, `nox -s soak` for the soak run and `nox -s deploy`
+for the compose stacks on a real Docker daemon."""
 
 from __future__ import annotations
 
@@ -93,3 +94,16 @@ def soak(session: nox.Session) -> None:
         f"--basetemp={session.virtualenv.location}/tmp",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def deploy(session: nox.Session) -> None:
+    """tests/deploy: `docker-compose up --build` of the checkout on a real Docker daemon.
+
+    Starts dockerd when none runs (as root; Debian's docker.io) and builds a
+    base image with debootstrap when the default cannot be pulled. Skips,
+    saying why, where no daemon can run. About 10 minutes on 2 cores.
+    """
+    session.install(".[test]")
+    # -s: the report lines (build time, memory at rest and under a batch).
+    session.run("pytest", "tests/deploy", "-m", "deploy", "-s", *session.posargs)

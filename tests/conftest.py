@@ -3,7 +3,8 @@
 Helpers (image generators, process runners) live in :mod:`support`. The
 hypothesis profiles: ``suite`` (the default) and ``fuzz`` (``nox -s fuzz``:
 examples kept in .hypothesis/, each run replays what earlier runs found).
-The soak run (tests/soak) is collected only when asked for with ``-m soak``.
+The soak run (tests/soak) and the deploy test (tests/deploy) are collected
+only when asked for with ``-m soak`` or ``-m deploy``.
 """
 
 from __future__ import annotations
@@ -74,22 +75,26 @@ def env(queue_path: str) -> dict[str, str]:
     return result
 
 
-_TIERS = ("unit", "contract", "api", "e2e", "soak")
+_TIERS = ("unit", "contract", "api", "e2e", "soak", "deploy")
+#: Tiers that run only when ``-m`` names them: minutes long, or needing a daemon.
+_ON_REQUEST = ("soak", "deploy")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its tier, taken from its folder: ``pytest -m "not e2e"``.
 
-    Soak tests run for many minutes: they are left out unless ``-m`` names
-    ``soak`` (``nox -s soak``), whatever else is selected.
+    Soak tests run for many minutes, the deploy test builds images on a
+    Docker daemon: each is left out unless ``-m`` names it (``nox -s soak``,
+    ``nox -s deploy``), whatever else is selected.
     """
     for item in items:
         parts = Path(str(item.fspath)).parts
         for tier in _TIERS:
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
-    if "soak" not in (config.option.markexpr or ""):
-        soak = [item for item in items if item.get_closest_marker("soak")]
-        if soak:
-            config.hook.pytest_deselected(items=soak)
-            items[:] = [item for item in items if not item.get_closest_marker("soak")]
+    for tier in _ON_REQUEST:
+        if tier not in (config.option.markexpr or ""):
+            left = [item for item in items if item.get_closest_marker(tier)]
+            if left:
+                config.hook.pytest_deselected(items=left)
+                items[:] = [item for item in items if not item.get_closest_marker(tier)]
