@@ -48,7 +48,8 @@ def serve(
             metavar="DIR",
             envvar="THUMBGEN_UPLOADS",
             show_default="the output folder's name + -uploads, beside it",
-            help="Folder uploads are stored in, named by their content hash.",
+            help="Folder or s3://BUCKET/PREFIX/ uploads are stored in, named by their content"
+            " hash.",
         ),
     ] = None,
     max_upload_mb: Annotated[
@@ -72,6 +73,17 @@ def serve(
             help="Longest pause in an upload's data before it is refused (408).",
         ),
     ] = 60.0,
+    events: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--events",
+            metavar="PREFIX",
+            envvar="THUMBGEN_EVENTS",
+            show_default=False,
+            help="Queue the objects S3 event notifications (POST /events/s3) name under"
+            " s3://BUCKET/PREFIX/; repeat for more.",
+        ),
+    ] = None,
     workers: QueueingWorkersOpt = CORES,
     queue: QueueOpt = None,
 ) -> None:
@@ -100,6 +112,7 @@ def serve(
             max_files=max_files,
             idle_timeout=idle_timeout,
             workers=workers,
+            events=tuple(events or ()),
         )
         running.serve(
             config,

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from thumbgen import locations
 from thumbgen.errors import QueueError, UsageError
 from thumbgen.jobqueue.contract import JobDetail, NewJob
 from thumbgen.options import Options, build_options
@@ -88,12 +89,20 @@ def queue_files(
     from thumbgen.commands.discovery import Source
 
     check_out_dir(options.out_dir)
-    unique = list(dict.fromkeys(os.path.abspath(p) for p in paths))
+    unique = list(dict.fromkeys(locations.absolute(p) for p in paths))
     jobs = []
     for path in unique:
-        st = os.stat(path)
-        source = Source(path, "", st.st_size, st.st_mtime_ns)
-        jobs.append(NewJob(path, "", st.st_size, st.st_mtime_ns, target(source, options)))
+        if locations.is_path(path):
+            st = os.stat(path)
+            source = Source(path, "", st.st_size, st.st_mtime_ns)
+        else:
+            # Stored in a bucket: its ETag, which a worker's GET will name too.
+            where, key = storage.open_object(path)
+            entry = where.stat(key)
+            source = Source(path, "", entry.size, entry.mtime_ns, entry.version)
+        jobs.append(
+            NewJob(path, "", source.size, source.mtime_ns, target(source, options), source.version)
+        )
     started = time.time()
     result = queue.store.submit(
         jobs, options, batch=uuid.uuid4().hex, priority=priority, exists=storage.exists

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from thumbgen import __version__
 
-from . import dashboard, errors, routes, thumbs
+from . import dashboard, errors, events, routes, thumbs
 
 if TYPE_CHECKING:
     from thumbgen.commands.queues import Queue
@@ -34,6 +34,7 @@ def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(routes.data)
     app.include_router(thumbs.router)
+    app.include_router(events.router)
     app.include_router(dashboard.router)
     _document_auth(app)
     return app

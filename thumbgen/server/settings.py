@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 import os
+import tempfile
 
+from thumbgen import locations
 from thumbgen.errors import UsageError
 from thumbgen.options import Options
 
@@ -25,7 +28,8 @@ class ServerSettings:
     queue: str
     #: Output options for uploads; a request may change size, fit, format and quality.
     options: Options
-    #: Where uploads are stored, by content hash (absolute).
+    #: Where uploads are stored, by content hash: an absolute folder or an
+    #: ``s3://`` prefix (request bodies are then staged in :func:`staging_folder`).
     uploads_dir: str
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -37,6 +41,8 @@ class ServerSettings:
     workers: int = 0
     #: Longest pause in a request body before the upload is refused (408).
     idle_timeout: float = 60.0
+    #: ``s3://`` prefixes whose event notifications ``POST /events/s3`` queues.
+    events: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Refuse settings the server cannot run safely with (UsageError)."""
@@ -58,6 +64,9 @@ class ServerSettings:
             raise UsageError(f"Invalid --idle-timeout {self.idle_timeout:g}: use seconds above 0")
         if self.workers < 0:
             raise UsageError(f"Invalid --workers {self.workers}: use 0 or more")
+        for prefix in self.events:
+            if locations.parse(prefix).kind is not locations.Kind.S3:
+                raise UsageError(f"Invalid --events {prefix!r}: give an s3://BUCKET/PREFIX/")
 
     @property
     def url(self) -> str:
@@ -69,25 +78,41 @@ class ServerSettings:
 
 
 def upload_folder(uploads: str | None, out_dir: str) -> str:
-    """The uploads folder: ``uploads`` if given, else the output folder's name + ``-uploads``.
+    """The uploads location: ``uploads`` if given, else the output's name + ``-uploads``.
 
     Beside the output folder rather than inside it, so that the output folder
     holds only thumbnails (``/thumbnails`` serves it) and ``add`` or a watcher
     on it never meets the sources.
     """
     if uploads:
-        return os.path.abspath(uploads)
+        return locations.absolute(uploads)
     return default_uploads_dir(out_dir)
 
 
 def default_uploads_dir(out_dir: str) -> str:
-    """Uploads beside the output folder: ``thumbnails/`` gets ``thumbnails-uploads/``.
+    """Uploads beside the output: ``thumbnails/`` gets ``thumbnails-uploads/``.
 
     Beside rather than inside, so that the output folder holds only thumbnails
-    (``/thumbnails`` serves it) and a watcher on it never sees the sources.
+    (``/thumbnails`` serves it) and a watcher on it never sees the sources. A
+    bucket prefix ``s3://b/thumbs/`` gets ``s3://b/thumbs-uploads/``.
     """
+    if not locations.is_path(out_dir):
+        return out_dir.rstrip("/") + "-uploads/"
     out = os.path.abspath(out_dir).rstrip(os.sep) or os.sep
     return out + "-uploads"
+
+
+def staging_folder(uploads_dir: str) -> str:
+    """The local folder request bodies are written to before they are stored.
+
+    The uploads folder itself when it is local (a stored upload is then a
+    link, no copy); for a bucket, a folder of this machine's temporary space,
+    one per bucket prefix, so that servers of other prefixes never sweep it.
+    """
+    if locations.is_path(uploads_dir):
+        return uploads_dir
+    digest = hashlib.sha256(uploads_dir.encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"thumbgen-uploads-{digest}")
 
 
 def is_loopback(host: str) -> bool:

@@ -30,7 +30,7 @@ from . import uploads
 from .auth import get_queue, get_settings, require_token
 from .errors import ApiError
 from .routes import COMMON
-from .settings import ServerSettings
+from .settings import ServerSettings, staging_folder
 
 router = APIRouter(dependencies=[Depends(require_token)], responses=COMMON)
 
@@ -96,7 +96,7 @@ async def upload(
     """Store each file by content hash and queue one job per image (the same file: one job)."""
     form = await uploads.receive(
         request,
-        settings.uploads_dir,
+        staging_folder(settings.uploads_dir),
         max_bytes=settings.max_upload_bytes,
         max_files=settings.max_files,
         idle_seconds=settings.idle_timeout,

@@ -27,13 +27,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from thumbgen import locations
 from thumbgen.errors import OutputError
 from thumbgen.imaging import formats
 from thumbgen.imaging.sniff import NotImage, sniff
 from thumbgen.messages import display_path
-from thumbgen.storage import LocalStorage
+from thumbgen.storage import LocalStorage, Unlisted, open_storage
 
 from .errors import ApiError
+from .settings import staging_folder
 
 #: Temporary upload files start with this; they never look like a stored upload.
 TEMP_PREFIX = ".upload-"
@@ -299,18 +301,21 @@ async def _idle_limited(request: Request, idle_seconds: float) -> AsyncIterator[
         yield chunk
 
 
-def store(form: Form, folder: str) -> None:
+def store(form: Form, location: str) -> None:
     """Sniff each received file and store it under its content name (or refuse it, 415).
 
-    A name that exists already holds the same bytes: it is kept as it is
-    (its modification time is part of the queue's freshness check) and the
-    temporary file dropped. Runs in a worker thread (disk and fsync).
+    ``location`` is the uploads folder or bucket prefix; the files were
+    received in its :func:`~thumbgen.server.settings.staging_folder`. A name
+    that exists already holds the same bytes: it is kept as it is (its
+    modification time is part of the queue's freshness check) and the
+    temporary file dropped. Runs in a worker thread (disk, fsync, PUTs).
     """
-    uploads = LocalStorage(folder)
+    staging = LocalStorage(staging_folder(location))
+    uploads = open_storage(location)
     staged = []
     for part in form.files:
         try:
-            with uploads.open(os.path.basename(part.temp_path)) as f:
+            with staging.open(os.path.basename(part.temp_path)) as f:
                 found = sniff(f, part.temp_path)
         except NotImage as exc:
             part.refused = f"{_shown(part.filename)}: {exc}"
@@ -334,8 +339,17 @@ def discard(form: Form) -> None:
                 os.unlink(part.temp_path)
 
 
-def prepare_uploads_dir(path: str) -> None:
-    """Make the uploads folder, check it is writable, remove stale temporary files."""
+def prepare_uploads_dir(location: str) -> None:
+    """Make the uploads folder (or check the bucket), check it is writable, sweep stale files."""
+    if not locations.is_path(location):
+        # A bucket: one listing tells a missing bucket or bad credentials now.
+        for item in open_storage(location).entries(recursive=False):
+            if isinstance(item, Unlisted):
+                raise OutputError(
+                    f"Cannot store uploads in {display_path(location)}: {item.reason}"
+                )
+            break
+    path = staging_folder(location)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
