@@ -20,6 +20,7 @@ from PIL import Image
 from support.buckets import objects, upload
 from support.imagegen import write_jpegs
 from support.procs import run_thumbgen, wait_until, worker
+from support.s3_proxy import S3Proxy
 from support.s3_server import SECRET_KEY, S3Server
 
 from thumbgen.storage import Blob, open_storage
@@ -226,3 +227,54 @@ def test_a_server_down_mid_batch_is_waited_out_and_nothing_is_lost(tmp_path: Pat
 def _states(env: dict[str, str]) -> list[str]:
     jobs = json.loads(run_thumbgen("jobs", "--json", env=env).stdout)
     return sorted(j["state"] for j in jobs)
+
+
+def test_throttling_is_backed_off_and_the_batch_completes(
+    tmp_path: Path, s3_server: S3Server, bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 4)
+    with S3Proxy(s3_server.endpoint) as proxy:
+        env = s3_server.env(
+            THUMBGEN_QUEUE=str(tmp_path / "queue.db"), AWS_ENDPOINT_URL=proxy.endpoint
+        )
+        queued = add(env, f"{bucket}/in/", "-o", f"{bucket}/t/")
+        assert queued.returncode == 0, queued.stderr
+        # More 503 SlowDown answers than the client's own retries of one request
+        # absorb: jobs fail their try as throttled and wait for the next.
+        proxy.throttle(12)
+        log = tmp_path / "worker.log"
+        ran = run_thumbgen(
+            "worker", "--burst", "-w", "1", "--retries", "8", "--retry-delay", "0.5", env=env
+        )
+        log.write_text(ran.stdout + ran.stderr)
+        assert ran.returncode == 0, log.read_text()
+        assert proxy.throttled == 12
+    assert _states(env) == ["done"] * 4
+    assert len(objects(f"{bucket}/t/")) == 4
+    text = log.read_text()
+    retried = [line for line in text.splitlines() if "retrying in" in line]
+    assert retried, text
+    assert all("throttled" in line for line in retried), retried
+    assert "Traceback" not in text
+
+
+def test_a_re_add_lists_output_folders_instead_of_a_head_per_output(
+    tmp_path: Path, s3_server: S3Server, bucket: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 150)
+    out = f"{bucket}/t/"
+    with S3Proxy(s3_server.endpoint) as proxy:
+        env = s3_server.env(
+            THUMBGEN_QUEUE=str(tmp_path / "queue.db"), AWS_ENDPOINT_URL=proxy.endpoint
+        )
+        done = add(env, f"{bucket}/in/", "-o", out, "--wait", "-w", "2")
+        assert "150 done, 0 failed" in done.stdout + done.stderr, done.stderr
+        proxy.clear()
+        again = add(env, f"{bucket}/in/", "-o", out)
+        assert "0 queued, 150 up to date" in again.stdout + again.stderr, again.stderr
+        assert proxy.count("HEAD") <= 64  # then one listing of the output folder
+        # A thumbnail deleted since is seen in the listing: its source is queued again.
+        keys = sorted(objects(out))
+        assert open_storage(out).delete([keys[-1]]) == 1
+        third = add(env, f"{bucket}/in/", "-o", out)
+        assert "1 queued, 149 up to date" in third.stdout + third.stderr, third.stderr

@@ -179,8 +179,8 @@ def submit_found(
     For callers that found their sources themselves (a bucket watch has the
     listing's entries, an event its records).
     """
-    from thumbgen import storage
     from thumbgen.commands.discovery import Skipped
+    from thumbgen.storage.presence import Presence
 
     report = AddReport(
         batch or uuid.uuid4().hex, SubmitResult(), [], [], dry_run=dry_run, paths=list(paths)
@@ -189,6 +189,9 @@ def submit_found(
     store = queue.store
     # Called, then dropped: once set to None, chunks are full size again.
     first_jobs = None if dry_run else on_queued
+    # Recorded outputs are checked through one Presence for the whole pass:
+    # in a bucket, folder listings instead of a HEAD per output.
+    exists = Presence()
 
     def submit() -> None:
         nonlocal first_jobs
@@ -200,7 +203,7 @@ def submit_found(
                 force=force,
                 priority=priority,
                 dry_run=dry_run,
-                exists=storage.exists,
+                exists=exists,
             )
         )
         chunk.clear()
