@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from support.imagegen import slow_pngs
+from support.netns import ip, machine
 from support.procs import run_thumbgen, status_json, wait_until, worker
 from support.redis_server import RedisServer, check_outputs, redis_env
 
@@ -29,29 +28,6 @@ from thumbgen.jobqueue.contract import Outcome, WorkerInfo
 JOBS = 300
 BOX = 64
 LEASE = 4.0
-
-
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
-@contextlib.contextmanager
-def machine(name: str, subnet: int) -> Iterator[tuple[str, str]]:
-    """Namespace ``name`` linked to the root namespace: (root-side link, Redis address)."""
-    outside, inside = f"{name}o", f"{name}i"
-    ip("netns", "add", name)
-    try:
-        ip("link", "add", outside, "type", "veth", "peer", "name", inside)
-        ip("link", "set", inside, "netns", name)
-        ip("addr", "add", f"10.231.{subnet}.1/24", "dev", outside)
-        ip("link", "set", outside, "up")
-        ip("netns", "exec", name, "ip", "addr", "add", f"10.231.{subnet}.2/24", "dev", inside)
-        ip("netns", "exec", name, "ip", "link", "set", inside, "up")
-        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
-        yield outside, f"10.231.{subnet}.1"
-    finally:
-        subprocess.run(["ip", "link", "del", outside], check=False, capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
 def test_a_cut_off_machine_records_nothing_stale(tmp_path: Path) -> None:

@@ -27,19 +27,20 @@ SLOW_DOWN = (
 
 
 class S3Proxy:
-    """A proxy on a free loopback port, in a thread of the test process."""
+    """A proxy on a free port of ``host`` (loopback by default), in a thread of the test process."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, host: str = "127.0.0.1") -> None:
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        #: ``host``: the root namespace's end of a test machine's link, say.
+        self.endpoint = f"http://{host}:{self.port}"
         #: (method, path without the query) of every request, throttled ones too.
         self.requests: list[tuple[str, str]] = []
         self.throttled = 0
         self._to_throttle = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._server = ThreadingHTTPServer((host, self.port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
