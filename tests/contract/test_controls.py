@@ -209,3 +209,20 @@ def test_counters_match_the_rows_through_every_control(queue: Queue, tmp_path: P
     store.clear([State.DONE, State.CANCELLED])
     assert store.counts() == true_counts(store)
     assert store.counts() == Counts(queued=5, running=1)
+
+
+def test_job_ids_are_never_given_twice_even_after_clearing_everything(
+    queue: Queue, tmp_path: Path
+) -> None:
+    store = queue.store
+    store.submit(new_jobs(3), options(tmp_path), batch="b")
+    first = sorted(j.id for j in store.jobs())
+    assert store.clear(list(State)) == 3
+    store.submit(new_jobs(2, prefix="again"), options(tmp_path), batch="c")
+    second = sorted(j.id for j in store.jobs())
+    assert min(second) > max(first)
+    # Clearing the newest only, the next id still passes it.
+    store.cancel(ids=[second[-1]])
+    assert store.clear([State.CANCELLED]) == 1
+    store.submit(new_jobs(1, prefix="third"), options(tmp_path), batch="d")
+    assert max(j.id for j in store.jobs()) > second[-1]

@@ -121,6 +121,21 @@ def test_ctrl_c_on_add_wait_still_prints_the_summary(
     assert "Interrupted; unfinished jobs stay queued" in text
 
 
+def test_add_wait_quiet_prints_errors_only(tmp_path: Path, env: dict[str, str]) -> None:
+    write_jpegs(tmp_path / "src", 2)
+    (tmp_path / "src" / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    out = tmp_path / "out"
+    result = run_thumbgen(
+        "add", str(tmp_path / "src"), "--wait", "--quiet", "-w", "1", "-o", str(out), env=env
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("failed: ")
+    assert "broken.jpg" in lines[0]
+
+
 def test_status_says_when_running_jobs_have_no_live_worker(
     tmp_path: Path, env: dict[str, str]
 ) -> None:

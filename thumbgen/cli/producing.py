@@ -141,15 +141,19 @@ def _wait(
         except Interrupted:
             # What was finished before the stop is worth a line too.
             if latest:
-                _summary(queue, report, latest[0], options)
+                _summary(queue, report, latest[0], options, quiet=quiet)
             raise
-        _summary(queue, report, counts, options)
+        _summary(queue, report, counts, options, quiet=quiet)
     return counts
 
 
-def _summary(queue: Queue, report: commands.AddReport, counts: Counts, options: Options) -> None:
+def _summary(
+    queue: Queue, report: commands.AddReport, counts: Counts, options: Options, *, quiet: bool
+) -> None:
     for failure in commands.batch_failures(queue, report):
         render.note(f"failed: {failure.error}")
+    if quiet:
+        return  # errors only: the failures above
     shown = render.path(options.out_dir)
     vanished = f", {counts.vanished} vanished" if counts.vanished else ""
     render.note(f"{counts.done} done, {counts.failed} failed{vanished}; thumbnails in {shown}")

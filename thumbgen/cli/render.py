@@ -125,8 +125,11 @@ def add_report(report: AddReport, *, verbose: bool = False, quiet: bool = False)
     skipped = len(report.skipped) + len(sub.conflicts)
     if skipped:
         parts.append(f"{skipped} skipped")
+    # "0 queued" and nothing else would only precede the error that says why.
+    says_nothing = len(parts) == 1 and not report.found and (report.missing or report.nothing_found)
     if not quiet:
-        line(", ".join(parts))
+        if not says_nothing:
+            line(", ".join(parts))
         limit = None if verbose or report.dry_run else SHOWN
         if report.dry_run:
             for source in sub.would_queue[:limit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import uuid
@@ -122,6 +123,40 @@ def check_out_dir(out_dir: str) -> None:
             f"Cannot write thumbnails to {shown}: {display_path(probe)} is not writable; "
             "check --out and its permissions"
         )
+    if probe != out_dir:
+        _try_making(out_dir, probe, shown)
+
+
+def _try_making(out_dir: str, existing: str, shown: str) -> None:
+    """Make the missing folders of ``out_dir`` below ``existing``, then remove them again.
+
+    Permission bits do not tell everything: root may "write" anywhere, yet
+    nothing can be made in /proc or on a read-only bind mount. Only trying
+    tells, and nothing is left behind either way.
+    """
+    made: list[str] = []
+    try:
+        for folder in _below(existing, out_dir):
+            os.mkdir(folder)
+            made.append(folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(
+            f"Cannot write thumbnails to {shown}: {reason}; check --out and its permissions"
+        ) from None
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def _below(existing: str, target: str) -> list[str]:
+    """The folders from just below ``existing`` down to ``target``, outermost first."""
+    chain = []
+    while target != existing and target:
+        chain.append(target)
+        target = os.path.dirname(target)
+    return chain[::-1]
 
 
 def add(

@@ -62,10 +62,14 @@ def repair(location: str) -> Salvage | None:
 
 
 def _unsupported(loc: locations.Location) -> QueueError:
-    return QueueError(
-        f"Unsupported queue {loc.text!r}: {loc.scheme}:// queues are not available yet; "
-        "use a SQLite file path"
-    )
+    # The message lists what does work: "not available yet" for a typo
+    # (rdis://) sent people looking for a release that would never come.
+    known = "a SQLite file path, redis://HOST:PORT/DB or rediss:// (TLS)"
+    if loc.kind is Kind.OTHER:
+        what = f"unknown scheme {loc.scheme}://"
+    else:
+        what = f"{loc.scheme}:// cannot hold a queue"
+    return QueueError(f"Invalid queue {loc.text!r}: {what}; use {known}")
 
 
 def shown(location: str) -> str:

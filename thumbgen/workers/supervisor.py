@@ -13,15 +13,17 @@ interrupted jobs go back to the queue.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from thumbgen import commands, locations
-from thumbgen.errors import Interrupted, UsageError
+from thumbgen.errors import Interrupted, SourceMissing, UsageError
 from thumbgen.jobqueue.contract import Counts
 from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.messages import display_path
 from thumbgen.options import Options
 
 from . import start
@@ -206,6 +208,11 @@ def watch(
 
     Raises :class:`~thumbgen.errors.Interrupted` when stopped by a signal.
     """
+    for folder in config.folders:
+        # A missing folder is a missing PATH, exit 1 as for ``add``; one that
+        # is a file is refused by the watcher as a usage error.
+        if locations.is_path(folder) and not os.path.lexists(folder):
+            raise SourceMissing(f"Cannot watch {display_path(folder)}: no such file or folder")
     commands.check_out_dir(options.out_dir)
     session = commands.WatchSession(queue, options, priority=priority)
     config = dataclasses.replace(config, exclude=(*config.exclude, options.out_dir))

@@ -70,7 +70,7 @@ CASES = [
     (["frobnicate"], 2, "No such command 'frobnicate'"),
     (["worker", "-w", "0"], 2, "0 is not in the range"),
     (["worker", "--retries", "0"], 2, "0 is not in the range"),
-    (["watch", "{tmp}/nope"], 2, "is not a folder"),
+    (["watch", "{tmp}/nope"], 1, "no such file or folder"),
     (["watch", "{tmp}/plain.txt"], 2, "is not a folder"),
     (["watch", "{tmp}/src", "--settle", "-1"], 2, "-1.0 is not in the range"),
     (["status", "--queue", "{tmp}/elsewhere/q.db"], 1, "No queue at"),
@@ -87,6 +87,18 @@ CASES = [
     (["--color", "purple", "status"], 2, "Invalid --color 'purple'"),
     (["--config", "{tmp}/missing.toml", "status"], 2, "Config file not found"),
     (["--queue", "redis://127.0.0.1:1/0", "status"], 1, "Cannot reach Redis at"),
+    # Issue 22: each case below was accepted, or said the wrong thing, before.
+    (["clear", "--older-than", "7"], 2, "Invalid age '7': give it a unit"),
+    (["clear", "--older-than", "1.5"], 2, "give it a unit"),
+    (["cancel", "999999"], 1, "No job '999999'"),
+    (["cancel", "1", "999999", "888888"], 1, "No jobs '999999', '888888'"),
+    (["cancel", "{tmp}/src/nosuch.jpg"], 1, "No job"),
+    (["retry", "999"], 1, "No job '999'"),
+    (["add", "{tmp}/src", "-o", "/proc/thumbs"], 1, "Cannot write thumbnails to /proc/thumbs"),
+    (["add", "{tmp}/src", "-o", "/proc/a/b"], 1, "Cannot write thumbnails to /proc/a/b"),
+    (["--queue", "rdis://127.0.0.1/0", "status"], 1, "unknown scheme rdis://"),
+    (["--queue", "rdis://127.0.0.1/0", "status"], 1, "redis://HOST:PORT/DB"),
+    (["add", "{tmp}/src", "--queue", "s3://bucket/q"], 1, "s3:// cannot hold a queue"),
 ]
 
 
@@ -133,3 +145,25 @@ def test_a_folder_of_other_files_says_why_each_was_skipped(world: Path) -> None:
         f"skipped {world}/notes/a.txt: not an image (unrecognised content)",
         f"Error: No image found in {world}/notes; nothing to queue",
     ]
+
+
+def test_a_missing_path_gives_its_error_and_no_count(world: Path) -> None:
+    result = runner.invoke(app, ["add", str(world / "nosuchdir")])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {world}/nosuchdir: no such file or folder\n"
+
+
+def test_a_missing_watch_folder_exits_as_a_missing_add_path(world: Path) -> None:
+    added = runner.invoke(app, ["add", str(world / "nosuch")])
+    watched = runner.invoke(app, ["watch", str(world / "nosuch")])
+    assert added.exit_code == watched.exit_code == 1
+    assert "no such file or folder" in added.stderr
+    assert "no such file or folder" in watched.stderr
+
+
+def test_nothing_is_left_behind_by_the_output_folder_check(world: Path) -> None:
+    out = world / "new" / "deeper" / "out"
+    result = runner.invoke(app, ["add", str(world / "src"), "-o", str(out), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert not (world / "new").exists()

@@ -18,6 +18,8 @@ from thumbgen.jobqueue.contract import State
 from .reads import CHUNK, SqliteReads
 from .text import to_db
 
+#: The ``meta`` row holding the largest job id ever given (see ``store._next_id``).
+LAST_ID = "last_id"
 #: What ``retry`` puts back: the job as a fresh submit would queue it.
 _REQUEUE = (
     "UPDATE jobs SET state = 'queued', attempts = 0, deaths = 0, not_before = ?, queued_at = ?,"
@@ -93,6 +95,13 @@ class SqliteControls(SqliteReads):
             params.append(time.time() - older_than)
         everything = set(states) == set(State) and older_than is None
         with self._write() as db:
+            # The largest id so far outlives its job: ids are never given twice.
+            db.execute(
+                "INSERT INTO meta SELECT ?, top FROM (SELECT max(id) AS top FROM jobs)"
+                " WHERE top > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (LAST_ID, LAST_ID),
+            )
             n = db.execute(f"DELETE FROM jobs WHERE {where}", params).rowcount
             if everything:
                 self._drop_tokens(db)

@@ -40,7 +40,7 @@ from thumbgen.jobqueue.contract import (
 from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
 from thumbgen.options import Options
 
-from .controls import SqliteControls
+from .controls import LAST_ID, SqliteControls
 from .reads import CHUNK, outputs_of
 from .text import from_db, from_db_opt, to_db, to_db_opt
 
@@ -127,12 +127,14 @@ class SqliteStore(SqliteControls):
         with self._durable(), self._write() as db:
             spec_id = self._spec_id(db, options)
             plan = self._plan(db, keyed, force, exists, dry_run=False)
+            first_id = _next_id(db)
             db.executemany(
-                "INSERT INTO jobs (key, source, rel_dir, target, spec_id, size, mtime_ns,"
+                "INSERT INTO jobs (id, key, source, rel_dir, target, spec_id, size, mtime_ns,"
                 " version, state, not_before, batch, queued_at, priority)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
                 [
                     (
+                        first_id + i,
                         key,
                         *_names(j),
                         spec_id,
@@ -144,7 +146,7 @@ class SqliteStore(SqliteControls):
                         now,
                         priority,
                     )
-                    for key, j in plan.inserts
+                    for i, (key, j) in enumerate(plan.inserts)
                 ],
             )
             db.executemany(
@@ -399,3 +401,17 @@ def _worker_row(info: WorkerInfo) -> tuple[object, ...]:
         info.jobs_done,
         to_db_opt(info.current),
     )
+
+
+def _next_id(db: sqlite3.Connection) -> int:
+    """The id the next new job gets: past every id ever given, cleared ones too.
+
+    SQLite's own choice is the largest id left plus one, so after ``clear``
+    ids began again at 1 and an old id (in a script, a URL of the HTTP API)
+    named another job. ``clear`` records the largest id it saw
+    (:data:`~.controls.LAST_ID`).
+    """
+    top = db.execute("SELECT max(id) FROM jobs").fetchone()[0] or 0
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (LAST_ID,)).fetchone()
+    cleared = int(row[0]) if row is not None and str(row[0]).isdigit() else 0
+    return max(int(top), cleared) + 1
