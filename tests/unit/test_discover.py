@@ -91,6 +91,37 @@ def test_fifos_and_other_special_files_are_skipped(tmp_path: Path) -> None:
     assert _skipped([str(fifo)]) == [Skipped(str(fifo), "not a regular file")]
 
 
+def test_special_files_in_a_folder_are_skipped_with_their_reason(tmp_path: Path) -> None:
+    import socket
+
+    write_jpegs(tmp_path / "d", 1)
+    os.mkfifo(tmp_path / "d" / "pipe.jpg")
+    (tmp_path / "d" / "to-pipe.jpg").symlink_to(tmp_path / "d" / "pipe.jpg")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "d" / "sock"))
+        skipped = _skipped([str(tmp_path / "d")])
+    assert sorted((Path(s.path).name, s.reason) for s in skipped) == [
+        ("pipe.jpg", "not a regular file (a FIFO)"),
+        ("sock", "not a regular file (a socket)"),
+        ("to-pipe.jpg", "not a regular file (a FIFO)"),
+    ]
+    assert [Path(s.path).name for s in _sources([str(tmp_path / "d")])] == ["img0000.jpg"]
+
+
+def test_a_symlink_leading_out_of_the_folder_is_skipped_not_followed(tmp_path: Path) -> None:
+    write_jpegs(tmp_path, 1, prefix="outside")
+    write_jpegs(tmp_path / "photos", 1)
+    (tmp_path / "photos" / "up").symlink_to("..")
+    (tmp_path / "photos" / "pic.jpg").symlink_to(tmp_path / "outside0000.jpg")
+    (tmp_path / "photos" / "same.jpg").symlink_to("img0000.jpg")  # inside: followed
+    found = _sources([str(tmp_path / "photos")])
+    assert sorted(Path(s.path).name for s in found) == ["img0000.jpg", "same.jpg"]
+    assert sorted((Path(s.path).name, s.reason) for s in _skipped([str(tmp_path / "photos")])) == [
+        ("pic.jpg", f"a symlink leading out of the folder added (to {tmp_path}/outside0000.jpg)"),
+        ("up", f"a symlink leading out of the folder added (to {tmp_path})"),
+    ]
+
+
 def test_symlink_loops_are_walked_once(tmp_path: Path) -> None:
     write_jpegs(tmp_path / "a", 1)
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")

@@ -1,9 +1,10 @@
 """Discovery: turn the PATH arguments of ``add`` into source images.
 
 Files, folders (recursed through :mod:`thumbgen.storage`) and quoted globs
-(expanded here, so they work the same in every shell). Hidden entries,
-non-regular files and thumbgen's own output folder are left out; symlink
-loops are walked once. Every file is
+(expanded here, so they work the same in every shell). Hidden entries and
+thumbgen's own output folder are left out; symlink loops are walked once.
+Non-regular files (FIFOs, devices, sockets) and symlinks that lead out of a
+folder added are skipped with their reason, so "N skipped" counts them. Every file is
 identified by its content, and anything that is not an image comes back as
 :class:`Skipped` with the reason.
 """
@@ -221,7 +222,7 @@ def _folder(
     folder: LocalStorage, root: str, exclude: Sequence[str], seen: set[tuple[str, str]]
 ) -> Iterator[Source | Skipped]:
     rel_dirs: dict[str, str] = {}
-    for item in folder.entries(exclude=exclude):
+    for item in folder.entries(exclude=exclude, skips=True):
         path = folder.path(item.key)
         if isinstance(item, Unlisted):
             yield Skipped(path, item.reason)

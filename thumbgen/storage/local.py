@@ -41,14 +41,24 @@ class LocalStorage:
         return os.path.join(self.location, key) if key else self.location or os.curdir
 
     def entries(
-        self, prefix: str = "", *, exclude: Sequence[str] = (), recursive: bool = True
+        self,
+        prefix: str = "",
+        *,
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        skips: bool = False,
     ) -> Iterator[Entry | Unlisted]:
         """Every regular file under ``prefix``, folder by folder in name order.
 
         Symlinks are followed, and a loop is walked once; hidden names and
-        folders under ``exclude`` (paths) are left out.
+        folders under ``exclude`` (paths) are left out. With ``skips`` (for
+        ``add``, which counts and names what it leaves out), what else there is
+        comes as :class:`Unlisted` with its reason: FIFOs, devices and sockets
+        (or links to them), and symlinks that lead out of ``prefix``, which
+        would queue files the user never named (a link to ``..``).
         """
         excluded = {os.path.realpath(p) for p in exclude}
+        tree = os.path.realpath(self.path(prefix))
         seen_dirs: set[tuple[int, int]] = set()
         stack = [prefix]
         while stack:
@@ -74,17 +84,12 @@ class LocalStorage:
                 if item.name.startswith("."):
                     continue
                 key = f"{folder}/{item.name}" if folder else item.name
-                try:
-                    if item.is_dir():
-                        if recursive:
-                            subfolders.append(key)
-                        continue
-                    est = item.stat()
-                except OSError as exc:
-                    yield Unlisted(key, os_reason(exc))
-                    continue
-                if stat.S_ISREG(est.st_mode):
-                    yield _entry(key, est)
+                found = _listed(item, key, tree if skips else None)
+                if found is _FOLDER:
+                    if recursive:
+                        subfolders.append(key)
+                elif isinstance(found, (Entry, Unlisted)):
+                    yield found
             stack.extend(reversed(subfolders))
 
     def stat(self, key: str) -> Entry:
@@ -262,3 +267,49 @@ def output_error(path: str, exc: OSError) -> Exception:
     if exc.errno is None:
         return OutputError(f"Cannot encode {shown}: {reason(exc)}")
     return OutputError(f"Cannot write {shown}: {exc.strerror}; check --out and its permissions")
+
+
+#: What :func:`_listed` says of a folder (walked, not yielded).
+_FOLDER = "folder"
+
+
+def _listed(item: os.DirEntry[str], key: str, tree: str | None) -> Entry | Unlisted | str | None:
+    """One name of a listing: a file's Entry, :data:`_FOLDER`, an Unlisted, or None (left out).
+
+    With ``tree`` (the walk's real root) anything else is an Unlisted with
+    its reason; without it, only what could not be looked at.
+    """
+    if tree is not None and item.is_symlink():
+        outside = _outside(item.path, tree)
+        if outside is not None:
+            return Unlisted(key, f"a symlink leading out of the folder added ({outside})")
+    try:
+        if item.is_dir():
+            return _FOLDER
+        est = item.stat()
+    except OSError as exc:
+        return Unlisted(key, os_reason(exc))
+    if stat.S_ISREG(est.st_mode):
+        return _entry(key, est)
+    return Unlisted(key, f"not a regular file ({_kind(est.st_mode)})") if tree else None
+
+
+def _outside(link: str, tree: str) -> str | None:
+    """Where the symlink ``link`` leads when that is outside ``tree`` (shown), else None."""
+    target = os.path.realpath(link)
+    if target == tree or target.startswith(tree.rstrip(os.sep) + os.sep):
+        return None
+    return f"to {display_path(target)}"
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not regular is, in words."""
+    for test, word in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return word
+    return "a special file"

@@ -131,3 +131,18 @@ def test_file_names_are_printed_as_they_are_emoji_codes_and_markup_too(tmp_path:
     result = runner.invoke(app, ["add", str(tmp_path), "-v"])
     assert "a:fire:.jpg: not an image" in result.stderr
     assert "[bold]b.jpg: not an image" in result.stderr
+
+
+def test_add_counts_special_files_and_outside_links_as_skipped(tmp_path: Path) -> None:
+    import os
+
+    write_jpegs(tmp_path / "d", 1)
+    os.mkfifo(tmp_path / "d" / "pipe.jpg")
+    (tmp_path / "d" / "up").symlink_to("..")
+    result = runner.invoke(app, ["add", str(tmp_path / "d"), "-o", str(tmp_path / "o"), "-v"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 queued, 2 skipped\n"
+    assert result.stderr.splitlines() == [
+        f"skipped {tmp_path}/d/pipe.jpg: not a regular file (a FIFO)",
+        f"skipped {tmp_path}/d/up: a symlink leading out of the folder added (to {tmp_path})",
+    ]
