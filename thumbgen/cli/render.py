@@ -312,9 +312,15 @@ def _age(seconds: float) -> str:
 
 
 def settings_lines(settings: list[Setting]) -> str:
-    """``thumbgen config``: one ``name = value  # source`` line per setting."""
+    """``thumbgen config``: one ``name = value  # source`` line per setting.
+
+    A setting with no value until one is given (``--poll``, ``--token``) is a
+    comment, ``# name: not set``: ``name = ""`` would read as a value to copy.
+    """
     return "".join(
-        f"{s.name} = {_toml(s.value)}  # {s.source}; {', '.join(s.commands)}\n" for s in settings
+        (f"{s.name} = {_toml(s.value)}" if s.value is not None else f"# {s.name}: not set")
+        + f"  # {s.source}; {', '.join(s.commands)}\n"
+        for s in settings
     )
 
 

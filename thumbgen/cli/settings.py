@@ -9,20 +9,30 @@ command knows, and explains the outcome for ``thumbgen config``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any
 
+from thumbgen import options as defaults
 from thumbgen.config import ConfigFile, check_config, load_config, resolve_queue
+from thumbgen.errors import UsageError
 
-#: Options that are not settings (actions, one-off switches).
-_NOT_SETTINGS = {"help", "paths", "dirs", "ids", "version", "yes", "install_completion"}
+#: Flags that never come from the file: what they do must be asked for each
+#: time (``clear --all`` forgets every job, ``cancel --all`` cancels them,
+#: ``--yes`` skips the question), or they are not settings at all.
+_NOT_SETTINGS = {"help", "version", "install_completion", "all", "yes"}
 #: Settings whose value ``thumbgen config`` must not print (``serve --token``).
 _SECRETS = {"token"}
+#: Defaults that the parser holds as "not given" (None) and the command fills in.
+_REAL_DEFAULTS: dict[str, Any] = {
+    "size": [defaults.DEFAULT_SIZE],
+    "max_pixels": defaults.DEFAULT_MAX_PIXELS,
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """One setting's effective value and where it came from."""
+    """One setting's effective value (None: not set) and where it came from."""
 
     name: str
     value: Any
@@ -43,26 +53,96 @@ class Loaded:
         return resolve_queue(flag, str(configured) if configured else None)
 
 
+def key_of(param: Any) -> str:
+    """The config file key of an option: its long flag's name, dashes as underscores.
+
+    ``--json`` is ``json`` and ``--older-than`` is ``older_than``, whatever
+    the Python parameter behind it is called (``as_json``, ``all_``).
+    """
+    flags = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+    return str(flags[0]).lstrip("-").replace("-", "_")
+
+
 def options_of(group: Any) -> dict[str, dict[str, Any]]:
-    """For each command: its settable options, by name, as click parameters."""
+    """For each command: its settable options, by config key, as click parameters.
+
+    Positional arguments (PATH, ID) are never settings, nor are the flags of
+    :data:`_NOT_SETTINGS`.
+    """
     result = {}
     for name, command in group.commands.items():
-        params = {p.name: p for p in command.params if p.name not in _NOT_SETTINGS}
-        result[name] = {n: p for n, p in params.items() if getattr(p, "hidden", False) is False}
+        result[name] = {
+            key_of(p): p
+            for p in command.params
+            if p.param_type_name == "option"
+            and not getattr(p, "hidden", False)
+            and key_of(p) not in _NOT_SETTINGS
+        }
     return result
 
 
 def load(path: str | None, group: Any) -> Loaded:
-    """Read and check the config file; the parser's ``default_map`` from it."""
+    """Read and check the config file; the parser's ``default_map`` from it.
+
+    Every value is parsed as its flag's would be, when the file is read, so a
+    bad one is an error naming the file and the key (not a traceback, nor a
+    complaint about the flag's environment variable).
+    """
     config = load_config(path)
     options = options_of(group)
     check_config(config, {name: set(params) for name, params in options.items()})
-    default_map = {
-        name: config.for_command(name, set(params))
-        for name, params in options.items()
-        if config.for_command(name, set(params))
-    }
+    checked: dict[tuple[str, str], Any] = {}
+    default_map: dict[str, dict[str, Any]] = {}
+    for name, params in options.items():
+        values = config.for_command(name, set(params))
+        for key, value in values.items():
+            if (key, repr(value)) not in checked:
+                checked[key, repr(value)] = _parse(config.path, key, value, params[key], group)
+            default_map.setdefault(name, {})[params[key].name] = checked[key, repr(value)]
     return Loaded(config, default_map)
+
+
+def _parse(where: str, key: str, value: Any, param: Any, group: Any) -> Any:
+    """``value`` from the file as ``param``'s parser takes it; UsageError naming file and key."""
+    from typer._click.core import Context
+    from typer._click.exceptions import BadParameter
+
+    if param.multiple and not isinstance(value, list):
+        value = [value]  # size = 256 is one size, as -s 256 is
+    shown = _shown(value)
+    if not param.multiple and isinstance(value, (list, dict)):
+        raise UsageError(f"Invalid setting {key} = {shown} in {where}: give one value, not a list")
+    try:
+        parsed = param.type_cast_value(Context(group), value)
+        _check(key, parsed)
+    except BadParameter as exc:
+        raise UsageError(f"Invalid setting {key} = {shown} in {where}: {exc.message}") from None
+    except UsageError as exc:
+        raise UsageError(f"Invalid setting {key} = {shown} in {where}: {exc}") from None
+    return list(parsed) if isinstance(parsed, tuple) else parsed
+
+
+def _check(key: str, value: Any) -> None:
+    """What the command would refuse later, refused now (the output options, ages, states)."""
+    from . import options
+
+    fields = {f.name for f in dataclasses.fields(options.OutputOptions)}
+    if key in fields:
+        given: dict[str, Any] = {key: list(value) if key == "size" else value}
+        options.OutputOptions(**given).build()
+    elif key == "older_than":
+        from thumbgen.commands import parse_age
+
+        parse_age(str(value))
+    elif key == "state":
+        from thumbgen.jobqueue.contract import State
+
+        if str(value).strip().lower() not in {s.value for s in State}:
+            raise UsageError(f"choose one of {', '.join(s.value for s in State)}")
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (str, list)) else repr(value)
 
 
 def effective(loaded: Loaded, group: Any) -> list[Setting]:
@@ -72,12 +152,15 @@ def effective(loaded: Loaded, group: Any) -> list[Setting]:
         for name, param in params.items():
             envvar = getattr(param, "envvar", None)
             configured = loaded.default_map.get(command, {})
+            value: Any
             if isinstance(envvar, str) and envvar in os.environ:
                 value, source = os.environ[envvar], f"environment {envvar}"
-            elif name in configured:
-                value, source = configured[name], f"config file {loaded.file.path}"
+            elif param.name in configured:
+                value, source = configured[param.name], f"config file {loaded.file.path}"
             else:
                 value, source = param.default, "default"
+                if value is None:
+                    value = _REAL_DEFAULTS.get(name)
             if name in _SECRETS and value:
                 value = "***"
             key = name

@@ -29,6 +29,10 @@ def world(tmp_path: Path, queue_path: str) -> Path:
     (tmp_path / "odd" / bad).write_bytes((tmp_path / "src" / "img0000.jpg").read_bytes())
     (tmp_path / "nl").mkdir()
     (tmp_path / "nl" / "two\nlines.txt").write_text("x")
+    (tmp_path / "two.toml").write_text("workers = 'two'\n")
+    (tmp_path / "all.toml").write_text("[clear]\nall = true\n")
+    (tmp_path / "ref.toml").write_text("[show]\nref = '1'\n")
+    (tmp_path / "size.toml").write_text("size = 'big'\n")
     assert runner.invoke(app, ["add", str(tmp_path / "src")]).exit_code == 0
     return tmp_path
 
@@ -99,6 +103,10 @@ CASES = [
     (["--queue", "rdis://127.0.0.1/0", "status"], 1, "unknown scheme rdis://"),
     (["--queue", "rdis://127.0.0.1/0", "status"], 1, "redis://HOST:PORT/DB"),
     (["add", "{tmp}/src", "--queue", "s3://bucket/q"], 1, "s3:// cannot hold a queue"),
+    (["--config", "{tmp}/two.toml", "add", "{tmp}/src"], 2, 'workers = "two" in'),
+    (["--config", "{tmp}/size.toml", "add", "{tmp}/src"], 2, "Invalid size 'big'"),
+    (["--config", "{tmp}/all.toml", "clear"], 2, "Unknown setting 'all' for clear"),
+    (["--config", "{tmp}/ref.toml", "show"], 2, "Unknown setting 'ref' for show"),
 ]
 
 

@@ -70,6 +70,21 @@ def test_config_lists_each_setting_with_its_source(
         ("[adder]\nsize = 1\n", "Unknown command table [adder]"),
         ("[worker]\nsize = ['1']\n", "Unknown setting 'size' for worker"),
         ("size = [\n", "Invalid config file"),
+        # Issue 22: each value is parsed by its flag's parser when the file is read.
+        ("size = ['big']\n", 'Invalid setting size = ["big"] in'),
+        ("workers = 'two'\n", 'Invalid setting workers = "two" in'),
+        ("[worker]\nworkers = 0\n", "Invalid setting workers = 0 in"),
+        ("quality = 0\n", "Invalid quality 0"),
+        ("fit = ['cover']\n", "give one value, not a list"),
+        ("[clear]\nolder_than = '7'\n", "give it a unit"),
+        ("[jobs]\nstate = 'lost'\n", "Invalid setting state"),
+        # Internal parameter names, positional arguments and dangerous flags.
+        ("all_ = true\n", "Unknown setting 'all_'"),
+        ("[clear]\nall = true\n", "Unknown setting 'all' for clear"),
+        ("[clear]\nyes = true\n", "Unknown setting 'yes' for clear"),
+        ("[show]\nref = '5'\n", "Unknown setting 'ref' for show"),
+        ("paths = ['/']\n", "Unknown setting 'paths'"),
+        ("as_json = true\n", "Unknown setting 'as_json'"),
     ],
 )
 def test_a_bad_config_file_is_one_line(
@@ -82,3 +97,46 @@ def test_a_bad_config_file_is_one_line(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_a_bad_value_in_the_file_names_the_file_not_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[add]\nworkers = 'two'\n")
+    monkeypatch.setenv("THUMBGEN_CONFIG", str(path))
+    write_jpegs(tmp_path / "src", 1)
+    result = cli.invoke(app, ["add", str(tmp_path / "src")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Invalid setting workers = \"two\" in {path}: 'two' is not a valid int range.\n"
+    )
+
+
+def test_a_single_size_in_the_file_is_one_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queue_path: str
+) -> None:
+    path = tmp_path / "one.toml"
+    path.write_text("size = 128\njson = true\n")
+    monkeypatch.setenv("THUMBGEN_CONFIG", str(path))
+    write_jpegs(tmp_path / "src", 1)
+    result = cli.invoke(app, ["add", str(tmp_path / "src")])
+    assert result.exit_code == 0, result.output
+    assert '"queued": 1' in result.stdout  # json = true: the documented key of --json
+    assert queued_spec(queue_path)[0] == "128x128"
+
+
+def test_config_lists_the_documented_keys_with_their_real_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THUMBGEN_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    lines = cli.invoke(app, ["config"]).stdout.splitlines()
+    keys = {line.split(" = ")[0] for line in lines if " = " in line and not line.startswith("#")}
+    assert {"json", "size", "max_pixels", "workers"} <= keys
+    assert not keys & {"all_", "all", "as_json", "every", "ref", "refs", "paths", "dirs", "yes"}
+    assert any(line.startswith('size = ["256"]  # default') for line in lines)
+    assert any(line.startswith("max_pixels = 178956970  # default") for line in lines)
+    assert any(line.startswith("# poll: not set  # default; watch") for line in lines)
+    assert any(line.startswith("# older_than: not set  # default; clear") for line in lines)
+    assert not any('= ""' in line for line in lines)
