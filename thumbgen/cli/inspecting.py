@@ -1,8 +1,13 @@
-"""The commands that look at the queue: ``status``, ``jobs``, ``show``."""
+"""The commands that look at the queue: ``status``, ``jobs``, ``show``.
+
+Each prints a table on a terminal, tab-separated lines (:mod:`.plain`)
+anywhere else, and JSON with ``--json``.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +17,7 @@ from thumbgen import commands
 from thumbgen.errors import ExitCode, UsageError
 from thumbgen.jobqueue.contract import State
 
-from . import render
+from . import plain, render
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
@@ -48,6 +53,8 @@ def status(
             render.line(json.dumps(report.to_dict(), indent=2))
         elif failed:
             render.text(render.failure_lines(report))
+        elif not sys.stdout.isatty():
+            render.text(plain.status(report))
         else:
             render.out.print(render.status_table(report))
 
@@ -88,6 +95,8 @@ def jobs(
     if as_json:
         data = [commands.job_dict(j) for j in found]
         render.line(json.dumps(data, indent=2))
+    elif not sys.stdout.isatty():
+        render.text(plain.jobs(found))
     else:
         render.out.print(render.jobs_table(found))
 
@@ -117,6 +126,8 @@ def show(
         detail = commands.show(q, ref)
     if as_json:
         render.line(json.dumps(commands.show_dict(detail), indent=2))
+    elif not sys.stdout.isatty():
+        render.text(plain.job(detail, (p.shown() for p in commands.planned(detail))))
     else:
         render.out.print(render.job_detail(detail))
 

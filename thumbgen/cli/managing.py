@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,7 +26,18 @@ RefsArg = Annotated[
 ]
 
 
-def retry(ctx: typer.Context, refs: RefsArg = None, queue: QueueOpt = None) -> None:
+JsonOpt = Annotated[
+    bool, typer.Option("--json", envvar="THUMBGEN_JSON", help="Print JSON for scripts.")
+]
+
+
+def _counted(as_json: bool, key: str, n: int, words: str) -> None:
+    render.line(json.dumps({key: n}) if as_json else f"{n} {words}")
+
+
+def retry(
+    ctx: typer.Context, refs: RefsArg = None, as_json: JsonOpt = False, queue: QueueOpt = None
+) -> None:
     """Queue failed jobs again: those named, or every failure.
 
     Example: thumbgen retry 12 photos/cat.jpg
@@ -32,13 +45,14 @@ def retry(ctx: typer.Context, refs: RefsArg = None, queue: QueueOpt = None) -> N
     q = open_queue(ctx, queue, create=False)
     with reporting_errors():
         n = commands.retry(q, refs or [])
-    render.line(f"{n} queued again")
+    _counted(as_json, "queued_again", n, "queued again")
 
 
 def cancel(
     ctx: typer.Context,
     refs: RefsArg = None,
     every: Annotated[bool, typer.Option("--all", help="Cancel every queued job.")] = False,
+    as_json: JsonOpt = False,
     queue: QueueOpt = None,
 ) -> None:
     """Cancel queued jobs (running ones finish): those named, or --all.
@@ -48,7 +62,7 @@ def cancel(
     q = open_queue(ctx, queue, create=False)
     with reporting_errors():
         n = commands.cancel(q, refs or [], every=every)
-    render.line(f"{n} cancelled")
+    _counted(as_json, "cancelled", n, "cancelled")
 
 
 def clear(
@@ -65,6 +79,7 @@ def clear(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
+    as_json: JsonOpt = False,
     queue: QueueOpt = None,
 ) -> None:
     """Forget jobs (thumbnails stay). Without flags: --done and --failed.
@@ -83,7 +98,7 @@ def clear(
     with reporting_errors():
         finished = [State.DONE, State.FAILED, State.CANCELLED, State.VANISHED]
         n = commands.clear(q, states or finished, older_than=age)
-    render.line(f"{n} jobs cleared")
+    _counted(as_json, "cleared", n, "jobs cleared")
 
 
 def _confirm_all(q: Queue) -> None:
@@ -135,7 +150,7 @@ def repair(ctx: typer.Context, queue: QueueOpt = None) -> None:
     render.line(report.summary())
 
 
-def config(ctx: typer.Context) -> None:
+def config(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Print the effective settings and where each came from.
 
     Settings resolve: flag, then THUMBGEN_* variable, then the config file,
@@ -143,9 +158,18 @@ def config(ctx: typer.Context) -> None:
     """
     loaded: settings.Loaded = ctx.obj["config"]
     group = ctx.find_root().command
+    found = settings.effective(loaded, group)
+    if as_json:
+        data = {
+            "config_file": loaded.file.path,
+            "found": loaded.file.found,
+            "settings": [dataclasses.asdict(s) for s in found],
+        }
+        render.line(json.dumps(data, indent=2))
+        return
     status = "" if loaded.file.found else " (not found; defaults apply)"
     render.line(f"# config file: {render.path(loaded.file.path)}{status}")
-    render.text(render.settings_lines(settings.effective(loaded, group)))
+    render.text(render.settings_lines(found))
 
 
 def register(app: typer.Typer) -> None:

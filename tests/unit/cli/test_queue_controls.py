@@ -164,6 +164,35 @@ def test_the_queue_option_is_accepted_after_the_command(tmp_path: Path) -> None:
 def test_status_json_shows_pause(three: Path) -> None:
     assert invoke("pause").exit_code == 0
     assert as_json("status")["paused"] is True
-    assert "(paused)" in invoke("status").stdout
+    assert "paused\tyes\n" in invoke("status").stdout  # piped: tab-separated
     assert invoke("resume").exit_code == 0
     assert as_json("status")["paused"] is False
+
+
+def test_piped_jobs_are_one_tab_separated_line_each_never_wrapped(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / ("and-another-one-" * 4)
+    write_jpegs(deep, 3, prefix="a-long-photo-name-" * 3)
+    assert invoke("add", str(deep), "-o", str(tmp_path / "out")).exit_code == 0
+    lines = invoke("jobs").stdout.splitlines()  # CliRunner's stdout is no terminal
+    assert len(lines) == 3
+    rows = [line.split("\t") for line in lines]
+    assert {len(row) for row in rows} == {6}
+    assert sorted(Path(row[4]).parent for row in rows) == [deep] * 3
+    assert [row[1] for row in rows] == ["queued"] * 3
+    shown = dict(line.split("\t", 1) for line in invoke("show", rows[0][0]).stdout.splitlines())
+    assert shown["source"] == rows[0][4]
+    assert shown["state"] == "queued"
+    status = dict(line.split("\t") for line in invoke("status").stdout.splitlines())
+    assert status["queued"] == "3"
+
+
+def test_every_command_that_prints_data_has_json(three: Path) -> None:
+    ids = sorted(j["id"] for j in as_json("jobs"))
+    assert as_json("cancel", str(ids[0])) == {"cancelled": 1}
+    assert as_json("retry", str(ids[0])) == {"queued_again": 1}
+    assert as_json("cancel", "--all") == {"cancelled": 3}
+    assert as_json("clear") == {"cleared": 3}
+    config = as_json("config")
+    assert {"config_file", "found", "settings"} <= set(config)
+    size = next(s for s in config["settings"] if s["name"] == "size")
+    assert size["value"] == ["256"]
