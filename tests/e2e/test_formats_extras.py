@@ -62,5 +62,5 @@ def test_add_skips_a_file_whose_extra_is_missing(
     )
     output = result.stdout + result.stderr
     extra = line.split(" the ")[1].split(" ")[0]
-    assert f"{src}: {line}: pipx install 'thumbgen-cli[{extra}]'" in output, output
+    assert f"{src}: {line}: from the thumbgen checkout, pipx install --force '.[{extra}]'" in output
     assert "1 queued" in output, output

@@ -111,7 +111,11 @@ def test_without_the_redis_package_a_redis_url_says_how_to_install_it(tmp_path: 
         timeout=60,
         check=False,
     )
-    one_line_error(result, "Redis queues need the redis package: pip install 'thumbgen-cli[redis]'")
+    one_line_error(
+        result,
+        "Redis queues need the redis package (the redis extra): from the thumbgen checkout, "
+        "pipx install --force '.[redis]', or pipx inject thumbgen-cli 'redis>=5'",
+    )
 
 
 OTHER_HOST = "worker-elsewhere"

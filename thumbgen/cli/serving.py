@@ -6,16 +6,12 @@ from typing import Annotated
 
 import typer
 
+from thumbgen.messages import install_hint
 from thumbgen.workers.stopping import STOPPING_MESSAGE
 
 from . import render
 from .common import QueueOpt, location, reporting_errors
 from .options import CORES, OutputOptions, QueueingWorkersOpt, with_output_options
-
-_MISSING_EXTRA = (
-    "thumbgen serve needs the server extra: pip install 'thumbgen-cli[server]' "
-    "(FastAPI, uvicorn, python-multipart)"
-)
 
 
 @with_output_options
@@ -97,7 +93,10 @@ def serve(
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("fastapi", "starlette", "uvicorn", "multipart"):
             raise
-        render.error(_MISSING_EXTRA)
+        render.error(
+            "thumbgen serve needs the server extra (FastAPI, uvicorn, python-multipart): "
+            + install_hint("server")
+        )
         raise typer.Exit(2) from None
     with reporting_errors():
         options = output.build()

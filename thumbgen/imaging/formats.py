@@ -19,11 +19,9 @@ import functools
 import importlib.util
 from collections.abc import Mapping
 
+from thumbgen.messages import DISTRIBUTION, install_hint
 from thumbgen.options import Format
 from thumbgen.outputs import FILE_TYPES
-
-#: The distribution users install; named in "needs the ... extra" lines.
-DISTRIBUTION = "thumbgen-cli"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,9 +257,7 @@ def missing(fmt: ImageFormat) -> str | None:
     if fmt.module is None or importable(fmt.module):
         return None
     if fmt.extra is not None:
-        return (
-            f"{fmt.shown} needs the {fmt.extra} extra: pipx install '{DISTRIBUTION}[{fmt.extra}]'"
-        )
+        return f"{fmt.shown} needs the {fmt.extra} extra: {install_hint(fmt.extra)}"
     return (
         f"{fmt.shown} needs {fmt.package}, a dependency of {DISTRIBUTION} that is missing: "
         f"reinstall {DISTRIBUTION}"
@@ -276,7 +272,7 @@ def readme_table() -> str:
             continue
         by = "Pillow" if fmt.module is None else f"`{fmt.package}`"
         if fmt.extra is not None:
-            by += f" (extra `{fmt.extra}`: `pipx install '{DISTRIBUTION}[{fmt.extra}]'`)"
+            by += f" (extra `{fmt.extra}`: `pipx install --force '.[{fmt.extra}]'`)"
         exts = " ".join(f"`{e}`" for e in fmt.extensions)
         rows.append(f"| {fmt.shown} | {exts} | {by} |")
     return "\n".join(rows) + "\n"

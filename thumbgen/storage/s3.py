@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from thumbgen import locations
 from thumbgen.errors import OutputError, SourceError, SourceMissing, ThumbgenError, TransientError
-from thumbgen.messages import display_path, reason
+from thumbgen.messages import display_path, install_hint, reason
 
 from .base import Blob, Entry, RemoteObject, Unlisted
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from obstore.store import S3Store
 
 #: The extra that brings the client, for the message when it is missing.
-INSTALL_HINT = "pip install 'thumbgen-cli[s3]'"
 #: The longest key S3 takes, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
 #: How long a served thumbnail's presigned URL stays valid.
@@ -289,7 +288,9 @@ def _made_client(
     try:
         from obstore.store import S3Store
     except ImportError:
-        raise SourceError(f"s3:// locations need the obstore package: {INSTALL_HINT}") from None
+        raise SourceError(
+            f"s3:// locations need the obstore package (the s3 extra): {install_hint('s3')}"
+        ) from None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
     options: dict[str, Any] = {}
     if endpoint.startswith("http://"):

@@ -99,7 +99,11 @@ def test_without_the_plugin_a_jpeg_xl_is_skipped_naming_the_extra(
 ) -> None:
     src = formatgen.jxl(tmp_path / "p.jxl", imagegen.asymmetric((32, 24)))
     without_module("pillow_jxl")
-    line = "JPEG XL needs the jxl extra: pipx install 'thumbgen-cli[jxl]'"
+    line = (
+        "JPEG XL needs the jxl extra: from the thumbgen checkout, pipx install --force '.[jxl]', "
+        "or pipx inject thumbgen-cli 'pillow-jxl-plugin>=1.3' (in a virtual environment: "
+        "pip install '.[jxl]')"
+    )
     with pytest.raises(NotImage, match=r"^JPEG XL needs the jxl extra"):
         sniff_file(str(src))
     with pytest.raises(UnsupportedImage) as info:

@@ -129,7 +129,10 @@ def test_raw_signatures(tmp_path: Path, head: bytes) -> None:
 
 # --- without the raw extra --------------------------------------------------------------
 
-NEEDS_EXTRA = "camera RAW needs the raw extra: pipx install 'thumbgen-cli[raw]'"
+NEEDS_EXTRA = (
+    "camera RAW needs the raw extra: from the thumbgen checkout, pipx install --force '.[raw]', "
+    "or pipx inject thumbgen-cli 'rawpy>=0.28' (in a virtual environment: pip install '.[raw]')"
+)
 
 
 def test_without_rawpy_a_raw_is_skipped_naming_the_extra(

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from thumbgen.errors import QueueError, TransientError
+from thumbgen.messages import install_hint
 
 from .url import RedisLocation
 
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger("thumbgen.redis")
-
-INSTALL_HINT = "pip install 'thumbgen-cli[redis]'"
 
 
 def _env_float(name: str, default: float) -> float:
@@ -106,7 +105,9 @@ def import_redis() -> Any:
     try:
         import redis
     except ImportError:
-        raise QueueError(f"Redis queues need the redis package: {INSTALL_HINT}") from None
+        raise QueueError(
+            f"Redis queues need the redis package (the redis extra): {install_hint('redis')}"
+        ) from None
     return redis
 
 
