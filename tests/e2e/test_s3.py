@@ -278,3 +278,19 @@ def test_a_re_add_lists_output_folders_instead_of_a_head_per_output(
         assert open_storage(out).delete([keys[-1]]) == 1
         third = add(env, f"{bucket}/in/", "-o", out)
         assert "1 queued, 149 up to date" in third.stdout + third.stderr, third.stderr
+
+
+@pytest.mark.parametrize("where", ["source", "output"])
+def test_a_missing_bucket_is_one_line_naming_it_before_anything_is_queued(
+    tmp_path: Path, env: dict[str, str], bucket: str, where: str
+) -> None:
+    upload(tmp_path, f"{bucket}/in/", 1)
+    src = "s3://no-such-bucket/in/" if where == "source" else f"{bucket}/in/"
+    out = "s3://no-such-bucket/t/" if where == "output" else f"{bucket}/t/"
+    result = add(env, src, "-o", out)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "no such bucket" in lines[0].lower()
+    assert "no-such-bucket" in lines[0]
+    assert json.loads(run_thumbgen("jobs", "--json", env=env).stdout or "[]") == []
