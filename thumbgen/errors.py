@@ -78,6 +78,16 @@ class QueueError(ThumbgenError):
     """The queue cannot be opened or used."""
 
 
+class QueueLost(QueueError):
+    """The queue this process opened is gone: its file was replaced, or Redis lost its keys.
+
+    Not transient: going on would write into someone else's file, or
+    quietly start a new queue where the old one's jobs were. The process
+    stops using the queue (a worker exits, once) and leaves what is there now
+    untouched.
+    """
+
+
 class Interrupted(ThumbgenError):
     """The user stopped the command; running jobs were finished or put back."""
 

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from thumbgen.errors import ThumbgenError, TransientError
+from thumbgen.errors import QueueLost, ThumbgenError, TransientError
 from thumbgen.jobqueue import liveness
 from thumbgen.jobqueue.contract import WorkerInfo
 from thumbgen.jobqueue.huey_app import Queue, import_huey
@@ -108,15 +108,20 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
     # Installed after start(), which sets Huey's own handlers: ours decide. The
     # second signal raises KeyboardInterrupt inside consumer.stop(), which
     # Huey answers by interrupting the children (their jobs are released).
+    lost: QueueLost | None = None
     with StopSignals(grace=1) as stop:
         try:
             while not stop.count:
                 health = consumer.loop(health)
-                if time.monotonic() >= next_maintenance:
-                    next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
-                    if not _waiting_out_locks(lambda: _maintain(queue), locked):
-                        continue
-                if config.burst and _waiting_out_locks(lambda: _drained(queue), locked) is True:
+                try:
+                    if time.monotonic() >= next_maintenance:
+                        next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                        if not _waiting_out_locks(lambda: _maintain(queue), locked):
+                            continue
+                    if config.burst and _waiting_out_locks(lambda: _drained(queue), locked):
+                        break
+                except QueueLost as exc:
+                    lost = exc  # said once, by whoever runs this worker
                     break
                 if config.exit_with_parent and os.getppid() != parent:
                     break
@@ -133,7 +138,14 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
                 queue.store.recover(time.time())
             except TransientError as exc:
                 log.warning("%s; the next worker start will requeue the jobs left", exc)
+            except QueueLost as exc:
+                lost = lost or exc
+            # Closing is what keeps a replaced file safe: SQLite checkpoints
+            # into the file it opened (the old one) and removes the -wal,
+            # which would otherwise be replayed into the new file by name.
             queue.close()
+    if lost is not None:
+        raise lost
     return stop.count > 0
 
 
@@ -301,6 +313,9 @@ class _JobWorker(Worker):  # type: ignore[misc]
                     # Full pipe (the reader is woken already) or reader gone: no matter.
                     with contextlib.suppress(OSError):
                         os.write(config.news_fd, b"\0")
+            except QueueLost:
+                # The parent says it, once, and stops every worker.
+                time.sleep(1.0)
             except ThumbgenError as exc:
                 # The queue itself failed (a Redis outage at the moment of a
                 # claim): one line, not a traceback. Nothing is lost: the job

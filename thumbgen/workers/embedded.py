@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from thumbgen.errors import ExitCode, QueueError
+from thumbgen.errors import ExitCode, QueueError, QueueLost
 
 from .stopping import SHUTDOWN_TIMEOUT, StopSignals
 
@@ -236,7 +236,11 @@ def _work(location: str, config: dict[str, Any]) -> int:
     from thumbgen.workers.config import WorkerConfig
     from thumbgen.workers.consumer import run_worker
 
-    stopped = run_worker(open_queue(location), WorkerConfig(**config))
+    try:
+        stopped = run_worker(open_queue(location), WorkerConfig(**config))
+    except QueueLost as exc:
+        logging.getLogger("thumbgen.worker").error("%s", exc)  # one line, not a traceback
+        return int(ExitCode.ERROR)
     return int(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from thumbgen.errors import QueueError, TransientError
+from thumbgen.errors import QueueError, QueueLost, TransientError
 from thumbgen.jobqueue.contract import Tokens
 from thumbgen.messages import display_path
 
@@ -71,6 +71,8 @@ class SqliteDb:
             ) from None
         except sqlite3.Error as exc:
             raise opening.explain(path, exc) from None
+        #: The file this connection opened, as the device and inode it is on.
+        self._identity = _identity(path)
         try:
             self._prepare(create=create, readonly=readonly)
         except BaseException:
@@ -182,9 +184,37 @@ class SqliteDb:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
+    def _same_file(self) -> None:
+        """Raise QueueLost once the path names another file than the one opened.
+
+        A backup restored or a sync tool's copy moved over the queue
+        (``mv new.db queue.db``) leaves this connection on the old file
+        while its -wal, which goes by name, would be replayed into the new
+        one: counts from the old file, jobs run into the wrong folders, a
+        corrupted new file. One stat per transaction tells it.
+        """
+        now = _identity(self.path)
+        if now == self._identity:
+            return
+        conn = self._file.conn
+        if conn is not None and not self._file.readonly:
+            # SQLite neither checkpoints nor removes the -wal of a file that
+            # was moved (it cannot know where to): the next process to open
+            # the new file would replay this one's frames into it. Emptied
+            # into the old file now, there is nothing left to replay.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shown = display_path(self.path)
+        what = "deleted or moved away" if now is None else "replaced by another file"
+        raise QueueLost(
+            f"Queue {shown} was {what} while in use; stopped using it, and left what is "
+            "there now untouched (start the workers again to use it)"
+        )
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; BEGIN IMMEDIATE so that the busy timeout applies."""
+        self._same_file()
         conn = self._conn
         with self._errors():
             conn.execute("BEGIN IMMEDIATE")
@@ -197,6 +227,7 @@ class SqliteDb:
 
     def _query(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn`` run on a connection that may read (whichever way the file was opened)."""
+        self._same_file()
         with self._errors():
             return self._file.query(fn)
 
@@ -242,6 +273,15 @@ class SqliteDb:
     def close(self) -> None:
         """Close the connection."""
         self._file.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path``; None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _schema_version(conn: sqlite3.Connection) -> str | None:
