@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from thumbgen.options import Options
@@ -214,6 +214,41 @@ class JobStore(Protocol):
         None when there is no such job. Its attempts come oldest first, the
         newest :data:`HISTORY_LIMIT` of them; tries made before the queue
         recorded attempts (schema 2) are not shown.
+        """
+        ...
+
+    def page(
+        self,
+        *,
+        state: State | None = None,
+        query: str = "",
+        error: str | None = None,
+        after: int | None = None,
+        newest_first: bool = True,
+        limit: int = 50,
+    ) -> list[JobRecord]:
+        """A page of jobs by id, newest (highest id) or oldest first, with their labels.
+
+        ``after`` is a cursor: the id of the last job of the previous page,
+        so a page costs the same at any depth (no offset is skipped over).
+        ``state`` keeps one state; ``error`` the jobs whose error is exactly
+        that line; ``query`` the jobs whose source path or label contains it
+        (ASCII letters in any case). Paging without ``query`` or ``error``
+        reads only the page's jobs; with them a store may scan (SQLite with
+        an index for the state, Redis chunk by chunk) until the page is full.
+        """
+        ...
+
+    def failure_reasons(self, limit: int = 50) -> list[tuple[str, int]]:
+        """Failed jobs grouped by their error line: (error, count), most common first."""
+        ...
+
+    def set_labels(self, labels: Mapping[str, str]) -> None:
+        """Name sources for display: ``{source: label}``, the newest label of a source wins.
+
+        A label is shown and searched (:meth:`page`), never used as a path:
+        an upload's original file name, which the stored file (named by its
+        content) does not keep.
         """
         ...
 

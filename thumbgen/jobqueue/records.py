@@ -144,6 +144,9 @@ class JobRecord:
     #: The source's version (see :attr:`NewJob.version`): as submitted, or the
     #: one the worker read when done, so a thumbnail names the version it shows.
     version: str = ""
+    #: A name to show for the source (an upload's original file name, see
+    #: :meth:`~thumbgen.jobqueue.contract.JobStore.set_labels`); never a path.
+    label: str = ""
 
 
 class Outcome(enum.StrEnum):

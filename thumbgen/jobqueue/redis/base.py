@@ -188,8 +188,24 @@ class RedisBase:
             return []
         index = key("all") if state is None else key("s:" + state.value)
         ids = self._once(lambda: self.r.zrange(index, 0, -1 if limit is None else limit - 1))
-        rows = self._hmget_jobs(ids, _RECORD_FIELDS)
-        return [_record(int(i), row) for i, row in zip(ids, rows, strict=True) if row[0]]
+        return self.records_of(ids)
+
+    def records_of(self, ids: Sequence[bytes | int]) -> list[JobRecord]:
+        """The jobs of ``ids`` that exist, in that order, with their labels."""
+        rows = [
+            (int(i), row)
+            for i, row in zip(ids, self._hmget_jobs(ids, _RECORD_FIELDS), strict=True)
+            if row[0]
+        ]
+        labels = self.labels_of([row[0] for _, row in rows])
+        return [_record(i, row, label) for (i, row), label in zip(rows, labels, strict=True)]
+
+    def labels_of(self, sources: Sequence[bytes]) -> list[str]:
+        """The label of each source (as stored, :func:`enc`), "" where it has none."""
+        if not sources:
+            return []
+        found = self._once(lambda: self.r.hmget(key("labels"), list(sources)))
+        return [dec(label) if label else "" for label in found]
 
     def job(self, ref: int | str) -> JobDetail | None:
         """One job by id, or by source (its most recently queued job), with its tries."""
@@ -214,7 +230,8 @@ class RedisBase:
         *fields, spec = rows[0]
         history = self._once(lambda: self.r.lrange(key(f"hist:{job_id}"), 0, -1))
         tries = tuple(_attempt(json.loads(entry)) for entry in history)
-        return JobDetail(_record(job_id, fields), self.options_for(spec), tries)
+        label = self.labels_of([fields[0]])[0]
+        return JobDetail(_record(job_id, fields, label), self.options_for(spec), tries)
 
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since``: one ZCOUNT."""
@@ -257,7 +274,7 @@ class RedisBase:
         self.r.close()
 
 
-def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
+def _record(job_id: int, row: Sequence[Any], label: str = "") -> JobRecord:
     source, state, attempts, error, size, mtime_ns, outputs, *times = row
     queued_at, started_at, finished_at = (_float(t) for t in times[:3])
     priority, rel_dir, version = times[3:]
@@ -276,6 +293,7 @@ def _record(job_id: int, row: Sequence[Any]) -> JobRecord:
         int(priority or 0),
         dec(rel_dir) if rel_dir else "",
         dec(version) if version else "",
+        label,
     )
 
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from thumbgen.jobqueue.contract import State
 
 from . import control_scripts as cs
-from .base import RedisBase, enc, key
+from .base import enc, key
+from .browsing import RedisBrowsing
 
 #: Jobs a clear script forgets per call.
 CLEAR_CHUNK = 5000
@@ -24,7 +25,7 @@ def us(t: float) -> int:
     return int(t * 1_000_000)
 
 
-class RedisControls(RedisBase):
+class RedisControls(RedisBrowsing):
     """The steering half of :class:`~thumbgen.jobqueue.redis.store.RedisStore`."""
 
     def pause(self) -> None:

@@ -11,7 +11,7 @@ lifts the pause.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from thumbgen.jobqueue.contract import State
 
@@ -84,6 +84,16 @@ class SqliteControls(SqliteReads):
         """Queue every failed job again (``retry()`` with no names)."""
         return self.retry()
 
+    def set_labels(self, labels: Mapping[str, str]) -> None:
+        """Name sources for display (the newest label wins); see :class:`JobStore`."""
+        if not labels:
+            return
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO labels VALUES (?, ?)",
+                [(to_db(source), label) for source, label in labels.items()],
+            )
+
     def clear(self, states: Sequence[State], older_than: float | None = None) -> int:
         """Forget jobs in ``states`` (their tries go with them); see :class:`JobStore`."""
         if not states:
@@ -103,6 +113,12 @@ class SqliteControls(SqliteReads):
                 (LAST_ID, LAST_ID),
             )
             n = db.execute(f"DELETE FROM jobs WHERE {where}", params).rowcount
+            if n:
+                # Labels of sources no job names any more (jobs_source keeps it quick).
+                db.execute(
+                    "DELETE FROM labels WHERE NOT EXISTS"
+                    " (SELECT 1 FROM jobs WHERE jobs.source = labels.source)"
+                )
             if everything:
                 self._drop_tokens(db)
             elif State.QUEUED in states and n:

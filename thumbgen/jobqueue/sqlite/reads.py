@@ -34,6 +34,8 @@ _RECORD_COLUMNS = (
     "id, source, state, attempts, error, size, mtime_ns, outputs, queued_at, started_at,"
     " finished_at, priority, rel_dir, version"
 )
+#: The label of each row's source, as the last column of a listing.
+_LABEL = ", coalesce((SELECT label FROM labels WHERE labels.source = jobs.source), '')"
 _FAILURE_COLUMNS = "source, error, finished_at"
 
 
@@ -100,7 +102,7 @@ class SqliteReads(SqliteDb):
         """Jobs in id order (the order first queued), optionally of one state."""
         where, params = ("", []) if state is None else (" WHERE state = ?", [state.value])
         rows = self._read(
-            f"SELECT {_RECORD_COLUMNS} FROM jobs{where} ORDER BY id LIMIT ?",
+            f"SELECT {_RECORD_COLUMNS}{_LABEL} FROM jobs{where} ORDER BY id LIMIT ?",
             (*params, -1 if limit is None else limit),
         )
         return [_record(row) for row in rows]
@@ -109,13 +111,14 @@ class SqliteReads(SqliteDb):
         """One job by id or by source (its most recently queued job), with its tries."""
         if isinstance(ref, str):
             rows = self._read(
-                f"SELECT {_RECORD_COLUMNS}, spec_id, history FROM jobs WHERE source = ?"
+                f"SELECT {_RECORD_COLUMNS}{_LABEL}, spec_id, history FROM jobs WHERE source = ?"
                 " ORDER BY queued_at DESC, id DESC LIMIT 1",
                 (to_db(ref),),
             )
         else:
             rows = self._read(
-                f"SELECT {_RECORD_COLUMNS}, spec_id, history FROM jobs WHERE id = ?", (ref,)
+                f"SELECT {_RECORD_COLUMNS}{_LABEL}, spec_id, history FROM jobs WHERE id = ?",
+                (ref,),
             )
         if not rows:
             return None
@@ -123,6 +126,50 @@ class SqliteReads(SqliteDb):
         options = self._query(lambda conn: self._options_on(conn, spec_id))
         tries = tuple(_attempt(entry) for entry in json.loads(history or "[]"))
         return JobDetail(_record(fields), options, tries)
+
+    def page(
+        self,
+        *,
+        state: State | None = None,
+        query: str = "",
+        error: str | None = None,
+        after: int | None = None,
+        newest_first: bool = True,
+        limit: int = 50,
+    ) -> list[JobRecord]:
+        """A page of jobs by id from a cursor (an index per state); see :class:`JobStore`."""
+        where: list[str] = []
+        params: list[object] = []
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if error is not None:
+            where.append("error = ?")
+            params.append(to_db(error))
+        if after is not None:
+            where.append("id < ?" if newest_first else "id > ?")
+            params.append(after)
+        if query:
+            pattern = "%" + _like_escaped(query) + "%"
+            where.append(
+                "(source LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM labels"
+                " WHERE labels.source = jobs.source AND label LIKE ? ESCAPE '\\'))"
+            )
+            params += [pattern, pattern]
+        sql = f"SELECT {_RECORD_COLUMNS}{_LABEL} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?"
+        return [_record(row) for row in self._read(sql, (*params, limit))]
+
+    def failure_reasons(self, limit: int = 50) -> list[tuple[str, int]]:
+        """Failed jobs grouped by error line, most common first."""
+        rows = self._read(
+            "SELECT error, count(*) AS n FROM jobs WHERE state = 'failed'"
+            " GROUP BY error ORDER BY n DESC, error LIMIT ?",
+            (limit,),
+        )
+        return [(from_db_opt(error) or "failed", int(n)) for error, n in rows]
 
     def _options_on(self, conn: sqlite3.Connection, spec_id: int) -> Options:
         if spec_id not in self._options:
@@ -164,6 +211,11 @@ def outputs_of(column: str | None) -> list[str] | None:
     return None if column is None else list(json.loads(column))
 
 
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '\\' (its % and _ are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _failure(row: Sequence[Any]) -> Failure:
     source, error, finished_at = row
     return Failure(from_db(source), from_db_opt(error) or "failed", float(finished_at or 0))
@@ -171,7 +223,7 @@ def _failure(row: Sequence[Any]) -> Failure:
 
 def _record(row: Sequence[Any]) -> JobRecord:
     job_id, source, state, attempts, error, size, mtime_ns, outputs, *times = row
-    queued_at, started_at, finished_at, priority, rel_dir, version = times
+    queued_at, started_at, finished_at, priority, rel_dir, version, label = times
     return JobRecord(
         job_id,
         from_db(source),
@@ -187,6 +239,7 @@ def _record(row: Sequence[Any]) -> JobRecord:
         priority,
         from_db(rel_dir),
         version,
+        label,
     )
 
 

@@ -20,7 +20,8 @@ import sqlite3
 #: 4: tries that ended with their worker's death (``deaths``).
 #: 5: vanished jobs (a counter row for the new state).
 #: 6: each job's source version (an object's ETag).
-SCHEMA_VERSION = "6"
+#: 7: labels (an upload's original name), an index for paging a state by id.
+SCHEMA_VERSION = "7"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -75,6 +76,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     deaths INTEGER NOT NULL DEFAULT 0,
     -- The source's version as the store names it (an ETag); '' when unknown.
     version TEXT NOT NULL DEFAULT '');
+-- A name to show per source (an upload's original file name): kept apart
+-- from jobs so that a label costs nothing to the transitions.
+CREATE TABLE IF NOT EXISTS labels (source TEXT PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
@@ -102,6 +106,8 @@ CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (priority DESC, not_before, id)
 CREATE INDEX IF NOT EXISTS jobs_state_finished ON jobs (state, finished_at);
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch);
 CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
+-- The dashboard's pages of one state, newest or oldest first, by cursor.
+CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs (state, id);
 -- job(source), cancel and retry by source.
 CREATE INDEX IF NOT EXISTS jobs_source ON jobs (source);
 INSERT OR IGNORE INTO job_counts VALUES

@@ -1,0 +1,113 @@
+"""The dashboard's reads on every backend: pages by cursor, search, failure reasons, labels.
+
+Through the ``JobStore`` protocol only, like test_store.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from store_helpers import OWNER, claim, new_jobs, options
+
+from thumbgen.jobqueue.contract import JobStore, NewJob, State
+
+
+def _ids(store: JobStore, **kwargs: object) -> list[int]:
+    return [job.id for job in store.page(**kwargs)]  # type: ignore[arg-type]
+
+
+def _walk(store: JobStore, limit: int, **kwargs: object) -> list[list[int]]:
+    """Every page, each from the cursor the previous one ended at."""
+    pages, after = [], None
+    while True:
+        page = _ids(store, after=after, limit=limit, **kwargs)
+        if not page:
+            return pages
+        pages.append(page)
+        after = page[-1]
+
+
+def test_pages_follow_the_cursor_newest_or_oldest_first(store: JobStore, tmp_path: Path) -> None:
+    store.submit(new_jobs(7), options(tmp_path), batch="b")
+    every = [job.id for job in store.jobs()]
+    assert _walk(store, 3) == [every[:-4:-1], every[-4:-7:-1], every[:1]]
+    assert _walk(store, 3, newest_first=False) == [every[:3], every[3:6], every[6:]]
+
+
+def test_a_page_of_one_state_skips_the_others(store: JobStore, tmp_path: Path) -> None:
+    store.submit(new_jobs(6), options(tmp_path), batch="b")
+    first, second = claim(store), claim(store)
+    store.fail(first.id, OWNER, "broken data")
+    store.finish(second.id, OWNER, [], 1, 1)
+    assert _ids(store, state=State.FAILED) == [first.id]
+    assert _ids(store, state=State.DONE) == [second.id]
+    queued = _walk(store, 2, state=State.QUEUED, newest_first=False)
+    assert sum(queued, []) == [j.id for j in store.jobs(State.QUEUED)]
+    assert [len(p) for p in queued] == [2, 2]
+
+
+def test_a_cleared_job_between_pages_does_not_break_the_cursor(
+    store: JobStore, tmp_path: Path
+) -> None:
+    store.submit(new_jobs(4), options(tmp_path), batch="b")
+    first = _ids(store, limit=2)
+    store.cancel(ids=[first[-1]])
+    store.clear([State.CANCELLED])
+    assert len(_ids(store, after=first[-1], limit=2)) == 2
+
+
+def test_search_finds_sources_and_labels_in_any_ascii_case(store: JobStore, tmp_path: Path) -> None:
+    jobs = [
+        NewJob("/src/Holiday_2024.jpg", "", 1, 1, "/out/a_*.*"),
+        NewJob("/src/holiday-50%.jpg", "", 1, 1, "/out/b_*.*"),
+        NewJob("/up/ab12.jpg", "", 1, 1, "/out/c_*.*"),
+        NewJob("/src/other.jpg", "", 1, 1, "/out/d_*.*"),
+    ]
+    store.submit(jobs, options(tmp_path), batch="b")
+    store.set_labels({"/up/ab12.jpg": "HOLIDAY at the beach.jpg"})
+    found = store.page(query="holiday", newest_first=False)
+    assert [j.source for j in found] == [
+        "/src/Holiday_2024.jpg",
+        "/src/holiday-50%.jpg",
+        "/up/ab12.jpg",
+    ]
+    assert [j.label for j in found] == ["", "", "HOLIDAY at the beach.jpg"]
+    # % and _ are letters in a search, not wildcards.
+    assert [j.source for j in store.page(query="50%")] == ["/src/holiday-50%.jpg"]
+    assert [j.source for j in store.page(query="y_2")] == ["/src/Holiday_2024.jpg"]
+    # The cursor pages through matches only.
+    page = store.page(query="holiday", limit=2)
+    rest = store.page(query="holiday", limit=2, after=page[-1].id)
+    assert [j.source for j in page + rest] == [j.source for j in reversed(found)]
+
+
+def test_a_label_is_returned_by_job_and_jobs_and_the_newest_wins(
+    store: JobStore, tmp_path: Path
+) -> None:
+    store.submit(new_jobs(1), options(tmp_path), batch="b")
+    store.set_labels({"/src/img0.jpg": "first name.jpg"})
+    store.set_labels({"/src/img0.jpg": "../../etc/évil\nname.jpg"})
+    detail = store.job("/src/img0.jpg")
+    assert detail is not None
+    assert detail.job.label == "../../etc/évil\nname.jpg"
+    assert store.jobs()[0].label == detail.job.label
+
+
+def test_failures_are_grouped_by_reason_most_common_first(store: JobStore, tmp_path: Path) -> None:
+    store.submit(new_jobs(6), options(tmp_path), batch="b")
+    for error in ["truncated", "not an image", "truncated", "truncated", "not an image"]:
+        store.fail(claim(store).id, OWNER, error)
+    assert store.failure_reasons() == [("truncated", 3), ("not an image", 2)]
+    assert store.failure_reasons(limit=1) == [("truncated", 3)]
+    truncated = _ids(store, state=State.FAILED, error="truncated", limit=2)
+    assert len(truncated) == 2
+    more = _ids(store, state=State.FAILED, error="truncated", after=truncated[-1])
+    assert len(more) == 1 and more[0] < truncated[-1]
+
+
+@pytest.mark.parametrize("limit", [1, 50])
+def test_an_empty_queue_has_empty_pages(store: JobStore, limit: int) -> None:
+    assert store.page(limit=limit) == []
+    assert store.page(query="x", limit=limit) == []
+    assert store.failure_reasons() == []
