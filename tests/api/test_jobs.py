@@ -64,6 +64,10 @@ def test_jobs_are_listed_in_order_and_by_state(
         "age",
         "error",
         "outputs",
+        "label",
+        "queued_at",
+        "started_at",
+        "finished_at",
     }
     for state, expected in (("done", ids[:1]), ("failed", ids[1:2]), ("queued", ids[2:])):
         got = http.get("/jobs", params={"state": state}).json()

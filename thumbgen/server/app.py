@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from thumbgen import __version__
 
-from . import dashboard, errors, events, routes, thumbs
+from . import actions, dashboard, errors, events, routes, thumbs
 
 if TYPE_CHECKING:
     from thumbgen.commands.queues import Queue
@@ -33,6 +33,7 @@ def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(routes.data)
+    app.include_router(actions.router)
     app.include_router(thumbs.router)
     app.include_router(events.router)
     app.include_router(dashboard.router)

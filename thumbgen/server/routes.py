@@ -1,4 +1,4 @@
-"""The JSON endpoints on the queue: health, status, jobs, retry, pause and resume.
+"""The JSON endpoints on the queue: health, status, jobs by cursor, failure reasons, one job.
 
 Each one calls the service layer (:mod:`thumbgen.commands`) just as the CLI
 does; nothing here decides queue policy. Handlers are plain functions, so
@@ -8,11 +8,13 @@ never blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from thumbgen import commands
+from thumbgen.commands import browsing
 from thumbgen.commands.queues import Queue, State
 from thumbgen.outputs import key_under
 
@@ -32,25 +34,28 @@ COMMON: dict[int | str, dict[str, Any]] = {
     503: {**_ERROR, "description": "The queue is unreachable"},
 }
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 data = APIRouter(dependencies=[Depends(require_token)], responses=COMMON)
 
 
 @router.get(
     "/health",
-    summary="Liveness and queue reachability",
+    summary="Whether the server and its queue answer",
     responses={503: _ERROR},
 )
 def health(queue: QueueDep) -> Any:
-    """200 ``{"status": "ok", "queue": ...}`` while the queue answers, else 503."""
-    from thumbgen.commands.queues import shown
+    """200 ``{"status": "ok"}`` while the queue answers, else 503; nothing about the queue.
 
+    Health is open to anyone (load balancers carry no token), so it names no
+    location, host or error: the reason goes to the server's log instead.
+    """
     try:
         queue.store.paused()
     except Exception as exc:
-        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return error_response(503, f"Queue unreachable: {line}")
-    return {"status": "ok", "queue": shown(queue.location)}
+        log.warning("health: the queue does not answer: %s", str(exc).splitlines()[:1])
+        return error_response(503, "The queue does not answer")
+    return {"status": "ok"}
 
 
 @data.get("/status", summary="What `thumbgen status --json` prints")
@@ -59,14 +64,63 @@ def status(queue: QueueDep) -> dict[str, Any]:
     return commands.status(queue).to_dict()
 
 
-@data.get("/jobs", summary="Jobs in queue order, optionally in one state")
+_NEXT = {
+    "description": "Each job as `thumbgen jobs --json` prints it, with `label` and its times. "
+    "When more follow, `X-Next-Cursor` holds the cursor of the next page and `Link` its URL.",
+    "headers": {
+        "X-Next-Cursor": {"schema": {"type": "integer"}, "description": "The next page's cursor"},
+        "Link": {"schema": {"type": "string"}, "description": '`<url>; rel="next"`'},
+    },
+}
+
+
+@data.get("/jobs", summary="A page of jobs: by state, searched, by cursor", responses={200: _NEXT})
 def jobs(
+    request: Request,
+    response: Response,
     queue: QueueDep,
     state: Annotated[State | None, Query(description="Only jobs in this state.")] = None,
+    q: Annotated[
+        str,
+        Query(max_length=200, description="Only jobs whose source path or upload name has this."),
+    ] = "",
+    error: Annotated[
+        str | None, Query(max_length=2000, description="Only jobs that failed with this line.")
+    ] = None,
+    cursor: Annotated[
+        int | None,
+        Query(ge=1, le=2**63 - 1, description="`X-Next-Cursor` of the page before."),
+    ] = None,
+    order: Annotated[
+        Literal["oldest", "newest"], Query(description="Queue order (oldest) or newest first.")
+    ] = "oldest",
     limit: Annotated[int, Query(ge=1, le=10000, description="At most this many.")] = 50,
 ) -> list[dict[str, Any]]:
-    """Each job as `thumbgen jobs --json` prints it."""
-    return [commands.job_dict(j) for j in commands.jobs(queue, state=state, limit=limit)]
+    """Jobs from ``cursor`` on; the same cost for every page, however deep."""
+    found = browsing.page(
+        queue,
+        state=state,
+        query=q,
+        error=error,
+        cursor=cursor,
+        newest_first=order == "newest",
+        limit=limit,
+    )
+    if found.next is not None:
+        response.headers["X-Next-Cursor"] = str(found.next)
+        url = request.url.include_query_params(cursor=found.next)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    return [browsing.entry(j) for j in found.jobs]
+
+
+@data.get("/failures", summary="Failed jobs grouped by their error line")
+def failures(
+    queue: QueueDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many reasons.")] = 50,
+) -> dict[str, Any]:
+    """``{"reasons": [{"error", "count"}]}``, most common first."""
+    reasons = browsing.failure_reasons(queue, limit)
+    return {"reasons": [{"error": e, "count": n} for e, n in reasons]}
 
 
 @data.get(
@@ -80,42 +134,11 @@ def job(job_id: JobId, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]
     if found is None:
         raise ApiError(404, f"No job {job_id}")
     result = commands.show_dict(found)
+    result["label"] = found.job.label or None
     # Outputs outside this server's output folder (an ``add`` with its own -o) have no URL.
     urls = (thumbnail_url(settings, p) for p in found.job.outputs)
     result["thumbnails"] = [u for u in urls if u is not None]
     return result
-
-
-@data.post(
-    "/jobs/{job_id}/retry",
-    summary="Queue a failed, cancelled or vanished job again",
-    responses={404: _ERROR, 409: _ERROR},
-)
-def retry(job_id: JobId, queue: QueueDep) -> Any:
-    """200 ``{"retried": 1}``; 409 when the job is not failed, cancelled or vanished."""
-    found = queue.store.job(job_id)
-    if found is None:
-        raise ApiError(404, f"No job {job_id}")
-    if not commands.retry(queue, [str(job_id)]):
-        state = found.job.state.value
-        raise ApiError(
-            409, f"Job {job_id} is {state}: only failed, cancelled or vanished jobs are retried"
-        )
-    return {"retried": 1}
-
-
-@data.post("/queue/pause", summary="Stop workers everywhere from starting jobs")
-def pause(queue: QueueDep) -> dict[str, bool]:
-    """Running jobs finish; ``{"paused": true}``."""
-    commands.pause(queue)
-    return {"paused": True}
-
-
-@data.post("/queue/resume", summary="Let workers start jobs again")
-def resume(queue: QueueDep) -> dict[str, bool]:
-    """``{"paused": false}``."""
-    commands.resume(queue)
-    return {"paused": False}
 
 
 def thumbnail_url(settings: ServerSettings, path: str) -> str | None:

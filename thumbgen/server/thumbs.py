@@ -10,9 +10,11 @@ accepted; when none was, it carries the first file's status (415) and an
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from thumbgen import locations
+from thumbgen.commands.browsing import label_uploads
 from thumbgen.commands.queues import Queue
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
 from thumbgen.options import Fit, Format, Options
@@ -86,6 +89,7 @@ _ERROR = {"description": '`{"error": "one line"}`'}
         413: _ERROR,
         415: {"description": "No file was an image: the per-file list and an `error` line."},
         422: _ERROR,
+        507: {"description": "The uploads disk is full: one line, nothing stored"},
     },
 )
 async def upload(
@@ -94,13 +98,14 @@ async def upload(
     queue: Annotated[Queue, Depends(get_queue)],
 ) -> Response:
     """Store each file by content hash and queue one job per image (the same file: one job)."""
-    form = await uploads.receive(
-        request,
-        staging_folder(settings.uploads_dir),
-        max_bytes=settings.max_upload_bytes,
-        max_files=settings.max_files,
-        idle_seconds=settings.idle_timeout,
-    )
+    with _disk_full_is_507():
+        form = await uploads.receive(
+            request,
+            staging_folder(settings.uploads_dir),
+            max_bytes=settings.max_upload_bytes,
+            max_files=settings.max_files,
+            idle_seconds=settings.idle_timeout,
+        )
     try:
         options = _options(settings, form.fields)
         if not form.files:
@@ -108,7 +113,8 @@ async def upload(
                 400, "No file in the request: send images as form files, e.g. -F file=@a.jpg"
             )
         # One trip to a worker thread for the disk and the queue (fsync, link, submit).
-        queued = await run_in_threadpool(_store_and_queue, form, settings, queue, options)
+        with _disk_full_is_507():
+            queued = await run_in_threadpool(_store_and_queue, form, settings, queue, options)
     except BaseException:
         await run_in_threadpool(uploads.discard, form)
         raise
@@ -131,6 +137,17 @@ async def upload(
     return JSONResponse(body, status_code=entries[0]["status"])
 
 
+@contextlib.contextmanager
+def _disk_full_is_507() -> Iterator[None]:
+    """A full (or over-quota) uploads disk as 507 and one line, not a 500 with a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise ApiError(507, "The uploads disk is full: nothing was stored") from None
+
+
 def _store_and_queue(
     form: uploads.Form, settings: ServerSettings, queue: Queue, options: Options
 ) -> list[QueuedFile]:
@@ -142,8 +159,22 @@ def _store_and_queue(
     # its lock back off in sleeps of up to 100 ms: under load the slowest
     # uploads waited over half a second. A Python lock hands over at once.
     serial = _SUBMITTING if locations.is_path(queue.location) else contextlib.nullcontext()
-    with serial:
-        return queue_files(queue, stored, options)
+    try:
+        with serial:
+            label_uploads(
+                queue, {p.stored: _given_name(p.filename) for p in form.files if p.stored}
+            )
+            return queue_files(queue, stored, options)
+    except BaseException:
+        # No job will ever read a file stored now (the queue is down, say):
+        # removed, so the client's retry stores and queues it afresh.
+        uploads.unstore(form, settings.uploads_dir)
+        raise
+
+
+def _given_name(filename: str) -> str:
+    """The name the client's file had: browsers send ``"``, CR and LF as %22, %0D, %0A (HTML)."""
+    return filename.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
 
 
 def _options(settings: ServerSettings, fields: dict[str, list[str]]) -> Options:

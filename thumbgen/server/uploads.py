@@ -45,6 +45,14 @@ STALE_SECONDS = 3600.0
 FILE_FIELDS = ("file", "files")
 #: Largest form field (size, fit...): they are short words.
 MAX_FIELD_BYTES = 1024
+#: Form fields (not files) in one request: a few sizes and fit, format, quality.
+#: Without a cap, 300 MiB of ``size=1`` fields were held as a million strings.
+MAX_FIELDS = 64
+#: Largest header block of one part (its name and content type).
+MAX_HEADER_BYTES = 8 * 1024
+#: A whole request's body at most (raised to one file's limit and a margin if
+#: that is larger): however it is split into parts, this is all that is read.
+MAX_REQUEST_BYTES = 1024 * 1024 * 1024
 #: Data held before it is written to disk, per request (a few chunks).
 WRITE_BYTES = 1024 * 1024
 #: Longest wait for the next piece of a request body, in seconds (``--idle-timeout``).
@@ -68,6 +76,8 @@ class Part:
     #: Set once stored: the content-named path, or why it was refused.
     stored: str | None = None
     refused: str | None = None
+    #: Whether this request stored the file (False: the same bytes were there).
+    created: bool = False
 
 
 @dataclasses.dataclass
@@ -90,6 +100,8 @@ class _Receiver:
         self.folder = folder
         self.max_bytes = max_bytes
         self.max_files = max_files
+        self.fields = 0
+        self.header_bytes = 0
         self.form = Form()
         self.refusal: ApiError | None = None
         self.ended = False
@@ -107,15 +119,24 @@ class _Receiver:
     # -- parser callbacks (plain and quick: the disk work happens in flush) --
 
     def on_part_begin(self) -> None:
+        self.header_bytes = 0
         self._disposition = b""
         self._field = None
         self._part = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
+        if self._header_room(end - start):
+            self._header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
+        if self._header_room(end - start):
+            self._header_value += data[start:end]
+
+    def _header_room(self, n: int) -> bool:
+        self.header_bytes += n
+        if self.header_bytes > MAX_HEADER_BYTES:
+            self._refuse(413, "A part's headers are too long")
+        return self.refusal is None
 
     def on_header_end(self) -> None:
         if self._header_name.lower() == b"content-disposition":
@@ -127,7 +148,13 @@ class _Receiver:
         name = params.get(b"name", b"").decode("utf-8", "replace")
         # A part is a file if it has a filename, or is named "file" even without one
         # (curl -F 'file=<a.jpg' sends the bytes without a name).
+        if self.refusal is not None:
+            return
         if b"filename" not in params and name not in FILE_FIELDS:
+            self.fields += 1
+            if self.fields > MAX_FIELDS:
+                self._refuse(413, f"Too many form fields: at most {MAX_FIELDS} in one request")
+                return
             self._field = (name, bytearray())
             return
         if len(self.form.files) >= self.max_files:
@@ -162,6 +189,8 @@ class _Receiver:
 
     def on_part_end(self) -> None:
         if self.refusal is not None:
+            self._field = None
+            self._part = None
             return
         if self._field is not None:
             name, value = self._field
@@ -240,24 +269,22 @@ async def receive(
     midway leaves nothing behind either. The caller must :func:`store` or
     :func:`discard` the returned form's files.
     """
-    kind, params = parse_options_header(request.headers.get("content-type", ""))
-    if kind != b"multipart/form-data" or not params.get(b"boundary"):
-        raise ApiError(
-            400, "Send the images as multipart/form-data, e.g. curl -F file=@photo.jpg URL"
-        )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_files * (max_bytes + 64 * 1024):
-        raise ApiError(413, "The request is larger than the upload limits allow")
+    boundary, cap = _checked_headers(request, max_bytes, max_files)
     receiver = _Receiver(folder, max_bytes, max_files)
     callbacks = {
         name: getattr(receiver, name)
         for name in dir(receiver)
         if name.startswith("on_") and callable(getattr(receiver, name))
     }
-    parser = MultipartParser(params[b"boundary"], callbacks)  # type: ignore[arg-type]
-    drained = 0
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    drained = received = 0
     try:
         async for chunk in _idle_limited(request, idle_seconds):
+            received += len(chunk)
+            if received > cap and receiver.refusal is None:
+                receiver.refusal = ApiError(
+                    413, "The request is larger than the upload limits allow"
+                )
             if receiver.refusal is not None:
                 drained += len(chunk)
                 if drained > DRAIN_BYTES:
@@ -282,6 +309,20 @@ async def receive(
         await run_in_threadpool(receiver.discard)
         raise
     return receiver.form
+
+
+def _checked_headers(request: Request, max_bytes: int, max_files: int) -> tuple[bytes, int]:
+    """The multipart boundary and the request's size cap; 400 or 413 from the headers alone."""
+    kind, params = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ApiError(
+            400, "Send the images as multipart/form-data, e.g. curl -F file=@photo.jpg URL"
+        )
+    cap = max(MAX_REQUEST_BYTES, max_bytes + 1024 * 1024)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > min(cap, max_files * (max_bytes + 64 * 1024)):
+        raise ApiError(413, "The request is larger than the upload limits allow")
+    return params[b"boundary"], cap
 
 
 async def _idle_limited(request: Request, idle_seconds: float) -> AsyncIterator[bytes]:
@@ -324,11 +365,27 @@ def store(form: Form, location: str) -> None:
             part.stored = uploads.path(name)
             staged.append((name, part.temp_path))
     try:
-        uploads.put_new(staged)
+        created = iter(uploads.put_new(staged))
+        for part in form.files:
+            if part.stored is not None:
+                part.created = next(created)
     finally:
         for part in form.files:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(part.temp_path)
+
+
+def unstore(form: Form, location: str) -> None:
+    """Remove the stored files this request created (its jobs could not be queued).
+
+    A file that was there before (the same bytes, uploaded earlier) is kept:
+    an earlier job may still need it.
+    """
+    uploads = open_storage(location)
+    keys = [os.path.basename(p.stored) for p in form.files if p.stored and p.created]
+    # The client gets the queue's 503 either way; a file left behind is only litter.
+    with contextlib.suppress(Exception):
+        uploads.delete(keys)
 
 
 def discard(form: Form) -> None:

@@ -43,7 +43,7 @@ def test_a_page_of_one_state_skips_the_others(store: JobStore, tmp_path: Path) -
     assert _ids(store, state=State.FAILED) == [first.id]
     assert _ids(store, state=State.DONE) == [second.id]
     queued = _walk(store, 2, state=State.QUEUED, newest_first=False)
-    assert sum(queued, []) == [j.id for j in store.jobs(State.QUEUED)]
+    assert [i for page in queued for i in page] == [j.id for j in store.jobs(State.QUEUED)]
     assert [len(p) for p in queued] == [2, 2]
 
 
@@ -103,7 +103,8 @@ def test_failures_are_grouped_by_reason_most_common_first(store: JobStore, tmp_p
     truncated = _ids(store, state=State.FAILED, error="truncated", limit=2)
     assert len(truncated) == 2
     more = _ids(store, state=State.FAILED, error="truncated", after=truncated[-1])
-    assert len(more) == 1 and more[0] < truncated[-1]
+    assert len(more) == 1
+    assert more[0] < truncated[-1]
 
 
 @pytest.mark.parametrize("limit", [1, 50])
