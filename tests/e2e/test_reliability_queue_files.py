@@ -15,6 +15,7 @@ from pathlib import Path
 
 from support.imagegen import write_jpegs
 from support.procs import run_thumbgen
+from support.redis_server import redis_server
 
 
 def _foreign(path: Path) -> None:
@@ -146,8 +147,11 @@ def test_repair_salvages_a_damaged_queue_and_a_worker_finishes_its_jobs(
     assert again.stdout.strip() == f"Queue {path} is not damaged; nothing to repair"
 
 
-def test_repair_says_in_one_line_that_it_does_not_apply_to_redis(env: dict[str, str]) -> None:
-    result = run_thumbgen("repair", "--queue", "redis://127.0.0.1:1/0", env=env)
+def test_repair_says_in_one_line_that_it_does_not_apply_to_redis(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with redis_server(tmp_path / "redis") as server:
+        result = run_thumbgen("repair", "--queue", server.url, env=env)
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.strip().splitlines()
     assert "is a Redis queue" in line

@@ -49,6 +49,8 @@ def status(
         if watch:
             _watch(q, as_json=as_json)
         report = commands.status(q, failures=limit)
+        for warning in report.warnings:
+            render.warn(warning)
         if as_json:
             render.line(json.dumps(report.to_dict(), indent=2))
         elif failed:

@@ -29,6 +29,8 @@ class StatusReport:
     finished_last_minute: int
     failures: list[Failure]
     paused: bool = False
+    #: Settings of the queue's server that put it at risk (Redis persistence off...).
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def stranded(self) -> int:
@@ -56,6 +58,7 @@ class StatusReport:
             "finished_last_minute": self.finished_last_minute,
             "worker_list": [dataclasses.asdict(w) for w in self.workers],
             "failures": [{"source": f.source, "error": f.error} for f in self.failures],
+            "warnings": list(self.warnings),
         }
 
 
@@ -70,6 +73,7 @@ def status(queue: Queue, *, failures: int | None = 5) -> StatusReport:
         finished_last_minute=store.finished_since(now - 60),
         failures=store.failures(failures),
         paused=store.paused(),
+        warnings=store.warnings(),
     )
 
 

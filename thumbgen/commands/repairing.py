@@ -1,4 +1,8 @@
-"""``repair``: salvage what a damaged queue file still holds into a fresh queue."""
+"""``repair``: salvage what a damaged queue file still holds into a fresh queue.
+
+On Redis, where there is no file, it lets a new queue start where one was
+lost (its keys gone), which no command does by itself.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ class RepairReport:
     queue: str
     #: False for a Redis queue: there is no file to salvage.
     applies: bool
+    #: A Redis queue marked lost, whose marker was removed (a new queue may start).
+    restarted: bool = False
     #: False when the file was sound and left as it was.
     repaired: bool = False
     requeued: int = 0
@@ -26,6 +32,11 @@ class RepairReport:
 
     def summary(self) -> str:
         """The one line ``thumbgen repair`` prints."""
+        if self.restarted:
+            return (
+                f"Queue {self.queue} was lost; the next `thumbgen add` or `thumbgen worker` "
+                "starts a new, empty queue there"
+            )
         if not self.applies:
             return (
                 f"Nothing to repair: {self.queue} is a Redis queue, whose data Redis keeps "
@@ -49,7 +60,8 @@ def repair(location: str) -> RepairReport:
     """
     salvage = backend.repair(location)
     if salvage is None:
-        return RepairReport(backend.shown(location), applies=False)
+        restarted = backend.forget_loss(location)
+        return RepairReport(backend.shown(location), applies=False, restarted=restarted)
     return RepairReport(
         display_path(location),
         applies=True,

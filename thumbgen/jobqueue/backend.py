@@ -61,6 +61,19 @@ def repair(location: str) -> Salvage | None:
     raise _unsupported(loc)
 
 
+def forget_loss(location: str) -> bool:
+    """Let a new queue start where one was lost (Redis); True if one had been marked lost.
+
+    A Redis queue whose keys vanished is marked lost by the first process
+    that notices, and no command starts a new one there until this is called.
+    """
+    if locations.parse(location).kind is Kind.REDIS:
+        from . import redis
+
+        return redis.forget_loss(location)
+    return False
+
+
 def _unsupported(loc: locations.Location) -> QueueError:
     # The message lists what does work: "not available yet" for a typo
     # (rdis://) sent people looking for a release that would never come.

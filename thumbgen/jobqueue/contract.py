@@ -260,6 +260,14 @@ class JobStore(Protocol):
         """Whether workers are held from claiming (:meth:`pause`), in constant time."""
         ...
 
+    def warnings(self) -> list[str]:
+        """Settings of the store's server that put the queue at risk, one line each.
+
+        A Redis that keeps nothing on disk or may evict keys can lose the
+        whole queue; a queue file has none to report.
+        """
+        ...
+
     # -- steering ------------------------------------------------------------
 
     def pause(self) -> None:

@@ -36,6 +36,16 @@ def open_backend(location: str, *, create: bool = True, readonly: bool = False) 
     )
 
 
+def forget_loss(location: str) -> bool:
+    """Remove the marker of a lost queue (the next ``add`` starts afresh); True if there was one."""
+    from . import connection
+    from .base import LOST, key
+
+    parsed = urls.parse(location)
+    client = connection.connect(parsed, connection.Settings.from_env())
+    return bool(connection.once(parsed, lambda: client.delete(key(LOST))))
+
+
 def _open_store(
     location: urls.RedisLocation, tokens: Tokens, *, create: bool, readonly: bool
 ) -> JobStore:

@@ -11,11 +11,13 @@ exactly, so any Linux name round-trips, on any host.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from thumbgen.errors import QueueError
+from thumbgen.errors import QueueError, QueueLost
 from thumbgen.jobqueue.contract import (
     Attempt,
     Counts,
@@ -58,6 +60,25 @@ def key(name: str) -> bytes:
     return _P + name.encode()
 
 
+#: The marker a process leaves when it finds the queue's keys gone; only
+#: ``thumbgen repair`` removes it (see :func:`lost_message`).
+LOST = "lost"
+
+
+def lost_message(location: RedisLocation, seen: str) -> str:
+    """The one line about a Redis queue whose keys vanished."""
+    return (
+        f"Queue {location.shown} was lost ({seen}): Redis no longer holds its jobs (a "
+        "FLUSHALL, a failover to an empty replica, or keys evicted); nothing was recreated. "
+        "Turn on persistence and maxmemory-policy noeviction, then `thumbgen repair` "
+        "starts a new, empty queue there"
+    )
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _float(value: bytes | None) -> float | None:
     return None if value is None else float(value)
 
@@ -84,6 +105,9 @@ class RedisBase:
         self._scripts: dict[str, Any] = {}
         schema = self._once(lambda: self.r.hget(key("meta"), "schema"))
         if schema is None:
+            lost = self._once(lambda: self.r.get(key(LOST)))
+            if lost is not None:
+                raise QueueLost(lost_message(location, dec(lost)))
             if not create or readonly:
                 raise QueueError(
                     f"No queue at {location.shown}; `thumbgen add` creates one (or check --queue)"
@@ -117,8 +141,26 @@ class RedisBase:
     def _run(self, name: str, source: str, args: Sequence[Any], *, patient: bool = True) -> Any:
         self._writable()
         script = self._script(name, source)
-        step = lambda: script(args=[_P, *args])  # noqa: E731
+
+        def step() -> Any:
+            try:
+                return script(args=[_P, *args])
+            except Exception as exc:
+                if "THUMBGEN_QUEUE_LOST" not in str(exc):
+                    raise
+            raise self._lost()
+
         return self._patiently(step) if patient else self._once(step)
+
+    def _lost(self) -> QueueLost:
+        """The queue's keys are gone: leave a marker, so that no ``add`` starts afresh silently."""
+        import socket
+
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        seen = f"found gone at {when} by a thumbgen on {socket.gethostname()}"
+        with contextlib.suppress(Exception):
+            self.r.set(key(LOST), enc(seen), nx=True)
+        return QueueLost(lost_message(self.location, seen))
 
     def options_for(self, digest: bytes) -> Options:
         """The options stored under ``digest`` (cached: they never change)."""
@@ -240,6 +282,34 @@ class RedisBase:
     def paused(self) -> bool:
         """Whether the queue is paused: one HEXISTS."""
         return bool(self._once(lambda: self.r.hexists(key("meta"), "paused")))
+
+    def warnings(self) -> list[str]:
+        """Persistence off, or an eviction policy that may drop the queue's keys.
+
+        Managed services often refuse CONFIG: then there is nothing to say.
+        """
+        try:
+            config: dict[str, str] = {}
+            for name in ("appendonly", "save", "maxmemory-policy"):
+                # redis-py decodes CONFIG GET's reply itself (str or bytes by version).
+                for k, v in self.r.config_get(name).items():
+                    config[_text(k)] = _text(v)
+        except Exception:
+            return []
+        shown, found = self.location.shown, []
+        if config.get("appendonly") != "yes":
+            kept = "nothing" if not config.get("save") else "only periodic snapshots"
+            found.append(
+                f"Redis at {shown} keeps {kept} on disk (appendonly no): a restart or "
+                "failover can lose queued jobs; set appendonly yes"
+            )
+        policy = config.get("maxmemory-policy", "noeviction")
+        if policy != "noeviction":
+            found.append(
+                f"Redis at {shown} may evict keys (maxmemory-policy {policy}): "
+                "the queue can lose jobs; set maxmemory-policy noeviction"
+            )
+        return found
 
     def workers(self) -> list[WorkerInfo]:
         """Every registered worker, oldest first."""

@@ -112,6 +112,11 @@ local function end_try(id, owner, state, now, err_json)
   close_try(id, now, state, err_json)
   free_worker(owner, true)
 end
+-- The queue must still be there: after a FLUSHALL, a failover to an empty
+-- replica or an evicted key, a script would quietly start a new queue.
+if redis.call('HEXISTS', P .. 'meta', 'schema') == 0 then
+  return redis.error_reply('THUMBGEN_QUEUE_LOST')
+end
 """
 
 #: ARGV: P, now, now_us, batch, priority, digest, options JSON, token,

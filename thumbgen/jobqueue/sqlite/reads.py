@@ -189,6 +189,10 @@ class SqliteReads(SqliteDb):
         """Whether the queue is paused: one row of ``meta``."""
         return bool(self._read(IS_PAUSED))
 
+    def warnings(self) -> list[str]:
+        """None: a queue file has no server settings to get wrong."""
+        return []
+
     def workers(self) -> list[WorkerInfo]:
         """Every registered worker."""
         return self._query(self._workers)
