@@ -100,7 +100,9 @@ def raw_strips_empty(f: BinaryIO) -> bool:
     for tags in sensors:
         counts = tags.get(279, ()) + tags.get(325, ())  # strip and tile byte counts
         offsets = tags.get(273, ()) + tags.get(324, ())
-        if any(counts) and any(offsets):
+        # No count tag at all is a garbled IFD, not an empty one: the decoder
+        # then says the file is corrupt.
+        if not counts or (any(counts) and any(offsets)):
             return False
     return True
 
