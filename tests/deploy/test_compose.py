@@ -213,6 +213,7 @@ class Buckets:
 
         self.photos = store("photos")
         self.thumbnails = store("thumbnails")
+        self.uploads = store("uploads")
 
     def drop(self, photos: list[Path]) -> None:
         import obstore
@@ -225,6 +226,12 @@ class Buckets:
 
         keys = [m["path"] for batch in obstore.list(self.thumbnails) for m in batch]
         return {key: bytes(obstore.get(self.thumbnails, key).bytes()) for key in keys}
+
+    def uploaded(self) -> list[str]:
+        """The originals the API stored: in a bucket, no volume shared with the workers."""
+        import obstore
+
+        return [str(m["path"]) for batch in obstore.list(self.uploads) for m in batch]
 
 
 def assert_complete(outputs: dict[str, bytes], count: int) -> None:
@@ -293,6 +300,8 @@ def test_the_stack_runs_from_the_checkout(
         status = stack.wait_status(done=10)
         assert_complete(where.outputs(), 10)
         assert status["done"] == 10
+        if isinstance(where, Buckets):
+            assert len(where.uploaded()) == 5
 
         # Three worker containers; one killed while it runs jobs of a batch.
         stack.compose("up", "-d", "--no-recreate", "--scale", "worker=3")
