@@ -164,7 +164,7 @@ def _waiting_out_locks(step: Callable[[], T], locked: list[bool]) -> T | None:
             locked[0] = True
         return None
     if locked[0]:
-        log.warning("queue unlocked; carrying on")
+        log.warning("queue writable again; carrying on")
         locked[0] = False
     return result
 

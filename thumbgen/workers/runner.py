@@ -117,5 +117,5 @@ def _record(outcome: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> No
             time.sleep(_RECORD_PAUSE)
             continue
         if told:
-            log.warning("queue unlocked; outcome recorded")
+            log.warning("queue writable again; outcome recorded")
         return

@@ -173,6 +173,9 @@ class SqliteDb:
                 f"Queue {display_path(self.path)} stayed locked by another process for "
                 f"{BUSY_TIMEOUT:.0f} s; try again"
             )
+        if "disk is full" in message or "disk I/O error" in message:
+            # Transient: the worker retries, and recovers once space returns.
+            return TransientError(f"Queue {display_path(self.path)} cannot be written: {message}")
         if "unable to open" in message or "readonly" in message or opening.damaged(message):
             return opening.explain(self.path, exc)
         return QueueError(f"Cannot use queue {display_path(self.path)}: {message}")

@@ -11,6 +11,7 @@ so this module is imported only when a transport is made.
 from __future__ import annotations
 
 import datetime
+import logging
 import sqlite3
 
 from huey import SqliteHuey
@@ -18,9 +19,40 @@ from huey.storage import SqliteStorage
 
 from thumbgen.jobqueue.contract import QUEUE_NAME
 
+log = logging.getLogger("thumbgen.worker")
+
 
 class NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
-    """Huey's storage with ``synchronous=NORMAL``, like the store's connection."""
+    """Huey's storage with ``synchronous=NORMAL``, like the store's connection.
+
+    Reading a token that fails (a full disk under the queue file, a lock held
+    past the busy timeout) is said once per episode and per process, then
+    nothing until the reason changes or the queue reads again: Huey's
+    consumer logged a traceback for every try, thousands of lines a minute.
+    """
+
+    #: Why reading tokens fails right now (None: it works).
+    _trouble: str | None = None
+
+    def _episode(self, exc: sqlite3.Error | None) -> None:
+        reason = None if exc is None else " ".join(str(exc).split())
+        if reason == self._trouble:
+            return
+        if reason is not None:
+            log.warning("Cannot read the queue %s: %s; waiting for it", self.filename, reason)
+        else:
+            log.warning("queue %s readable again", self.filename)
+        self._trouble = reason
+
+    def dequeue(self) -> bytes | None:
+        """The next token, or None when there is none or the queue cannot be read now."""
+        try:
+            data: bytes | None = super().dequeue()
+        except sqlite3.Error as exc:
+            self._episode(exc)
+            return None
+        self._episode(None)
+        return data
 
     def _create_connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = super()._create_connection()
@@ -32,16 +64,16 @@ class NormalSyncStorage(SqliteStorage):  # type: ignore[misc]
     def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
         """Tokens now due; none while another process holds the queue locked.
 
-        Huey's scheduler would log a lock past the busy timeout as a traceback
-        (the worker service logs it as one line); the due tokens stay in the
-        table and are read once the lock goes.
+        Huey's scheduler would log a lock past the busy timeout, or a full
+        disk, as a traceback each second (said once per episode instead); the
+        due tokens stay in the table and are read once it goes.
         """
         try:
             due: list[bytes] = super().read_schedule(ts)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
+        except sqlite3.Error as exc:
+            self._episode(exc)  # a full disk, too
             return []
+        self._episode(None)
         return due
 
 
