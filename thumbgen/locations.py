@@ -29,7 +29,12 @@ class Kind(enum.StrEnum):
 
 
 #: URL schemes by the kind of location they name.
-SCHEMES = {"redis": Kind.REDIS, "rediss": Kind.REDIS, "s3": Kind.S3}
+SCHEMES = {
+    "redis": Kind.REDIS,
+    "rediss": Kind.REDIS,
+    "redis+sentinel": Kind.REDIS,
+    "s3": Kind.S3,
+}
 
 
 @dataclasses.dataclass(frozen=True)

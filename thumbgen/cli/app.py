@@ -94,7 +94,8 @@ def _main(
             envvar="THUMBGEN_QUEUE",
             show_default="queue.db in the per-user data folder",
             help="Queue: a SQLite file, or redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for "
-            "TLS) for workers on many machines. Also accepted after the command.",
+            "TLS, redis+sentinel://HOST:PORT/SERVICE/DB through Sentinel) for workers on many "
+            "machines. Also accepted after the command.",
         ),
     ] = None,
     config: Annotated[

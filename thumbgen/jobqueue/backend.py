@@ -77,7 +77,7 @@ def forget_loss(location: str) -> bool:
 def _unsupported(loc: locations.Location) -> QueueError:
     # The message lists what does work: "not available yet" for a typo
     # (rdis://) sent people looking for a release that would never come.
-    known = "a SQLite file path, redis://HOST:PORT/DB or rediss:// (TLS)"
+    known = "a SQLite file path, redis://HOST:PORT/DB, rediss:// (TLS) or redis+sentinel://"
     if loc.kind is Kind.OTHER:
         what = f"unknown scheme {loc.scheme}://"
     else:

@@ -102,6 +102,7 @@ CASES = [
     (["add", "{tmp}/src", "-o", "/proc/a/b"], 1, "Cannot write thumbnails to /proc/a/b"),
     (["--queue", "rdis://127.0.0.1/0", "status"], 1, "unknown scheme rdis://"),
     (["--queue", "rdis://127.0.0.1/0", "status"], 1, "redis://HOST:PORT/DB"),
+    (["--queue", "redis+sentinel://127.0.0.1:1", "status"], 1, "No service name"),
     (["add", "{tmp}/src", "--queue", "s3://bucket/q"], 1, "s3:// cannot hold a queue"),
     (["--config", "{tmp}/two.toml", "add", "{tmp}/src"], 2, 'workers = "two" in'),
     (["--config", "{tmp}/size.toml", "add", "{tmp}/src"], 2, "Invalid size 'big'"),

@@ -51,7 +51,7 @@ def test_redis_locations_go_to_the_redis_backend(location: str, shown: str) -> N
 def test_another_scheme_gets_the_same_one_line_error() -> None:
     with pytest.raises(QueueError, match=r"^Invalid queue 'ftp://x/q': unknown scheme ftp://"):
         backend.open_queue("ftp://x/q")
-    with pytest.raises(QueueError, match=r"use a SQLite file path, redis://HOST:PORT/DB or"):
+    with pytest.raises(QueueError, match=r"use a SQLite file path, redis://HOST:PORT/DB, "):
         backend.open_queue("ftp://x/q")
 
 

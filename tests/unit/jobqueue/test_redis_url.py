@@ -107,3 +107,24 @@ def test_huey_reads_tokens_from_the_keys_the_scripts_write() -> None:
     assert huey.storage.schedule_key == huey_storage.TOKEN_SCHEDULE
     assert f"'{huey_storage.TOKEN_LIST}'" in scripts.SUBMIT
     assert f"'{huey_storage.TOKEN_SCHEDULE}'" in scripts.SUBMIT
+
+
+def test_a_sentinel_url_names_the_sentinels_the_service_and_the_database() -> None:
+    loc = url.parse("redis+sentinel://:s3cret@10.0.0.1:26380,10.0.0.2/jobs/2")
+    assert loc.sentinels == (("10.0.0.1", 26380), ("10.0.0.2", 26379))
+    assert (loc.service, loc.db, loc.password) == ("jobs", 2, "s3cret")
+    assert loc.shown == "redis+sentinel://:***@10.0.0.1:26380,10.0.0.2/jobs/2"
+    assert url.parse("redis+sentinel://h/jobs").db == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("redis+sentinel://h:26379", "No service name"),
+        ("redis+sentinel://h:26379/jobs/x", "Bad database number 'x'"),
+        ("redis+sentinel://h:port/jobs", "Bad sentinel 'h:port'"),
+    ],
+)
+def test_a_bad_sentinel_url_is_one_line(text: str, message: str) -> None:
+    with pytest.raises(QueueError, match=message):
+        url.parse(text)

@@ -111,11 +111,35 @@ def import_redis() -> Any:
     return redis
 
 
-def connect(location: RedisLocation, settings: Settings) -> redis.Redis:
-    """A client for ``location`` (connections are made on first use)."""
+def connect(
+    location: RedisLocation, settings: Settings, *, read_timeout: float = 0.0
+) -> redis.Redis:
+    """A client for ``location`` (connections are made on first use).
+
+    Through sentinels, the client asks them for the master before each new
+    connection, and drops its connections when the master it talks to is
+    demoted: a failover is an outage like any other, waited out by
+    :func:`patiently`.
+    """
     redis_mod = import_redis()
+    options = client_options(settings, read_timeout=read_timeout)
+    if location.service is not None:
+        from redis.sentinel import Sentinel
+
+        timeouts = {"socket_timeout": settings.connect_timeout}
+        timeouts["socket_connect_timeout"] = settings.connect_timeout
+        sentinel = Sentinel(list(location.sentinels), sentinel_kwargs=timeouts)
+        master: redis.Redis = sentinel.master_for(
+            location.service,
+            db=location.db,
+            username=location.username,
+            health_check_interval=15,
+            decode_responses=False,
+            **{**options, "password": location.password or options["password"]},
+        )
+        return master
     client: redis.Redis = redis_mod.Redis.from_url(
-        location.url, health_check_interval=15, decode_responses=False, **client_options(settings)
+        location.url, health_check_interval=15, decode_responses=False, **options
     )
     return client
 

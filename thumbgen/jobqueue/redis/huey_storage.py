@@ -110,9 +110,12 @@ def make_huey(location: RedisLocation, settings: connection.Settings) -> RedisHu
     redis_mod = connection.import_redis()
     # The socket timeout is longer than BRPOP's wait, so an idle worker's
     # read is not cut short.
-    pool = redis_mod.ConnectionPool.from_url(
-        location.url, **connection.client_options(settings, read_timeout=2.0)
-    )
+    if location.service is not None:
+        pool = connection.connect(location, settings, read_timeout=2.0).connection_pool
+    else:
+        pool = redis_mod.ConnectionPool.from_url(
+            location.url, **connection.client_options(settings, read_timeout=2.0)
+        )
     kwargs: dict[str, Any] = {"connection_pool": pool, "read_timeout": 1}
     huey = ThumbgenRedisHuey(QUEUE_NAME, results=False, utc=True, **kwargs)
     huey.storage.location = location
