@@ -19,6 +19,7 @@ DATA_ENDPOINTS = [
     ("POST", "/jobs/1/retry", 404),
     ("POST", "/jobs/1/cancel", 404),
     ("POST", "/jobs/retry", 200),
+    ("POST", "/jobs/cancel", 200),
     ("POST", "/jobs/clear", 200),
     ("GET", "/failures", 200),
     ("POST", "/queue/pause", 200),
@@ -29,7 +30,7 @@ DATA_ENDPOINTS = [
     ("GET", "/throughput", 200),
 ]
 #: What answers without a token even on a server that has one.
-OPEN_ENDPOINTS = ["/health", "/", "/static/dashboard.js", "/static/dashboard.css", "/openapi.json"]
+OPEN_ENDPOINTS = ["/health", "/", "/static/app.js", "/static/dashboard.css", "/openapi.json"]
 
 
 @pytest.mark.parametrize(("method", "path", "_"), DATA_ENDPOINTS)

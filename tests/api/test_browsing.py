@@ -97,6 +97,9 @@ def test_cancel_takes_a_queued_job_out_and_refuses_others(
         assert r.status_code == 409
         assert r.json() == {"error": f"Job {job_id} is {state}: only queued jobs are cancelled"}
     assert http.post("/jobs/99999/cancel").json() == {"error": "No job 99999"}
+    more = queued(http, tmp_path / "more", 2)
+    assert http.post("/jobs/cancel").json() == {"cancelled": 2}
+    assert {http.get(f"/jobs/{i}").json()["state"] for i in more} == {"cancelled"}
 
 
 def test_clear_forgets_finished_jobs_only(

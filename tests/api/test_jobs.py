@@ -68,6 +68,7 @@ def test_jobs_are_listed_in_order_and_by_state(
         "queued_at",
         "started_at",
         "finished_at",
+        "thumbnails",
     }
     for state, expected in (("done", ids[:1]), ("failed", ids[1:2]), ("queued", ids[2:])):
         got = http.get("/jobs", params={"state": state}).json()
@@ -270,7 +271,7 @@ def test_the_dashboard_page_and_its_files(guarded: InProcessServer) -> None:
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert page.headers["x-content-type-options"] == "nosniff"
         assert http.head("/").status_code == 200
-        for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+        for name, kind in (("app.js", "text/javascript"), ("dashboard.css", "text/css")):
             got = http.get(f"/static/{name}")
             assert got.status_code == 200
             assert got.headers["content-type"] == f"{kind}; charset=utf-8"

@@ -112,3 +112,15 @@ def test_an_empty_queue_has_empty_pages(store: JobStore, limit: int) -> None:
     assert store.page(limit=limit) == []
     assert store.page(query="x", limit=limit) == []
     assert store.failure_reasons() == []
+
+
+def test_a_reason_leaves_out_the_source_so_one_kind_is_one_group(
+    store: JobStore, tmp_path: Path
+) -> None:
+    store.submit(new_jobs(3), options(tmp_path), batch="b")
+    for _ in range(3):
+        job = claim(store)
+        store.fail(job.id, OWNER, f"Corrupt image: {job.source} (Truncated File Read)")
+    reason = "Corrupt image: {source} (Truncated File Read)"
+    assert store.failure_reasons() == [(reason, 3)]
+    assert len(store.page(state=State.FAILED, error=reason)) == 3

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from thumbgen.errors import UsageError
-from thumbgen.jobqueue.contract import JobRecord, State
+from thumbgen.jobqueue.contract import JobDetail, JobRecord, State
 
 from .inspecting import job_dict
 
@@ -65,6 +65,19 @@ def entry(job: JobRecord) -> dict[str, Any]:
     data["started_at"] = job.started_at
     data["finished_at"] = job.finished_at
     return data
+
+
+def options_list(detail: JobDetail) -> list[dict[str, Any]]:
+    """Each output a job asked for: size, fit, format and quality, as a request spells them."""
+    return [
+        {
+            "size": spec.size.label,
+            "fit": spec.fit.value,
+            "format": spec.format.value,
+            "quality": spec.quality,
+        }
+        for spec in detail.options.specs
+    ]
 
 
 def failure_reasons(queue: Queue, limit: int = 50) -> list[tuple[str, int]]:

@@ -231,8 +231,9 @@ class JobStore(Protocol):
 
         ``after`` is a cursor: the id of the last job of the previous page,
         so a page costs the same at any depth (no offset is skipped over).
-        ``state`` keeps one state; ``error`` the jobs whose error is exactly
-        that line; ``query`` the jobs whose source path or label contains it
+        ``state`` keeps one state; ``error`` the jobs whose reason is exactly
+        that line (:func:`~thumbgen.jobqueue.policy.reason`); ``query`` the
+        jobs whose source path or label contains it
         (ASCII letters in any case). Paging without ``query`` or ``error``
         reads only the page's jobs; with them a store may scan (SQLite with
         an index for the state, Redis chunk by chunk) until the page is full.
@@ -240,7 +241,11 @@ class JobStore(Protocol):
         ...
 
     def failure_reasons(self, limit: int = 50) -> list[tuple[str, int]]:
-        """Failed jobs grouped by their error line: (error, count), most common first."""
+        """Failed jobs grouped by reason: (reason, count), most common first.
+
+        A reason (:func:`~thumbgen.jobqueue.policy.reason`) is the error line
+        with the job's own source path made ``{source}``: one kind, one group.
+        """
         ...
 
     def set_labels(self, labels: Mapping[str, str]) -> None:

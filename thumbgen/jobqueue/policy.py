@@ -272,3 +272,12 @@ def dead_owners(
         owners=[o for o in running_owners if o not in leased],
         workers=[w.id for w in workers if w.id not in alive],
     )
+
+
+def reason(error: str | None, source: str) -> str:
+    """A failure's reason: its error line with the job's own source made ``{source}``.
+
+    Errors name the file ("Corrupt image: /up/4a6b.jpg (Truncated File
+    Read)"); without its name, failures of one kind group together.
+    """
+    return (error or "failed").replace(source, "{source}") if source else (error or "failed")

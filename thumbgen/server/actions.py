@@ -69,6 +69,12 @@ def retry_failed(
     return {"retried": browsing.retry_reason(queue, error)}
 
 
+@router.post("/jobs/cancel", summary="Take every queued job out of the queue")
+def cancel_queued(queue: QueueDep) -> dict[str, int]:
+    """``{"cancelled": n}``: every queued job (running ones finish), as ``cancel --all``."""
+    return {"cancelled": commands.cancel(queue, every=True)}
+
+
 @router.post("/jobs/clear", summary="Forget finished jobs", responses={422: _ERROR})
 def clear(
     queue: QueueDep,

@@ -110,7 +110,14 @@ def jobs(
         response.headers["X-Next-Cursor"] = str(found.next)
         url = request.url.include_query_params(cursor=found.next)
         response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
-    return [browsing.entry(j) for j in found.jobs]
+    settings: ServerSettings = request.app.state.settings
+    return [_with_urls(browsing.entry(j), settings) for j in found.jobs]
+
+
+def _with_urls(entry: dict[str, Any], settings: ServerSettings) -> dict[str, Any]:
+    urls = (thumbnail_url(settings, p) for p in entry["outputs"])
+    entry["thumbnails"] = [u for u in urls if u is not None]
+    return entry
 
 
 @data.get("/failures", summary="Failed jobs grouped by their error line")
@@ -135,6 +142,7 @@ def job(job_id: JobId, queue: QueueDep, settings: SettingsDep) -> dict[str, Any]
         raise ApiError(404, f"No job {job_id}")
     result = commands.show_dict(found)
     result["label"] = found.job.label or None
+    result["options"] = browsing.options_list(found)
     # Outputs outside this server's output folder (an ``add`` with its own -o) have no URL.
     urls = (thumbnail_url(settings, p) for p in found.job.outputs)
     result["thumbnails"] = [u for u in urls if u is not None]

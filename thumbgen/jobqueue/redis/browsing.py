@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from thumbgen.jobqueue.contract import JobRecord, State
+from thumbgen.jobqueue.policy import reason
 
 from .base import RedisBase, dec, enc, key
 
@@ -67,7 +68,7 @@ class RedisBrowsing(RedisBase):
         for n, (job_id, (source, err)) in enumerate(zip(ids, rows, strict=True)):
             if source is None:
                 continue
-            if error is not None and (err is None or dec(err) != error):
+            if error is not None and reason(dec(err) if err else None, dec(source)) != error:
                 continue
             if query and not (wanted in _folded(dec(source)) or wanted in _folded(labels[n])):
                 continue
@@ -84,8 +85,8 @@ class RedisBrowsing(RedisBase):
             if not ids:
                 break
             after = int(ids[-1])
-            for (err,) in self._hmget_jobs(ids, ("error",)):
-                reasons[dec(err) if err else "failed"] += 1
+            for err, source in self._hmget_jobs(ids, ("error", "source")):
+                reasons[reason(dec(err) if err else None, dec(source or b""))] += 1
         ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
         return ranked[:limit]
 

@@ -37,6 +37,8 @@ _RECORD_COLUMNS = (
 #: The label of each row's source, as the last column of a listing.
 _LABEL = ", coalesce((SELECT label FROM labels WHERE labels.source = jobs.source), '')"
 _FAILURE_COLUMNS = "source, error, finished_at"
+#: A failure's reason: its error with the job's own path made {source} (policy.reason).
+_REASON = "replace(coalesce(error, 'failed'), source, '{source}')"
 
 
 class SqliteReads(SqliteDb):
@@ -144,8 +146,8 @@ class SqliteReads(SqliteDb):
             where.append("state = ?")
             params.append(state.value)
         if error is not None:
-            where.append("error = ?")
-            params.append(to_db(error))
+            where.append(f"{_REASON} = ?")
+            params.append(error)
         if after is not None:
             where.append("id < ?" if newest_first else "id > ?")
             params.append(after)
@@ -165,11 +167,11 @@ class SqliteReads(SqliteDb):
     def failure_reasons(self, limit: int = 50) -> list[tuple[str, int]]:
         """Failed jobs grouped by error line, most common first."""
         rows = self._read(
-            "SELECT error, count(*) AS n FROM jobs WHERE state = 'failed'"
-            " GROUP BY error ORDER BY n DESC, error LIMIT ?",
+            f"SELECT {_REASON} AS reason, count(*) AS n FROM jobs WHERE state = 'failed'"
+            " GROUP BY reason ORDER BY n DESC, reason LIMIT ?",
             (limit,),
         )
-        return [(from_db_opt(error) or "failed", int(n)) for error, n in rows]
+        return [(from_db(reason), int(n)) for reason, n in rows]
 
     def _options_on(self, conn: sqlite3.Connection, spec_id: int) -> Options:
         if spec_id not in self._options:
