@@ -22,7 +22,12 @@ PLACEHOLDERS = {
     "width": "actual width in pixels",
     "height": "actual height in pixels",
     "ext": "extension of the output format (jpg, png, webp, avif)",
+    "hash": "the output's content hash (16 hex digits): a new name whenever its bytes change",
 }
+
+#: Hex digits of the output's SHA-256 that ``{hash}`` gives: 64 bits, so two
+#: different thumbnails of one source share a name once in 2**32 versions or so.
+HASH_DIGITS = 16
 
 _FORMATTER = string.Formatter()
 
@@ -54,10 +59,23 @@ def check_template(template: str) -> None:
             f"Invalid --name {template!r}: it must contain {{stem}} or {{name}}, "
             "or every source would write the same file"
         )
+    if "hash" in fields and "{hash}" in template.replace("\\", "/").rpartition("/")[0]:
+        raise UsageError(
+            f"Invalid --name {template!r}: {{hash}} belongs in the file name, not a folder"
+        )
     if template.startswith(("/", "\\")) or os.path.isabs(template):
         raise UsageError(f"Invalid --name {template!r}: it must be relative to the output folder")
     # A trial name catches "../{stem}" now rather than at the first thumbnail.
-    render(template, source="x.jpg", rel_dir="", size_label="1x1", width=1, height=1, ext="jpg")
+    render(
+        template,
+        source="x.jpg",
+        rel_dir="",
+        size_label="1x1",
+        width=1,
+        height=1,
+        ext="jpg",
+        digest="0" * HASH_DIGITS,
+    )
 
 
 def render(
@@ -69,11 +87,14 @@ def render(
     width: int | str,
     height: int | str,
     ext: str,
+    digest: str = "",
 ) -> str:
     """Fill ``template`` and return a normalised path relative to the output folder.
 
     ``width``/``height``/``ext`` may be strings such as ``"*"`` when the
     caller only needs a name pattern (the collision check before decoding).
+    ``digest`` is the output's SHA-256 in hex (or such a pattern); ``{hash}``
+    is its first :data:`HASH_DIGITS` characters.
     """
     base = os.path.basename(source)
     stem, _ = os.path.splitext(base)
@@ -86,6 +107,7 @@ def render(
             width=width,
             height=height,
             ext=ext,
+            hash=digest[:HASH_DIGITS],
         )
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
         raise UsageError(f"Invalid --name {template!r}: {exc}") from None

@@ -54,6 +54,13 @@ class Format(enum.StrEnum):
     AVIF = "avif"
 
 
+class Placeholder(enum.StrEnum):
+    """A placeholder a web page decodes while the thumbnail loads (``--placeholder``)."""
+
+    THUMBHASH = "thumbhash"
+    BLURHASH = "blurhash"
+
+
 #: Where ``cover`` crops: a keyword, or a focal point (x, y) in 0..1.
 Crop = str | tuple[float, float]
 
@@ -162,13 +169,19 @@ class Options:
     max_pixels: int = DEFAULT_MAX_PIXELS
     #: ``Cache-Control`` stored with each output where the storage keeps one (buckets).
     cache_control: str | None = None
+    #: ``--placeholder``: "thumbhash" or "blurhash", computed with each job.
+    placeholder: str | None = None
+    #: ``--manifest``: the JSON file (a path or an ``s3://`` key) listing every
+    #: finished source made with these options (:mod:`thumbgen.manifest`).
+    manifest: str | None = None
 
     def to_json(self) -> str:
         """Canonical JSON: equal options give byte-equal text (and equal hashes)."""
         data = dataclasses.asdict(self)
-        if data["cache_control"] is None:
-            # Left out when unset: options from before it existed keep their digest.
-            del data["cache_control"]
+        for field in ("cache_control", "placeholder", "manifest"):
+            if data[field] is None:
+                # Left out when unset: options from before it existed keep their digest.
+                del data[field]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -188,7 +201,13 @@ class Options:
             for s in data["specs"]
         )
         return cls(
-            specs, data["out_dir"], data["name"], data["max_pixels"], data.get("cache_control")
+            specs,
+            data["out_dir"],
+            data["name"],
+            data["max_pixels"],
+            data.get("cache_control"),
+            data.get("placeholder"),
+            data.get("manifest"),
         )
 
     @property
@@ -210,11 +229,15 @@ def build_options(
     background: str = DEFAULT_BACKGROUND,
     max_pixels: int | None = None,
     cache_control: str | None = None,
+    placeholder: str | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    srcset: str | None = None,
 ) -> Options:
     """Validate user-facing option values and build :class:`Options`.
 
-    ``out_dir`` is made absolute here, so a job queued from one folder writes
-    to the same place whichever folder the worker runs in.
+    ``out_dir`` (and ``manifest``) are made absolute here, so a job queued
+    from one folder writes to the same place whichever folder the worker
+    runs in. ``srcset`` (``320,640,1280``) adds one width-only size per width.
     """
     if not 1 <= quality <= 100:
         raise UsageError(f"Invalid quality {quality}: use a number from 1 to 100")
@@ -230,6 +253,8 @@ def build_options(
         )
     if isinstance(sizes, str):
         sizes = [sizes]  # "320x240" is one size, not seven one-character ones
+    if srcset is not None:
+        sizes = [*sizes, *parse_srcset(srcset)]
     common = {
         "fit": _parse_enum(Fit, "fit", fit),
         "crop": parse_crop(crop),
@@ -247,7 +272,23 @@ def build_options(
         name=name,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
         cache_control=cache_control.strip() if cache_control else None,
+        placeholder=_placeholder(placeholder),
+        manifest=locations.absolute(os.fspath(manifest)) if manifest else None,
     )
+
+
+def parse_srcset(text: str) -> list[str]:
+    """``320,640,1280`` as the sizes ``320x``, ``640x``, ``1280x`` (widths for an HTML srcset)."""
+    widths = [w.strip().lower().removesuffix("w") for w in text.split(",") if w.strip()]
+    if not widths or not all(w.isdigit() for w in widths):
+        raise UsageError(f"Invalid srcset {text!r}: use widths in pixels, e.g. 320,640,1280")
+    return [f"{w}x" for w in widths]
+
+
+def _placeholder(text: str | None) -> str | None:
+    if not text:
+        return None
+    return str(_parse_enum(Placeholder, "placeholder", text).value)
 
 
 def _check_sizes_named(name: str, specs: Sequence[OutputSpec]) -> None:

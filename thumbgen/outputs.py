@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from .naming import render
+from .naming import HASH_DIGITS, render
 from .options import Format, Options, OutputSpec
 
 
@@ -49,7 +49,7 @@ class Kind(enum.StrEnum):
 
 # Stand-ins for the placeholders a name pattern leaves open; no file name
 # holds these characters, and normpath leaves them alone.
-_WIDTH, _HEIGHT, _EXT = "\x01w\x01", "\x01h\x01", "\x01e\x01"
+_WIDTH, _HEIGHT, _EXT, _HASH = "\x01w\x01", "\x01h\x01", "\x01e\x01", "\x01x\x01"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,20 +71,23 @@ class PlannedOutput:
         """The media types it may have, one per format."""
         return tuple(FILE_TYPES[f].content_type for f in self.formats)
 
-    def key(self, width: int, height: int, fmt: Format) -> str:
-        """Its name under :attr:`out` once encoded at ``width`` x ``height`` in ``fmt``."""
-        return self._render(width, height, FILE_TYPES[fmt].extension)
+    def key(self, width: int, height: int, fmt: Format, digest: str = "") -> str:
+        """Its name under :attr:`out` once encoded at ``width`` x ``height`` in ``fmt``.
 
-    def location(self, width: int, height: int, fmt: Format) -> str:
+        ``digest``: the SHA-256 (hex) of its bytes, for ``{hash}``.
+        """
+        return self._render(width, height, FILE_TYPES[fmt].extension, digest)
+
+    def location(self, width: int, height: int, fmt: Format, digest: str = "") -> str:
         """Where it is stored: :attr:`out` joined with :meth:`key`."""
-        return os.path.join(self.out, self.key(width, height, fmt))
+        return os.path.join(self.out, self.key(width, height, fmt, digest))
 
     def shown(self) -> str:
         """Where it will be, for a person: ``*`` for a pixel size not known yet, and the
         extensions it may take (``out/a_256x256.{jpg,png}``)."""
         exts = [FILE_TYPES[f].extension for f in self.formats]
         ext = exts[0] if len(exts) == 1 else "{" + ",".join(exts) + "}"
-        return os.path.join(self.out, self._render("*", "*", ext))
+        return os.path.join(self.out, self._render("*", "*", ext, "*"))
 
     def as_dict(self) -> dict[str, object]:
         """For ``show --json`` and the API: kind, box, where, media types."""
@@ -103,9 +106,9 @@ class PlannedOutput:
         the folder itself depends on the pixel size (then only the outputs
         a job recorded are known).
         """
-        rel = self._render(_WIDTH, _HEIGHT, _EXT)
+        rel = self._render(_WIDTH, _HEIGHT, _EXT, _HASH)
         folder, name = os.path.split(rel)
-        if any(s in folder for s in (_WIDTH, _HEIGHT, _EXT)):
+        if any(s in folder for s in (_WIDTH, _HEIGHT, _EXT, _HASH)):
             return None
         exts = "|".join(re.escape(FILE_TYPES[f].extension) for f in self.formats)
         regex = (
@@ -113,10 +116,11 @@ class PlannedOutput:
             .replace(_WIDTH, r"\d+")
             .replace(_HEIGHT, r"\d+")
             .replace(_EXT, f"(?:{exts})")
+            .replace(_HASH, f"[0-9a-f]{{{HASH_DIGITS}}}")
         )
         return folder, re.compile(regex)
 
-    def _render(self, width: int | str, height: int | str, ext: str) -> str:
+    def _render(self, width: int | str, height: int | str, ext: str, digest: str) -> str:
         return render(
             self.template,
             source=self.source,
@@ -125,6 +129,7 @@ class PlannedOutput:
             width=width,
             height=height,
             ext=ext,
+            digest=digest,
         )
 
 
@@ -167,6 +172,7 @@ def target(options: Options, source: str, rel_dir: str = "") -> str:
         width="*",
         height="*",
         ext="*",
+        digest="*",
     )
     return os.path.join(options.out_dir, wildcard)
 

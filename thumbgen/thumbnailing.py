@@ -11,10 +11,11 @@ for each job.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from thumbgen import outputs, storage
 from thumbgen.imaging import budget
-from thumbgen.imaging.pipeline import Encoded, encode_all
+from thumbgen.imaging.pipeline import Encoded, Rendered, render_all
 from thumbgen.options import Format, Options, OutputSpec
 
 
@@ -26,6 +27,13 @@ class Thumbnail:
     width: int
     height: int
     format: Format
+    #: Its size in bytes and their SHA-256 (hex).
+    bytes: int = 0
+    digest: str = ""
+    #: For ``cover``: the window kept, (left, top, right, bottom) in source pixels.
+    crop: tuple[int, int, int, int] | None = None
+    #: The box it was asked for (``{size}``: ``256x256``, ``320x``).
+    size: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +42,12 @@ class Made:
 
     source: storage.Entry
     thumbnails: list[Thumbnail]
+    #: The upright source's size and EXIF orientation, its average colour
+    #: (``#rrggbb``, "" unless asked for) and the ``--placeholder`` string ("" if none).
+    source_size: tuple[int, int] = (0, 0)
+    orientation: int = 1
+    average_colour: str = ""
+    placeholder: str = ""
 
 
 def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
@@ -54,24 +68,76 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
 
     out = storage.open_storage(plan.out)
 
-    def name_for(spec: OutputSpec, width: int, height: int, fmt: Format) -> str:
+    def name_for(spec: OutputSpec, width: int, height: int, fmt: Format, digest: str) -> str:
         # Called before each encode: an output that cannot be written fails
         # the job now, not after the cost of encoding it.
-        out.prepare(planned[spec].key(width, height, fmt))
-        return planned[spec].location(width, height, fmt)
+        out.prepare(planned[spec].key(width, height, fmt, digest))
+        return planned[spec].location(width, height, fmt, digest)
 
     store, key = storage.open_object(source)
     with store.open_version(key) as (entry, f):
         budget.check(f, source, options, max_memory)
-        encoded = encode_all(f, source, options, name_for)
+        rendered: Rendered = render_all(f, source, options, name_for)
+    encoded = rendered.outputs
     out.put_all([_blob(planned[e.spec], e, options) for e in encoded])
-    return Made(entry, [Thumbnail(e.name, e.width, e.height, e.format) for e in encoded])
+    thumbs = [
+        Thumbnail(
+            e.name, e.width, e.height, e.format, len(e.data), e.digest, e.crop, e.spec.size.label
+        )
+        for e in encoded
+    ]
+    return Made(
+        entry,
+        thumbs,
+        rendered.source_size,
+        rendered.orientation,
+        rendered.average_colour,
+        rendered.placeholder,
+    )
 
 
 def _blob(planned: outputs.PlannedOutput, encoded: Encoded, options: Options) -> storage.Blob:
     return storage.Blob(
-        planned.key(encoded.width, encoded.height, encoded.format),
+        planned.key(encoded.width, encoded.height, encoded.format, encoded.digest),
         encoded.data,
         outputs.FILE_TYPES[encoded.format].content_type,
         options.cache_control,
     )
+
+
+def info(made: Made, options: Options) -> dict[str, Any]:
+    """What a job records about ``made`` (JSON values): manifests are made from it.
+
+    The source's upright size, EXIF orientation, bytes and version; per
+    output its location, pixel size, bytes, format, media type, SHA-256 and
+    crop window; the average colour and the placeholder when asked for.
+    """
+    result: dict[str, Any] = {
+        "source": {
+            "width": made.source_size[0],
+            "height": made.source_size[1],
+            "orientation": made.orientation,
+            "bytes": made.source.size,
+            "version": made.source.version,
+        },
+        "outputs": [
+            {
+                "path": t.path,
+                "key": outputs.key_under(options.out_dir, t.path) or t.path,
+                "size": t.size,
+                "width": t.width,
+                "height": t.height,
+                "bytes": t.bytes,
+                "format": t.format.value,
+                "content_type": outputs.FILE_TYPES[t.format].content_type,
+                "sha256": t.digest,
+                "crop": list(t.crop) if t.crop is not None else None,
+            }
+            for t in made.thumbnails
+        ],
+    }
+    if made.average_colour:
+        result["average_colour"] = made.average_colour
+    if options.placeholder:
+        result["placeholder"] = {"kind": options.placeholder, "value": made.placeholder}
+    return result

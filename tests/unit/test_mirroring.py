@@ -92,9 +92,10 @@ def test_a_gone_source_vanishes_and_its_done_thumbnails_go(tmp_path: Path, queue
     assert not thumb.exists()
     states = {r.source: r.state for r in store.jobs()}
     assert states == {
-        done: State.DONE,
+        # Its thumbnails are gone: no longer done (a manifest drops it).
+        done: State.VANISHED,
         running: State.RUNNING,
         queued: State.VANISHED,
         back: State.QUEUED,  # still there: left alone
     }
-    assert session.counts().vanished == 1
+    assert session.counts().vanished == 2

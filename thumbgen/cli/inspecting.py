@@ -1,4 +1,4 @@
-"""The commands that look at the queue: ``status``, ``jobs``, ``show``.
+"""The commands that look at the queue: ``status``, ``jobs``, ``show``, ``manifest``.
 
 Each prints a table on a terminal, tab-separated lines (:mod:`.plain`)
 anywhere else, and JSON with ``--json``.
@@ -134,8 +134,50 @@ def show(
         render.out.print(render.job_detail(detail))
 
 
+def manifest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[SOURCE|FOLDER]...", help="Only these sources and those under these folders."
+        ),
+    ] = None,
+    of: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest", metavar="FILE", help="Only the jobs queued with --manifest FILE."
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite FILE (--manifest) from the queue instead.")
+    ] = False,
+    queue: QueueOpt = None,
+) -> None:
+    """Print the manifest of finished sources from the queue, without re-running anything.
+
+    JSON: each source's outputs (path, key, width, height, bytes, format,
+    SHA-256, crop), its size and orientation, a srcset, the average colour
+    and the placeholder. Example: thumbgen manifest --manifest site/thumbs.json photos/
+    """
+    from thumbgen import locations
+    from thumbgen.commands import manifest as manifests
+
+    if write and (of is None or paths):
+        raise UsageError("manifest --write needs --manifest FILE and no sources (it lists all)")
+    where = locations.absolute(of) if of else None
+    q = open_queue(ctx, queue, create=False, readonly=True)
+    with reporting_errors():
+        if write and where is not None:
+            n = manifests.refresh(q.store, where)
+            render.line(f"{where}: {n} source(s)")
+            return
+        found = manifests.entries(q.store, manifest=where, sources=paths or ())
+    render.line(manifests.document(found).decode("utf-8", "surrogateescape").rstrip("\n"))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command()(status)
     app.command()(jobs)
     app.command()(show)
+    app.command()(manifest)

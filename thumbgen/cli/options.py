@@ -40,6 +40,9 @@ class OutputOptions:
     background: str = defaults.DEFAULT_BACKGROUND
     max_pixels: int | None = None
     cache_control: str | None = None
+    placeholder: str | None = None
+    manifest: str | None = None
+    srcset: str | None = None
 
     def build(self) -> Options:
         """Validate into :class:`~thumbgen.options.Options` (raises UsageError)."""
@@ -55,6 +58,9 @@ class OutputOptions:
             background=self.background,
             max_pixels=self.max_pixels,
             cache_control=self.cache_control,
+            placeholder=self.placeholder,
+            manifest=self.manifest,
+            srcset=self.srcset,
         )
 
 
@@ -118,7 +124,7 @@ _OUTPUT_PARAMETERS: dict[str, Any] = {
         typer.Option(
             metavar="TEMPLATE",
             envvar="THUMBGEN_NAME",
-            help="Output name from {dir} {stem} {name} {size} {width} {height} {ext}.",
+            help="Output name from {dir} {stem} {name} {size} {width} {height} {ext} {hash}.",
         ),
     ],
     "upscale": Annotated[
@@ -154,6 +160,33 @@ _OUTPUT_PARAMETERS: dict[str, Any] = {
             show_default="none",
             help="Cache-Control stored with thumbnails in a bucket,"
             " e.g. 'public, max-age=31536000'.",
+        ),
+    ],
+    "placeholder": Annotated[
+        str | None,
+        typer.Option(
+            metavar="[thumbhash|blurhash]",
+            envvar="THUMBGEN_PLACEHOLDER",
+            show_default="none",
+            help="Record a placeholder string (and the average colour) with each job.",
+        ),
+    ],
+    "manifest": Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            envvar="THUMBGEN_MANIFEST",
+            show_default="none",
+            help="Keep a JSON manifest of every finished source here (a path or s3:// key).",
+        ),
+    ],
+    "srcset": Annotated[
+        str | None,
+        typer.Option(
+            metavar="WIDTHS",
+            envvar="THUMBGEN_SRCSET",
+            show_default="none",
+            help="Widths for an HTML srcset, e.g. 320,640,1280 (one size each).",
         ),
     ],
 }

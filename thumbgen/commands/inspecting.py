@@ -152,6 +152,9 @@ def show_dict(detail: JobDetail) -> dict[str, Any]:
     data["source_version"] = detail.job.version or None
     data["attempt_list"] = [dataclasses.asdict(a) for a in detail.attempts]
     data["planned"] = [p.as_dict() for p in planned(detail)]
+    # What the worker recorded once done: output sizes, bytes and hashes,
+    # crop windows, the average colour and the placeholder (None before).
+    data["info"] = detail.job.info
     return data
 
 

@@ -108,6 +108,10 @@ class WatchSession:
             if n:
                 log.info("removed %d thumbnail(s) of %s (source gone)", n, path)
             self.removed += n
+        if self.options.manifest:
+            from .manifest import refresh
+
+            refresh(store, self.options.manifest)  # the gone sources drop out
         return later
 
     def counts(self) -> Counts:

@@ -79,6 +79,8 @@ class Decoded:
     largest: tuple[int, int] | None = None
     #: The largest output's resampled pixels, once made (see ``largest``).
     steps: dict[tuple[int, int], Image.Image] = dataclasses.field(default_factory=dict)
+    #: The EXIF orientation (1-8) the stored pixels were turned by; 1 when upright.
+    orientation: int = 1
 
 
 #: A decoder for a format (or variant) Pillow does not open: it gets the open
@@ -101,7 +103,9 @@ def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
         with pillow_errors(shown):
             pixels, upright = _turn_upright(stored)
         srgb, transform = to_srgb_later(pixels, shown)
-        return Decoded(srgb, upright, transform, _largest(options, upright))
+        return Decoded(
+            srgb, upright, transform, _largest(options, upright), orientation=stored.orientation
+        )
     early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
     declared = early(f) if early is not None else None
     if declared is not None:
@@ -113,7 +117,9 @@ def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
             stored = decoder(im, options.specs)
             pixels, upright = _turn_upright(stored)
         srgb, transform = to_srgb_later(pixels, shown)
-        return Decoded(srgb, upright, transform, _largest(options, upright))
+        return Decoded(
+            srgb, upright, transform, _largest(options, upright), orientation=stored.orientation
+        )
 
 
 def decoder_for(pillow_format: str | None) -> Decoder:

@@ -81,6 +81,20 @@ def crop_origin(im: Image.Image, window: tuple[int, int], crop: Crop) -> tuple[i
     return (excess_x // 2, excess_y // 2)
 
 
+def in_source(
+    window: tuple[int, int, int, int], resized: tuple[int, int], source: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """``window`` (a box in the picture resampled to ``resized``) in the source's own pixels."""
+    sx, sy = source[0] / resized[0], source[1] / resized[1]
+    left, top, right, bottom = window
+    return (
+        round(left * sx),
+        round(top * sy),
+        min(source[0], round(right * sx)),
+        min(source[1], round(bottom * sy)),
+    )
+
+
 def _clamp(value: int, high: int) -> int:
     return max(0, min(value, high))
 

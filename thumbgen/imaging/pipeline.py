@@ -10,6 +10,7 @@ a short write on a full disk once went unnoticed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 from collections.abc import Callable
 from typing import BinaryIO
@@ -18,9 +19,9 @@ from PIL import Image
 
 from thumbgen.errors import OutputError, TooManyPixels
 from thumbgen.messages import display_path, reason
-from thumbgen.options import Format, Options, OutputSpec
+from thumbgen.options import Format, Options, OutputSpec, Placeholder
 
-from . import geometry
+from . import geometry, placeholders
 from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
@@ -36,8 +37,10 @@ _DERIVED_GAP = 2.0
 
 #: Names an output once its pixel size and format are known, right before
 #: it is encoded: for messages and the caller's records (the caller stores
-#: the bytes, and may get ready to there and then).
-NameFor = Callable[[OutputSpec, int, int, Format], str]
+#: the bytes, and may get ready to there and then). The last argument is the
+#: content hash of its bytes: "" before encoding; a name with ``{hash}`` is
+#: asked for again with it once encoded.
+NameFor = Callable[[OutputSpec, int, int, Format, str], str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +53,25 @@ class Encoded:
     height: int
     format: Format
     data: bytes
+    #: SHA-256 of ``data``, in hex: ``{hash}`` in names is its first 16 digits.
+    digest: str = ""
+    #: For ``cover``: the window kept, as (left, top, right, bottom) in the
+    #: upright source's pixels; None when nothing was cut.
+    crop: tuple[int, int, int, int] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """Every thumbnail of one source, and what a web page wants to know about the source."""
+
+    outputs: list[Encoded]
+    #: The upright size the header gave, and the EXIF orientation (1-8) it was turned by.
+    source_size: tuple[int, int] = (0, 0)
+    orientation: int = 1
+    #: ``#rrggbb``; "" unless asked for (a placeholder or a manifest).
+    average_colour: str = ""
+    #: The ``--placeholder`` string; "" when none was asked for.
+    placeholder: str = ""
 
 
 def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> list[Encoded]:
@@ -60,15 +82,40 @@ def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) ->
     :class:`~thumbgen.errors.ThumbgenError` subclass for every expected
     problem (not an image, corrupt, too large, not encodable).
     """
+    return render_all(f, source, options, name_for).outputs
+
+
+def render_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> Rendered:
+    """:func:`encode_all`, with the source's size, orientation, average colour and placeholder.
+
+    The colour and placeholder come from the pixels decoded for the
+    thumbnails (the largest one's, when made): no second decode.
+    """
     if not options.specs:
-        return []
+        return Rendered([])
     decoded = decode(f, source, options)
-    return [_encode_spec(decoded, spec, source, name_for) for spec in options.specs]
+    hashed = "{hash}" in options.name
+    made = [_encode_spec(decoded, spec, source, name_for, hashed) for spec in options.specs]
+    colour = text = ""
+    if options.placeholder or options.manifest:
+        small = placeholders.shrink(finish(_smallest_made(decoded), decoded.transform))
+        colour = placeholders.average_colour(small)
+        if options.placeholder:
+            text = placeholders.encode(small, Placeholder(options.placeholder))
+    return Rendered(made, decoded.source_size, decoded.orientation, colour, text)
 
 
-def _encode_spec(decoded: Decoded, spec: OutputSpec, source: str, name_for: NameFor) -> Encoded:
+def _smallest_made(decoded: Decoded) -> Image.Image:
+    """The fewest pixels that still show the whole picture: a resampled step, or the decode."""
+    steps = [im for im in decoded.steps.values() if im.width * im.height > 0]
+    return min(steps, key=lambda im: im.width * im.height) if steps else decoded.image
+
+
+def _encode_spec(
+    decoded: Decoded, spec: OutputSpec, source: str, name_for: NameFor, hashed: bool
+) -> Encoded:
     try:
-        return encode(decoded, spec, name_for)
+        return encode(decoded, spec, name_for, hashed=hashed)
     except MemoryError:
         # Resampling or encoding a huge (but allowed) source: the same
         # advice as a decode that ran out of memory, not an internal error.
@@ -79,33 +126,47 @@ def _encode_spec(decoded: Decoded, spec: OutputSpec, source: str, name_for: Name
         ) from None
 
 
-def encode(decoded: Decoded, spec: OutputSpec, name_for: NameFor) -> Encoded:
-    """Resample ``decoded`` for ``spec`` and encode it."""
-    thumb = _render(decoded, spec)
+def encode(
+    decoded: Decoded, spec: OutputSpec, name_for: NameFor, *, hashed: bool = False
+) -> Encoded:
+    """Resample ``decoded`` for ``spec`` and encode it.
+
+    ``hashed``: the name holds ``{hash}``, so it is asked for again once the
+    bytes (and so their hash) are known.
+    """
+    thumb, crop = _render(decoded, spec)
     fmt = spec.format
     if fmt is Format.AUTO:
         fmt = Format.PNG if has_transparency(thumb) else Format.JPEG
     thumb = _prepare(thumb, fmt, spec.background)
-    name = name_for(spec, thumb.width, thumb.height, fmt)
+    name = name_for(spec, thumb.width, thumb.height, fmt, "")
     data = _save(thumb, name, fmt, spec.quality)
-    return Encoded(spec, name, thumb.width, thumb.height, fmt, data)
+    digest = hashlib.sha256(data).hexdigest()
+    if hashed:
+        name = name_for(spec, thumb.width, thumb.height, fmt, digest)
+    return Encoded(spec, name, thumb.width, thumb.height, fmt, data, digest, crop)
 
 
-def _render(decoded: Decoded, spec: OutputSpec) -> Image.Image:
+def _render(
+    decoded: Decoded, spec: OutputSpec
+) -> tuple[Image.Image, tuple[int, int, int, int] | None]:
     plan = geometry.plan(spec, *decoded.source_size)
     im = _resampled(decoded, plan.resize)
     # Colour after resizing: fewer pixels to convert, and before the crop
     # (entropy looks at the colours) and the pad (its background is sRGB).
     im = finish(im, decoded.transform)
+    box = None
     if plan.crop is not None:
         left, top = geometry.crop_origin(im, plan.crop, spec.crop)
-        im = im.crop((left, top, left + plan.crop[0], top + plan.crop[1]))
+        window = (left, top, left + plan.crop[0], top + plan.crop[1])
+        im = im.crop(window)
+        box = geometry.in_source(window, plan.resize, decoded.source_size)
     if plan.canvas is not None:
         canvas = Image.new("RGBA", plan.canvas, spec.background)
         offset = ((plan.canvas[0] - im.width) // 2, (plan.canvas[1] - im.height) // 2)
         canvas.paste(im.convert("RGBA"), offset)
         im = canvas if has_transparency(canvas) else canvas.convert("RGB")
-    return im
+    return im, box
 
 
 def _resampled(decoded: Decoded, size: tuple[int, int]) -> Image.Image:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from thumbgen.options import Options
 
@@ -135,11 +135,14 @@ class JobStore(Protocol):
         size: int,
         mtime: int,
         version: str = "",
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         """Mark a running job done with its outputs and the source signature it was made from.
 
         ``size``, ``mtime`` and ``version`` are those of the version read, so
-        a later submit compares against what the thumbnails show.
+        a later submit compares against what the thumbnails show. ``info``
+        (JSON values) is kept as the job's :attr:`JobRecord.info` until it is
+        queued again: manifests are made from it without re-running anything.
 
         Like every outcome below, it changes nothing unless ``owner`` still
         runs the job (a worker presumed dead cannot overwrite a later try).
@@ -257,6 +260,17 @@ class JobStore(Protocol):
         """
         ...
 
+    def done_jobs(
+        self, match: Callable[[Options], bool] | None = None
+    ) -> list[tuple[JobRecord, Options]]:
+        """Every done job made with options that pass ``match`` (all if None), with those options.
+
+        In id order. What manifests are made from: each record carries its
+        :attr:`JobRecord.info`. Options are matched once per distinct set,
+        not once per job.
+        """
+        ...
+
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since`` (for throughput)."""
         ...
@@ -301,7 +315,8 @@ class JobStore(Protocol):
         whatever its options); with neither, every queued job. Cancelled is
         not failed: a later submit of the unchanged source queues it again.
         With ``vanished`` they end vanished instead (their source was seen
-        to go: ``watch --mirror-deletes``).
+        to go: ``watch --mirror-deletes``), and so do the named sources' done
+        jobs (their thumbnails are removed with the source; a manifest drops them).
         """
         ...
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from typing import Any
 
 from thumbgen.options import Options
 
@@ -147,6 +148,11 @@ class JobRecord:
     #: A name to show for the source (an upload's original file name, see
     #: :meth:`~thumbgen.jobqueue.contract.JobStore.set_labels`); never a path.
     label: str = ""
+    #: What the worker learnt making it, once done (None before, and for jobs
+    #: finished before the queue kept it): the source's size and orientation,
+    #: each output's pixel size, bytes, format, content hash and crop box, the
+    #: average colour and the placeholder (:func:`thumbgen.thumbnailing.info`). JSON values only.
+    info: dict[str, Any] | None = None
 
 
 class Outcome(enum.StrEnum):

@@ -23,7 +23,7 @@ from thumbgen.imaging import budget
 from thumbgen.jobqueue.contract import Job, JobStore
 from thumbgen.jobqueue.policy import blames_source
 from thumbgen.messages import display_path
-from thumbgen.thumbnailing import make
+from thumbgen.thumbnailing import info, make
 
 from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
 from .retry import RetryPolicy as RetryPolicy
@@ -88,7 +88,12 @@ def run_next(
     else:
         outputs = [t.path for t in made.thumbnails]
         read = made.source
-        _record(store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version)
+        learnt = info(made, job.options)
+        _record(
+            store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version, learnt
+        )
+        if job.options.manifest:
+            refresh_manifest(store, job.options.manifest)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
             job.source,
@@ -96,6 +101,19 @@ def run_next(
             (time.monotonic() - started) * 1000,
         )
     return job
+
+
+def refresh_manifest(store: JobStore, manifest: str) -> None:
+    """Rewrite ``manifest`` from the queue; a failure is logged, the job stays done.
+
+    The next job's rewrite (or ``thumbgen manifest --write``) makes it good.
+    """
+    from thumbgen.commands.manifest import refresh
+
+    try:
+        refresh(store, manifest)
+    except ThumbgenError as exc:
+        log.warning("manifest not updated: %s", exc)
 
 
 def _record(outcome: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:

@@ -40,7 +40,7 @@ SCHEMA = "1"
 _P = PREFIX.encode()
 _RECORD_FIELDS = (
     "source", "state", "attempts", "error", "size", "mtime_ns", "outputs",
-    "queued_at", "started_at", "finished_at", "priority", "rel_dir", "version",
+    "queued_at", "started_at", "finished_at", "priority", "rel_dir", "version", "info",
 )  # fmt: skip
 _STATES = {s.value.encode(): s for s in State}
 
@@ -275,6 +275,26 @@ class RedisBase:
         label = self.labels_of([fields[0]])[0]
         return JobDetail(_record(job_id, fields, label), self.options_for(spec), tries)
 
+    def done_jobs(
+        self, match: Callable[[Options], bool] | None = None
+    ) -> list[tuple[JobRecord, Options]]:
+        """Done jobs whose options pass ``match``; see :class:`JobStore`."""
+        ids = self._once(lambda: self.r.zrange(key("s:done"), 0, -1))
+        rows = self._hmget_jobs(ids, (*_RECORD_FIELDS, "spec"))
+        verdicts: dict[bytes, Options | None] = {}
+        found: list[tuple[JobRecord, Options]] = []
+        for job_id, row in zip(ids, rows, strict=True):
+            *fields, spec = row
+            if fields[0] is None or spec is None:
+                continue  # cleared meanwhile
+            if spec not in verdicts:
+                options = self.options_for(spec)
+                verdicts[spec] = options if match is None or match(options) else None
+            chosen = verdicts[spec]
+            if chosen is not None:
+                found.append((_record(int(job_id), fields), chosen))
+        return sorted(found, key=lambda pair: pair[0].id)
+
     def finished_since(self, since: float) -> int:
         """Jobs done or failed at or after ``since``: one ZCOUNT."""
         return int(self._once(lambda: self.r.zcount(key("finished_at"), since, "+inf")))
@@ -347,7 +367,7 @@ class RedisBase:
 def _record(job_id: int, row: Sequence[Any], label: str = "") -> JobRecord:
     source, state, attempts, error, size, mtime_ns, outputs, *times = row
     queued_at, started_at, finished_at = (_float(t) for t in times[:3])
-    priority, rel_dir, version = times[3:]
+    priority, rel_dir, version, info = times[3:]
     return JobRecord(
         job_id,
         dec(source),
@@ -364,6 +384,7 @@ def _record(job_id: int, row: Sequence[Any], label: str = "") -> JobRecord:
         dec(rel_dir) if rel_dir else "",
         dec(version) if version else "",
         label,
+        json.loads(info) if info else None,
     )
 
 

@@ -43,9 +43,16 @@ else
 end
 local n = 0
 for _, id in ipairs(ids) do
-  if redis.call('HGET', jk(id), 'state') == 'queued' then
+  local state = redis.call('HGET', jk(id), 'state')
+  if state == 'queued' then
     dequeue(id)
     move(id, 'queued', to)
+    redis.call('HSET', jk(id), 'finished_at', ARGV[2])
+    n = n + 1
+  elseif state == 'done' and to == 'vanished' and ARGV[4] ~= '*' then
+    -- A gone source's thumbnails are removed with it: it is no longer done.
+    move(id, 'done', to)
+    redis.call('ZREM', P .. 'finished_at', id)
     redis.call('HSET', jk(id), 'finished_at', ARGV[2])
     n = n + 1
   end

@@ -204,7 +204,7 @@ for _ = 1, n do
     end
     redis.call('ZREM', P .. 'failed_at', id)
     redis.call('ZREM', P .. 'finished_at', id)
-    redis.call('HDEL', jk(id), 'owner', 'started_at', 'finished_at', 'error', 'outputs')
+    redis.call('HDEL', jk(id), 'owner', 'started_at', 'finished_at', 'error', 'outputs', 'info')
     redis.call('HSET', jk(id), 'size', size, 'mtime_ns', mtime, 'version', version,
       'attempts', 0, 'batch', batch,
       'queued_at', now, 'priority', prio, 'source_fault', 1, 'deaths', 0, 'host', host)
@@ -277,7 +277,7 @@ if not holds(id, owner, fence) then return 0 end
 end_try(id, owner, 'done', now, 'null')
 redis.call('HDEL', jk(id), 'error')
 redis.call('HSET', jk(id), 'finished_at', now, 'outputs', ARGV[6],
-  'size', ARGV[7], 'mtime_ns', ARGV[8], 'version', ARGV[9])
+  'size', ARGV[7], 'mtime_ns', ARGV[8], 'version', ARGV[9], 'info', ARGV[10])
 redis.call('ZADD', P .. 'finished_at', now, id)
 return 1
 """

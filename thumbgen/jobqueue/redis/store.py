@@ -26,6 +26,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from thumbgen import locations
 from thumbgen.jobqueue import liveness, policy
@@ -220,11 +221,14 @@ class RedisStore(RedisControls):
         size: int,
         mtime: int,
         version: str = "",
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         """Mark a job done, if ``owner`` still holds it; see :class:`JobStore`."""
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), json.dumps(list(outputs))]
-        self._outcome(job_id, self._run("finish", s.FINISH, [*args, size, mtime, enc(version)]))
+        learnt = "" if info is None else json.dumps(info, separators=(",", ":"))
+        args += [size, mtime, enc(version), learnt]
+        self._outcome(job_id, self._run("finish", s.FINISH, args))
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
         """Mark a job failed, if ``owner`` still holds it; see :class:`JobStore`.

@@ -54,7 +54,9 @@ class SqliteControls(SqliteReads):
         """Cancel queued jobs, by id or source, or all of them; see :class:`JobStore`."""
         now = time.time()
         state = (State.VANISHED if vanished else State.CANCELLED).value
-        sql = f"UPDATE jobs SET state = '{state}', finished_at = ? WHERE state = 'queued'"
+        # A gone source's done jobs end vanished too: their thumbnails go with it.
+        from_states = "('queued', 'done')" if vanished and (ids or sources) else "('queued')"
+        sql = f"UPDATE jobs SET state = '{state}', finished_at = ? WHERE state IN {from_states}"
         with self._write() as db:
             # A job named twice (by id and by source) is no longer queued the second time.
             n = sum(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from thumbgen.jobqueue.contract import (
@@ -32,7 +32,7 @@ CHUNK = 500  # bound parameters per IN (...) query
 #: The columns of a JobRecord, in its field order.
 _RECORD_COLUMNS = (
     "id, source, state, attempts, error, size, mtime_ns, outputs, queued_at, started_at,"
-    " finished_at, priority, rel_dir, version"
+    " finished_at, priority, rel_dir, version, info"
 )
 #: The label of each row's source, as the last column of a listing.
 _LABEL = ", coalesce((SELECT label FROM labels WHERE labels.source = jobs.source), '')"
@@ -173,6 +173,32 @@ class SqliteReads(SqliteDb):
         )
         return [(from_db(reason), int(n)) for reason, n in rows]
 
+    def done_jobs(
+        self, match: Callable[[Options], bool] | None = None
+    ) -> list[tuple[JobRecord, Options]]:
+        """Done jobs whose options pass ``match``; see :class:`JobStore`."""
+
+        def read(conn: sqlite3.Connection) -> list[tuple[JobRecord, Options]]:
+            specs = {
+                spec_id: Options.from_json(text)
+                for spec_id, text in conn.execute("SELECT id, options FROM specs")
+            }
+            wanted = {i: o for i, o in specs.items() if match is None or match(o)}
+            found: list[tuple[JobRecord, Options]] = []
+            ids = sorted(wanted)
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT {_RECORD_COLUMNS}{_LABEL}, spec_id FROM jobs"
+                    f" WHERE state = 'done' AND spec_id IN ({marks})",
+                    chunk,
+                )
+                found += [(_record(row[:-1]), wanted[row[-1]]) for row in rows]
+            return sorted(found, key=lambda pair: pair[0].id)
+
+        return self._query(read)
+
     def _options_on(self, conn: sqlite3.Connection, spec_id: int) -> Options:
         if spec_id not in self._options:
             row = conn.execute("SELECT options FROM specs WHERE id = ?", (spec_id,)).fetchone()
@@ -229,7 +255,7 @@ def _failure(row: Sequence[Any]) -> Failure:
 
 def _record(row: Sequence[Any]) -> JobRecord:
     job_id, source, state, attempts, error, size, mtime_ns, outputs, *times = row
-    queued_at, started_at, finished_at, priority, rel_dir, version, label = times
+    queued_at, started_at, finished_at, priority, rel_dir, version, info, label = times
     return JobRecord(
         job_id,
         from_db(source),
@@ -245,6 +271,7 @@ def _record(row: Sequence[Any]) -> JobRecord:
         priority,
         from_db(rel_dir),
         version,
+        None if info is None else json.loads(info),
         label,
     )
 

@@ -21,7 +21,8 @@ import sqlite3
 #: 5: vanished jobs (a counter row for the new state).
 #: 6: each job's source version (an object's ETag).
 #: 7: labels (an upload's original name), an index for paging a state by id.
-SCHEMA_VERSION = "7"
+#: 8: what a finished job learnt (``info``: output sizes, hashes, placeholder).
+SCHEMA_VERSION = "8"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -75,7 +76,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- death (recover): the job fails after policy.MAX_WORKER_DEATHS.
     deaths INTEGER NOT NULL DEFAULT 0,
     -- The source's version as the store names it (an ETag); '' when unknown.
-    version TEXT NOT NULL DEFAULT '');
+    version TEXT NOT NULL DEFAULT '',
+    -- JSON made by Python once done (JobRecord.info); NULL before.
+    info TEXT);
 -- A name to show per source (an upload's original file name): kept apart
 -- from jobs so that a label costs nothing to the transitions.
 CREATE TABLE IF NOT EXISTS labels (source TEXT PRIMARY KEY, label TEXT NOT NULL);
@@ -94,6 +97,7 @@ _ADDED_COLUMNS = (
     ("jobs", "history", "TEXT"),
     ("jobs", "deaths", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "version", "TEXT NOT NULL DEFAULT ''"),
+    ("jobs", "info", "TEXT"),
 )
 
 #: Indexes, counters and triggers, once every column exists.

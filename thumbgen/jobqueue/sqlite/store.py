@@ -26,6 +26,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from thumbgen.jobqueue import policy
 from thumbgen.jobqueue.contract import (
@@ -78,7 +79,7 @@ _CLOSE = "history = json_set(history, '$[#-1][4]', ?, '$[#-1][5]', ?, '$[#-1][6]
 _OWNED = " WHERE id = ? AND owner = ? AND state = 'running'"
 _FINISH = (
     "UPDATE jobs SET state = 'done', owner = NULL, finished_at = ?, outputs = ?, size = ?,"
-    f" mtime_ns = ?, version = ?, error = NULL, {_CLOSE}{_OWNED}"
+    f" mtime_ns = ?, version = ?, info = ?, error = NULL, {_CLOSE}{_OWNED}"
 )
 _FAIL = (
     "UPDATE jobs SET state = 'failed', owner = NULL, finished_at = ?, error = ?,"
@@ -153,7 +154,7 @@ class SqliteStore(SqliteControls):
                 "UPDATE jobs SET state = 'queued', size = ?, mtime_ns = ?, version = ?,"
                 " attempts = 0, deaths = 0, not_before = ?, owner = NULL, batch = ?,"
                 " queued_at = ?, started_at = NULL, finished_at = NULL, error = NULL,"
-                " outputs = NULL, priority = ?, source_fault = 1 WHERE id = ?",
+                " outputs = NULL, info = NULL, priority = ?, source_fault = 1 WHERE id = ?",
                 [
                     (j.size, j.mtime_ns, j.version, now, batch, now, priority, job_id)
                     for job_id, j in plan.requeues
@@ -264,12 +265,16 @@ class SqliteStore(SqliteControls):
         size: int,
         mtime: int,
         version: str = "",
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         """Mark a job done; see :class:`JobStore`."""
         now = time.time()
         made = json.dumps(list(outputs))
+        learnt = None if info is None else json.dumps(info, separators=(",", ":"))
         self._end(
-            owner, _FINISH, (now, made, size, mtime, version, now, _DONE, "null", job_id, owner)
+            owner,
+            _FINISH,
+            (now, made, size, mtime, version, learnt, now, _DONE, "null", job_id, owner),
         )
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:

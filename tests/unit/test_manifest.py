@@ -1,0 +1,106 @@
+"""--manifest: made from the queue by the worker that finishes a job, and by ``thumbgen manifest``.
+
+In-process workers (runner.run_next) on a real SQLite queue; the many
+processes, kills and bucket cases are in tests/e2e/test_manifest_processes.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from support.imagegen import write_jpegs
+from typer.testing import CliRunner
+
+from thumbgen import build_options, commands
+from thumbgen.cli.app import app
+from thumbgen.jobqueue.huey_app import Queue
+from thumbgen.workers.runner import RetryPolicy, run_next
+
+
+def _drain(queue: Queue) -> None:
+    while run_next(queue.store, "w", RetryPolicy()) is not None:
+        pass
+
+
+def _listed(manifest: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return dict(json.loads(manifest.read_text())["sources"])
+
+
+def test_each_finished_source_is_listed_with_what_a_page_needs(
+    tmp_path: Path, queue: Queue
+) -> None:
+    manifest = tmp_path / "site" / "thumbs.json"
+    sources = write_jpegs(tmp_path / "in", 3, size=(300, 200))
+    options = build_options(
+        ["64"],
+        out_dir=tmp_path / "out",
+        srcset="100,200",
+        placeholder="thumbhash",
+        manifest=manifest,
+        name="{stem}_{size}.{hash}.{ext}",
+        fit="cover",
+    )
+    commands.add(queue, [str(tmp_path / "in")], options)
+    _drain(queue)
+
+    listed = _listed(manifest)
+    assert sorted(listed) == sorted(str(s) for s in sources)
+    one = listed[str(sources[0])]
+    assert (one["source"]["width"], one["source"]["height"]) == (300, 200)
+    assert one["source"]["orientation"] == 1
+    assert one["placeholder"]["kind"] == "thumbhash"
+    assert re.fullmatch(r"#[0-9a-f]{6}", one["average_colour"])
+    by_size = {o["size"]: o for o in one["outputs"]}
+    assert (by_size["64x64"]["width"], by_size["64x64"]["height"]) == (64, 64)
+    assert by_size["64x64"]["crop"] == [50, 0, 250, 200]  # the centre square of the source
+    for out in one["outputs"]:
+        data = Path(out["path"]).read_bytes()
+        assert out["bytes"] == len(data)
+        # {hash} names the bytes: a CDN may cache the name forever.
+        assert out["sha256"][:16] in Path(out["path"]).name
+    assert one["srcset"] == (f"{by_size['100x']['key']} 100w, {by_size['200x']['key']} 200w")
+
+
+def test_a_re_added_changed_source_leaves_until_done_again(tmp_path: Path, queue: Queue) -> None:
+    manifest = tmp_path / "m.json"
+    sources = write_jpegs(tmp_path / "in", 2)
+    options = build_options(["32"], out_dir=tmp_path / "out", manifest=manifest)
+    commands.add(queue, [str(tmp_path / "in")], options)
+    _drain(queue)
+    before = _listed(manifest)[str(sources[0])]["outputs"][0]["sha256"]
+
+    write_jpegs(tmp_path / "in", 1, size=(80, 60))  # img0000 rewritten, other bytes
+    commands.add(queue, [str(tmp_path / "in")], options)
+    printed = CliRunner().invoke(
+        app, ["manifest", "--queue", str(queue.location), "--manifest", str(manifest)]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert sorted(json.loads(printed.output)["sources"]) == [str(sources[1])]  # queued again
+
+    _drain(queue)
+    after = _listed(manifest)[str(sources[0])]["outputs"][0]
+    assert after["sha256"] != before
+    assert (after["width"], after["height"]) == (32, 24)
+
+
+def test_manifest_command_prints_a_set_of_sources_and_rewrites(
+    tmp_path: Path, queue: Queue
+) -> None:
+    manifest = tmp_path / "m.json"
+    write_jpegs(tmp_path / "in" / "a", 2)
+    b = write_jpegs(tmp_path / "in" / "b", 1)
+    options = build_options(["32"], out_dir=tmp_path / "out", manifest=manifest)
+    commands.add(queue, [str(tmp_path / "in")], options)
+    _drain(queue)
+    manifest.unlink()  # as if the last worker died before writing it
+
+    runner = CliRunner()
+    loc = str(queue.location)
+    printed = runner.invoke(app, ["manifest", "--queue", loc, str(tmp_path / "in" / "b")])
+    assert printed.exit_code == 0, printed.output
+    assert list(json.loads(printed.output)["sources"]) == [str(b[0])]
+    wrote = runner.invoke(app, ["manifest", "--queue", loc, "--manifest", str(manifest), "--write"])
+    assert wrote.exit_code == 0, wrote.output
+    assert len(_listed(manifest)) == 3
