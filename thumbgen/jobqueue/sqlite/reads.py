@@ -271,8 +271,8 @@ def _record(row: Sequence[Any]) -> JobRecord:
         priority,
         from_db(rel_dir),
         version,
-        None if info is None else json.loads(info),
         label,
+        None if info is None else json.loads(info),
     )
 
 
