@@ -96,12 +96,12 @@ def parse_size(text: str) -> Size:
 
 
 def parse_crop(text: str) -> Crop:
-    """Parse ``center``, ``entropy`` or a focal point ``x,y`` with both in 0..1."""
+    """Parse ``center``, ``entropy``, ``attention``, ``faces`` or a focal point ``x,y`` in 0..1."""
     word = text.strip().lower()
     if word in ("center", "centre"):
         return "center"
-    if word == "entropy":
-        return "entropy"
+    if word in ("entropy", "attention", "faces"):
+        return word
     parts = word.split(",")
     try:
         if len(parts) != 2:
@@ -109,7 +109,8 @@ def parse_crop(text: str) -> Crop:
         x, y = float(parts[0]), float(parts[1])
     except ValueError:
         raise UsageError(
-            f"Invalid crop {text!r}: use center, entropy, or a focal point x,y such as 0.5,0.3"
+            f"Invalid crop {text!r}: use center, entropy, attention, faces,"
+            " or a focal point x,y such as 0.5,0.3"
         ) from None
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
         raise UsageError(f"Invalid crop {text!r}: focal point coordinates must be between 0 and 1")

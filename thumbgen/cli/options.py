@@ -90,9 +90,10 @@ _OUTPUT_PARAMETERS: dict[str, Any] = {
     "crop": Annotated[
         str,
         typer.Option(
-            metavar="[center|entropy|X,Y]",
+            metavar="[center|entropy|attention|faces|X,Y]",
             envvar="THUMBGEN_CROP",
-            help="Where cover crops: the centre, the busiest part, or a focal point in 0..1.",
+            help="Where cover crops: the centre, the busiest part, the most salient part"
+            " (attention), faces (the faces extra), or a focal point in 0..1.",
         ),
     ],
     "format": Annotated[

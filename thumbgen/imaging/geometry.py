@@ -78,6 +78,11 @@ def crop_origin(im: Image.Image, window: tuple[int, int], crop: Crop) -> tuple[i
         return (left, top)
     if crop == "entropy":
         return (_entropy_offset(im, excess_x, axis=0), _entropy_offset(im, excess_y, axis=1))
+    if crop in ("attention", "faces") and (excess_x > 0 or excess_y > 0):
+        from . import saliency  # its own cost only for those who ask
+
+        find = saliency.faces_origin if crop == "faces" else saliency.attention_origin
+        return find(im, window)
     return (excess_x // 2, excess_y // 2)
 
 

@@ -100,7 +100,7 @@ def test_flags_do_not_look_as_if_they_take_a_value(name: str) -> None:
     [
         ("add", "--fit", "contain|cover|pad|fill"),
         ("add", "--format", "auto|jpeg|png|webp|avif"),
-        ("add", "--crop", "center|entropy|X,Y"),
+        ("add", "--crop", "center|entropy|attention|faces|X,Y"),
         ("watch", "--fit", "contain|cover|pad|fill"),
         ("jobs", "--state", "queued|running|done|failed"),
     ],
