@@ -104,3 +104,22 @@ def test_manifest_command_prints_a_set_of_sources_and_rewrites(
     wrote = runner.invoke(app, ["manifest", "--queue", loc, "--manifest", str(manifest), "--write"])
     assert wrote.exit_code == 0, wrote.output
     assert len(_listed(manifest)) == 3
+
+
+def test_a_source_gone_under_mirror_deletes_leaves_the_manifest(
+    tmp_path: Path, queue: Queue
+) -> None:
+    from thumbgen.commands.watching import WatchSession
+
+    manifest = tmp_path / "m.json"
+    inbox = tmp_path / "in"
+    sources = write_jpegs(inbox, 3)
+    options = build_options(["32"], out_dir=tmp_path / "out", manifest=manifest)
+    session = WatchSession(queue, options)
+    session.arrived(str(inbox), [str(s) for s in sources])
+    _drain(queue)
+    assert len(_listed(manifest)) == 3
+
+    sources[1].unlink()
+    assert session.gone(str(inbox), [str(sources[1])]) == []
+    assert sorted(_listed(manifest)) == [str(sources[0]), str(sources[2])]
