@@ -27,6 +27,7 @@ import bench_peers
 import bench_quality
 import bench_queue
 import bench_startup
+import bench_web
 from bench_common import Config, Reporter, thumbgen_argv
 
 import thumbgen
@@ -67,6 +68,7 @@ BENCHES: dict[str, Bench] = {
     "server": _server,
     "s3": _s3,
     "fleet": _fleet,
+    "web": bench_web.run,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
