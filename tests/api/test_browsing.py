@@ -130,3 +130,17 @@ def test_paging_parameters_are_checked(http: ApiClient) -> None:
         r = http.get("/jobs", params=params)
         assert r.status_code == 422, params
         assert r.json()["error"].startswith(f"Invalid {field}: "), r.text
+
+
+def test_too_many_form_fields_are_refused_before_they_add_up(http: ApiClient) -> None:
+    r = http.post("/thumbnails", data={"size": ["64"] * 65}, files=[("file", ("a.jpg", b"x"))])
+    assert r.status_code == 413
+    assert r.json() == {"error": "Too many form fields: at most 64 in one request"}
+    boundary = "b0undary"
+    empty = f"--{boundary}\r\n\r\n\r\n".encode() * 10_000 + f"--{boundary}--\r\n".encode()
+    r = http.post(
+        "/thumbnails",
+        content=empty,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 413
