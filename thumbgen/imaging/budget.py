@@ -16,9 +16,11 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from thumbgen.errors import TooManyPixels
+from thumbgen.errors import ThumbgenError, TooManyPixels
 from thumbgen.messages import display_path
 from thumbgen.options import DEFAULT_MAX_MEMORY_MIB, Options
+
+from . import formats
 
 _MIB = 1024 * 1024
 #: Default per-worker budget in bytes (see DEFAULT_MAX_MEMORY_MIB).
@@ -56,6 +58,8 @@ def check(f: BinaryIO, name: str, options: Options, limit: int) -> None:
     """
     if limit <= 0:
         return
+    if _check_file_format(f, name, limit):
+        return
     try:
         # warnings: the pixel limit is decode()'s to apply and word.
         with warnings.catch_warnings():
@@ -73,3 +77,31 @@ def check(f: BinaryIO, name: str, options: Options, limit: int) -> None:
             f"Too much memory to decode {display_path(name)} ({w}x{h}): about "
             f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
         )
+
+
+def _check_file_format(f: BinaryIO, name: str, limit: int) -> bool:
+    """Check a source that libraries other than Pillow decode (videos); False for the others."""
+    from . import video
+    from .sniff import identify
+
+    try:
+        fmt = identify(f, name)
+    except OSError:
+        return False
+    finally:
+        f.seek(0)
+    if fmt is None or fmt.module != "av" or formats.missing(fmt) is not None:
+        return False
+    shown = display_path(name)
+    try:
+        needed, (w, h) = video.estimate(f, shown)
+    except ThumbgenError:
+        return True  # not ours to word: decode() tells what is wrong with it
+    finally:
+        f.seek(0)
+    if needed > limit:
+        raise TooManyPixels(
+            f"Too much memory to decode {shown} ({w}x{h} video): about "
+            f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
+        )
+    return True

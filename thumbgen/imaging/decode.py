@@ -34,6 +34,7 @@ from .raw import decode_raw
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
 from .svg import decode_svg
 from .tiff import decode_lab16, decode_tiff
+from .video import decode_video
 
 __all__ = [
     "DECODERS",
@@ -155,6 +156,9 @@ FILE_DECODERS: dict[str, FileDecoder] = {
     "AVIF": check_avif,
     "HEIF": check_heif,
     "BMP": decode_bitfields,
+    "MP4": decode_video,
+    "MKV": decode_video,
+    "AVI": decode_video,
 }
 
 

@@ -78,6 +78,8 @@ class ImageFormat:
     xml_root: str | None = None
     #: gzip-compressed files with one of these extensions (``.svgz``).
     gzip_extensions: tuple[str, ...] = ()
+    #: The licences of :attr:`package` and what its wheels bundle, for the README.
+    licence: str = ""
 
     @property
     def readable(self) -> bool:
@@ -96,6 +98,18 @@ _RAW_EXTENSIONS = (
     *(".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf"),
     *(".rw2", ".rwl", ".pef", ".srw", ".3fr", ".erf", ".kdc", ".dcr", ".mos", ".mef", ".iiq"),
 )
+
+# ISO-BMFF brands of video files: MP4 (ISO base media), QuickTime, Apple's M4V,
+# 3GPP/3GPP2 phones, DASH segments, Sony XAVC. Audio-only files share some of
+# them and are told apart when opened (no video stream).
+_VIDEO_BRANDS = (
+    *(b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1"),
+    *(b"qt  ", b"M4V ", b"M4VH", b"M4VP", b"3gp4", b"3gp5", b"3gp6", b"3gp7", b"3gs7"),
+    *(b"3ge6", b"3gg6", b"3g2a", b"3g2b", b"3g2c", b"dash", b"mmp4", b"MSNV", b"XAVC"),
+    *(b"f4v ", b"hvc1", b"av01"),
+)
+
+_PYAV_LICENCE = "licence BSD-3-Clause (PyAV), LGPL-3.0+ (the FFmpeg in its wheels)"
 
 # netpbm: "P1".."P6" and one whitespace byte (bytes.isspace: space, \t, \n, \v, \f, \r).
 _NETPBM = tuple(
@@ -190,6 +204,44 @@ INPUTS: tuple[ImageFormat, ...] = (
         extra="raw",
         tiff_based=True,
     ),
+    # Videos give a poster frame (thumbgen.imaging.video), through PyAV: FFmpeg's
+    # libraries in its wheels. ISO-BMFF brands of MP4, QuickTime, M4V and 3GPP;
+    # after AVIF and HEIF in this table, so that their brands win.
+    ImageFormat(
+        "MP4",
+        (),
+        (".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2"),
+        # QuickTime files older than the ftyp box start with one of these atoms.
+        (_at(4, b"moov"), _at(4, b"wide"), _at(4, b"mdat")),
+        brands=_VIDEO_BRANDS,
+        label="MP4/MOV video",
+        module="av",
+        package="av",
+        extra="video",
+        licence=_PYAV_LICENCE,
+    ),
+    ImageFormat(
+        "MKV",
+        (),
+        (".mkv", ".webm"),
+        (_at(0, b"\x1a\x45\xdf\xa3"),),  # EBML
+        label="MKV/WebM video",
+        module="av",
+        package="av",
+        extra="video",
+        licence=_PYAV_LICENCE,
+    ),
+    ImageFormat(
+        "AVI",
+        (),
+        (".avi",),
+        (Signature(((0, b"RIFF"), (8, b"AVI "))),),
+        label="AVI video",
+        module="av",
+        package="av",
+        extra="video",
+        licence=_PYAV_LICENCE,
+    ),
     ImageFormat(
         "SVG",
         (),
@@ -273,6 +325,8 @@ def readme_table() -> str:
         by = "Pillow" if fmt.module is None else f"`{fmt.package}`"
         if fmt.extra is not None:
             by += f" (extra `{fmt.extra}`: `pipx install --force '.[{fmt.extra}]'`)"
+        if fmt.licence:
+            by += f"; {fmt.licence}"
         exts = " ".join(f"`{e}`" for e in fmt.extensions)
         rows.append(f"| {fmt.shown} | {exts} | {by} |")
     return "\n".join(rows) + "\n"
