@@ -30,6 +30,7 @@ from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
 from .fixups import decode_bmp, decode_gif, decode_png
 from .heif import check_avif, check_heif, decode_avif, decode_heif
 from .jxl import decode_jxl, header_size
+from .pdf import decode_pdf
 from .raw import decode_raw
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
 from .svg import decode_svg
@@ -159,6 +160,7 @@ FILE_DECODERS: dict[str, FileDecoder] = {
     "MP4": decode_video,
     "MKV": decode_video,
     "AVI": decode_video,
+    "PDF": decode_pdf,
 }
 
 

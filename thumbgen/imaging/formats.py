@@ -242,6 +242,18 @@ INPUTS: tuple[ImageFormat, ...] = (
         extra="video",
         licence=_PYAV_LICENCE,
     ),
+    # The first page, rendered at the thumbnail's size (thumbgen.imaging.pdf).
+    ImageFormat(
+        "PDF",
+        (),
+        (".pdf",),
+        (_at(0, b"%PDF-"),),
+        label="PDF",
+        module="pypdfium2",
+        package="pypdfium2",
+        extra="pdf",
+        licence="licence Apache-2.0 or BSD-3-Clause (pypdfium2), BSD-3-Clause (PDFium)",
+    ),
     ImageFormat(
         "SVG",
         (),

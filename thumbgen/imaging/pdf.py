@@ -1,0 +1,111 @@
+"""PDFs through pypdfium2 (the pdf extra): the first page, rendered at the size the thumbnails need.
+
+A page is vector art like an SVG, so it is rendered at the size of the
+largest output box, not at a resolution of its own; ``--max-pixels`` is
+checked on that size before rendering. PDFium renders the page with its
+annotations (as a viewer shows it) but no form environment is set up, so no
+JavaScript ever runs, and nothing outside the file is read. A file that
+needs a password fails in one line. pypdfium2 is an optional extra,
+imported only when a PDF is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, BinaryIO
+
+from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
+from thumbgen.options import Options
+
+from . import formats, geometry
+from .decoders import Stored
+from .reading import unsupported
+
+#: PDFium's FPDF_GetLastError codes.
+_ERR_FORMAT, _ERR_PASSWORD, _ERR_SECURITY = 3, 4, 5
+#: Precision of the virtual integer size the output boxes are planned on.
+_PLAN_SIDE = 10_000
+#: Pages are rendered this many times the size needed, then resampled down.
+_SUPERSAMPLE = 2
+
+
+def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
+    """The first page of the PDF open as ``f``, rendered for the largest output."""
+    pdfium = _pdfium(shown)
+    f.seek(0)
+    try:
+        document = pdfium.PdfDocument(f, autoclose=False)
+    except pdfium.PdfiumError as exc:
+        raise _refused(exc, shown) from None
+    try:
+        if len(document) == 0:
+            raise CorruptImage(f"Corrupt image: {shown} is a PDF with no pages")
+        page = document[0]
+        try:
+            width, height = page.get_size()
+            if not (width > 0 and height > 0):
+                raise CorruptImage(f"Corrupt image: {shown} is a PDF whose first page has no size")
+            size = render_size((width, height), options)
+            _check_size(size, shown, options.max_pixels)
+            # Twice the size, then Lanczos: PDFium samples images and thin
+            # lines at the render size, which aliases; poppler smooths them.
+            scale = _SUPERSAMPLE * size[0] / width
+            try:
+                bitmap = page.render(scale=scale, may_draw_forms=False)
+                image = bitmap.to_pil().convert("RGB")
+            except MemoryError:
+                raise TooManyPixels(
+                    f"Not enough memory to render {shown}; run fewer workers (-w)"
+                ) from None
+            except pdfium.PdfiumError as exc:
+                raise CorruptImage(
+                    f"Corrupt image: {shown} is a PDF whose first page PDFium cannot render ({exc})"
+                ) from None
+        finally:
+            page.close()
+    finally:
+        document.close()
+    return Stored(image, size, 1)
+
+
+def render_size(page: tuple[float, float], options: Options) -> tuple[int, int]:
+    """Pixels to render a page of ``page`` points at: the least every output is a reduction of."""
+    width, height = page
+    k = _PLAN_SIDE / max(width, height)
+    base = (max(1, round(width * k)), max(1, round(height * k)))
+    scale = 0.0
+    for spec in options.specs:
+        # Vector pages may always be "enlarged": plan as if --upscale.
+        plan = geometry.plan(dataclasses.replace(spec, upscale=True), *base)
+        scale = max(scale, plan.resize[0] / base[0], plan.resize[1] / base[1])
+    return (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
+
+
+def _check_size(size: tuple[int, int], shown: str, max_pixels: int) -> None:
+    pixels = size[0] * size[1]
+    if pixels > max_pixels:
+        raise TooManyPixels(
+            f"Too many pixels: {shown} would be rendered at {size[0]}x{size[1]} "
+            f"({pixels:,} pixels, limit {max_pixels:,}) for these sizes; "
+            "raise --max-pixels if you trust this file"
+        )
+
+
+def _pdfium(shown: str) -> Any:
+    try:
+        import pypdfium2  # type: ignore[import-untyped]
+    except ImportError:
+        fmt = next(x for x in formats.INPUTS if x.name == "PDF")
+        raise UnsupportedImage(f"Cannot read {shown}: {formats.missing(fmt)}") from None
+    return pypdfium2
+
+
+def _refused(exc: Any, shown: str) -> Exception:
+    """The one-line error for a PDF PDFium would not open."""
+    code = getattr(exc, "err_code", None)
+    if code == _ERR_PASSWORD:
+        return unsupported(shown, "a PDF protected by a password")
+    if code == _ERR_SECURITY:
+        return unsupported(shown, "a PDF encrypted by a security handler PDFium lacks")
+    said = "damaged or truncated" if code == _ERR_FORMAT else str(exc)
+    return CorruptImage(f"Corrupt image: {shown} is a PDF PDFium cannot read ({said})")
