@@ -145,6 +145,7 @@ def test_the_openapi_schema_documents_every_route_and_its_errors(http: ApiClient
         "/thumbnails/{path}",
         "/events/s3",
         "/throughput",
+        "/metrics",
     }  # the dashboard page and its files are left out
     assert set(schema["paths"]["/thumbnails/{path}"]) == {"get", "head"}
     [scheme] = schema["components"]["securitySchemes"].values()
@@ -159,7 +160,7 @@ def test_the_openapi_schema_documents_every_route_and_its_errors(http: ApiClient
             assert operation.get("security"), (method, path)
             assert {"401", "503"} <= set(operation["responses"]), (method, path)
             secured.append((method, path))
-    assert len(secured) == 16
+    assert len(secured) == 17
     ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))  # OpenAPI: unique, GET and HEAD of one route too
     body = schema["paths"]["/thumbnails"]["post"]["requestBody"]["content"]

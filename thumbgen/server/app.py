@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from thumbgen import __version__
 
-from . import actions, dashboard, errors, events, routes, thumbs
+from . import actions, dashboard, errors, events, metrics, routes, thumbs
 
 if TYPE_CHECKING:
     from thumbgen.commands.queues import Queue
@@ -30,12 +30,14 @@ def create_app(settings: ServerSettings, queue: Queue | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.queue = queue
+    app.state.metrics = metrics.make_metrics(queue)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(routes.data)
     app.include_router(actions.router)
     app.include_router(thumbs.router)
     app.include_router(events.router)
+    app.include_router(metrics.router)
     app.include_router(dashboard.router)
     _document_auth(app)
     return app

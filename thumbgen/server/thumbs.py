@@ -25,13 +25,15 @@ from thumbgen import locations
 from thumbgen.commands.browsing import label_uploads
 from thumbgen.commands.queues import Queue
 from thumbgen.commands.uploading import QueuedFile, queue_files, request_options
+from thumbgen.errors import ThumbgenError
 from thumbgen.options import Fit, Format, Options
 from thumbgen.outputs import FILE_TYPES
 from thumbgen.storage import LocalFile, RemoteObject, open_storage
 
 from . import uploads
 from .auth import get_queue, get_settings, require_token
-from .errors import ApiError
+from .errors import ApiError, status_of
+from .metrics import ServerMetrics, get_metrics
 from .routes import COMMON
 from .settings import ServerSettings, staging_folder
 
@@ -98,6 +100,25 @@ async def upload(
     queue: Annotated[Queue, Depends(get_queue)],
 ) -> Response:
     """Store each file by content hash and queue one job per image (the same file: one job)."""
+    counters = get_metrics(request)
+    status = 500
+    try:
+        response = await _upload(request, settings, queue, counters)
+        status = response.status_code
+        return response
+    except ApiError as exc:
+        status = exc.status
+        raise
+    except ThumbgenError as exc:
+        status = status_of(exc)
+        raise
+    finally:
+        counters.upload_done(status)
+
+
+async def _upload(
+    request: Request, settings: ServerSettings, queue: Queue, counters: ServerMetrics
+) -> Response:
     with _disk_full_is_507():
         form = await uploads.receive(
             request,
@@ -105,6 +126,7 @@ async def upload(
             max_bytes=settings.max_upload_bytes,
             max_files=settings.max_files,
             idle_seconds=settings.idle_timeout,
+            counted=counters.upload_bytes.inc,
         )
     try:
         options = _options(settings, form.fields)

@@ -19,7 +19,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
 
 from python_multipart.exceptions import MultipartParseError
@@ -260,6 +260,7 @@ async def receive(
     max_bytes: int,
     max_files: int,
     idle_seconds: float = IDLE_SECONDS,
+    counted: Callable[[int], None] | None = None,
 ) -> Form:
     """Stream the request's multipart body into temporary files in ``folder``.
 
@@ -267,7 +268,8 @@ async def receive(
     for ``idle_seconds``, 413 too large or too many files) after removing
     what it wrote; a client that hangs up
     midway leaves nothing behind either. The caller must :func:`store` or
-    :func:`discard` the returned form's files.
+    :func:`discard` the returned form's files. ``counted`` is told the size
+    of each body chunk as it arrives (the server's byte counter).
     """
     boundary, cap = _checked_headers(request, max_bytes, max_files)
     receiver = _Receiver(folder, max_bytes, max_files)
@@ -281,6 +283,8 @@ async def receive(
     try:
         async for chunk in _idle_limited(request, idle_seconds):
             received += len(chunk)
+            if counted is not None:
+                counted(len(chunk))
             if received > cap and receiver.refusal is None:
                 receiver.refusal = ApiError(
                     413, "The request is larger than the upload limits allow"
