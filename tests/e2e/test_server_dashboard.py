@@ -180,12 +180,18 @@ def test_pause_and_resume(page: Page, worked: Path, tmp_path: Path, env: dict[st
         open_dashboard(page, srv)
         expect(page.locator("#resume")).to_be_disabled()
         page.get_by_role("button", name="Pause", exact=True).click()
+        # Pausing stops every worker's next job: the page asks first, then says it did.
+        dialog = page.locator("#confirm")
+        expect(dialog).to_be_visible()
+        dialog.get_by_role("button", name="Pause", exact=True).click()
+        expect(page.locator("#said")).to_have_text("Paused: workers start no new job.")
         expect(page.locator("#paused-badge")).to_be_visible()
         expect(page.locator("#paused-note")).to_be_visible()
         expect(page.locator("#pause")).to_be_disabled()
         assert status_json(env)["paused"] is True
 
-        page.get_by_role("button", name="Resume", exact=True).click()
+        page.get_by_role("button", name="Resume", exact=True).click()  # not asked: undoes
+        expect(page.locator("#said")).to_have_text("Resumed: workers take jobs again.")
         expect(page.locator("#paused-badge")).to_be_hidden()
         expect(page.locator("#paused-note")).to_be_hidden()
         expect(page.locator("#resume")).to_be_disabled()
