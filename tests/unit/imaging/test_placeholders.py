@@ -16,6 +16,8 @@ import thash
 from PIL import Image, ImageDraw
 
 from thumbgen import build_options
+from thumbgen.imaging import placeholders
+from thumbgen.options import Placeholder
 from thumbgen.thumbnailing import make
 
 
@@ -90,3 +92,28 @@ def test_an_unknown_placeholder_is_a_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="thumbhash, blurhash"):
         build_options(["64"], out_dir=tmp_path, placeholder="lqip")
+
+
+@pytest.mark.parametrize("size", [(32, 21), (21, 32), (32, 32), (7, 3), (1, 1)])
+def test_blurhash_sums_in_numpy_give_the_library_s_own_string(size: tuple[int, int]) -> None:
+    # The placeholder does the cosine sums in numpy (the library loops in
+    # Python): on a noisy picture with edges its string must be the library's.
+    im = Image.effect_noise(size, 60).convert("RGB")
+    im = Image.merge(
+        "RGB", [im.getchannel(0), im.getchannel(0).rotate(90), Image.new("L", size, 90)]
+    )
+    ImageDraw.Draw(im).rectangle((0, 0, size[0] // 2, size[1] // 2), fill=(250, 10, 200))
+    x, y = (4, 3) if size[0] >= size[1] else (3, 4)
+    px = im.load()
+    assert px is not None
+    rows = [[px[i, j] for i in range(size[0])] for j in range(size[1])]
+    assert placeholders.blurhash_of(im, x, y) == blurhash.encode(
+        rows, components_x=x, components_y=y
+    )
+
+
+def test_thumbhash_on_numpy_is_the_pure_encoder_s_bytes() -> None:
+    im = Image.effect_noise((32, 24), 50).convert("RGBA")
+    ImageDraw.Draw(im).ellipse((4, 4, 20, 16), fill=(10, 200, 30, 128))
+    made = base64.b64decode(placeholders.encode(im, Placeholder.THUMBHASH))
+    assert list(made) == thash.rgba_to_thumb_hash_pure(32, 24, list(im.tobytes()))
