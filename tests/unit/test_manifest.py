@@ -123,3 +123,33 @@ def test_a_source_gone_under_mirror_deletes_leaves_the_manifest(
     sources[1].unlink()
     assert session.gone(str(inbox), [str(sources[1])]) == []
     assert sorted(_listed(manifest)) == [str(sources[0]), str(sources[2])]
+
+
+def test_a_worker_spaces_out_rewrites_and_flushes_the_rest_when_idle(
+    tmp_path: Path, queue: Queue
+) -> None:
+    # A stopped clock: after the first finish no rewrite is due, so the
+    # manifest lags until the worker, out of work, flushes; then it is exact.
+    from thumbgen.workers.manifests import ManifestWriter
+
+    manifest = tmp_path / "thumbs.json"
+    first = write_jpegs(tmp_path / "in", 5, size=(120, 80))[0]
+    options = build_options(["32"], out_dir=tmp_path / "out", manifest=str(manifest))
+    commands.add(queue, [str(tmp_path / "in")], options)
+    now = [100.0]
+    writer = ManifestWriter(min_interval=1.0, clock=lambda: now[0])
+    while run_next(queue.store, "w", RetryPolicy(), manifests=writer) is not None:
+        pass
+    assert len(_listed(manifest)) == 1  # the first finish, written at once
+    assert writer.pending == {str(manifest)}
+    writer.flush(queue.store)
+    assert len(_listed(manifest)) == 5
+    assert not writer.pending
+
+    # Once the interval has passed, a finish rewrites at once again.
+    (tmp_path / "in" / "late.jpg").write_bytes(Path(first).read_bytes())
+    commands.add(queue, [str(tmp_path / "in")], options)
+    now[0] += 1.0
+    run_next(queue.store, "w", RetryPolicy(), manifests=writer)
+    assert len(_listed(manifest)) == 6
+    assert not writer.pending

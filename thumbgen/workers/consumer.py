@@ -34,6 +34,7 @@ from thumbgen.workers.stopping import STOPPING_MESSAGE, StopSignals
 
 from . import runner
 from .config import WorkerConfig
+from .manifests import ManifestWriter
 
 import_huey()  # before Huey's consumer: without redis-py when it is not needed
 from huey.consumer import (  # noqa: E402
@@ -270,6 +271,7 @@ class _JobWorker(Worker):  # type: ignore[misc]
         self._config = config
         self._id = ""
         self._beat: _Heartbeat | None = None
+        self._manifests = ManifestWriter()
 
     def initialize(self) -> None:
         super().initialize()
@@ -307,7 +309,12 @@ class _JobWorker(Worker):  # type: ignore[misc]
         def on_token() -> None:
             try:
                 job = runner.run_next(
-                    queue.store, worker_id, policy, config.job_timeout, config.max_memory
+                    queue.store,
+                    worker_id,
+                    policy,
+                    config.job_timeout,
+                    config.max_memory,
+                    self._manifests,
                 )
                 if job is not None and config.news_fd >= 0:
                     # Full pipe (the reader is woken already) or reader gone: no matter.
@@ -331,9 +338,23 @@ class _JobWorker(Worker):  # type: ignore[misc]
     def loop(self, now: Any = None) -> None:
         if os.getppid() != self._parent:
             raise KeyboardInterrupt
+        ran = self.task_count
         super().loop(now)
+        if self.task_count == ran and self._manifests.pending:
+            # No work this round: the manifests this worker left pending
+            # (spaced-out rewrites) are written now, so a drained queue has them exact.
+            self._flush_manifests()
+
+    def _flush_manifests(self) -> None:
+        try:
+            self._manifests.flush(self._queue.store)
+        except Exception:
+            # A queue error while reading the done jobs: the next finish or
+            # idle round tries again; the worker goes on.
+            log.warning("manifest rewrite failed", exc_info=True)
 
     def shutdown(self) -> None:
+        self._flush_manifests()
         if self._beat is not None:
             self._beat.stop()
         with contextlib.suppress(Exception):

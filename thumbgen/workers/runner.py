@@ -26,6 +26,7 @@ from thumbgen.messages import display_path
 from thumbgen.thumbnailing import info, make
 
 from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
+from .manifests import ManifestWriter, refresh_manifest
 from .retry import RetryPolicy as RetryPolicy
 
 log = logging.getLogger("thumbgen.worker")
@@ -42,6 +43,7 @@ def run_next(
     policy: RetryPolicy,
     job_timeout: float = JOB_TIMEOUT,
     max_memory: int = budget.MAX_MEMORY,
+    manifests: ManifestWriter | None = None,
 ) -> Job | None:
     """Claim the best due job and run it to an outcome; None if nothing was due (or paused).
 
@@ -49,6 +51,8 @@ def run_next(
     stopped and fails with the limit named; the worker goes on to the next.
     A source whose decode would need more than ``max_memory`` bytes (from its
     header; 0: no limit) fails before it is decoded, with the estimate.
+    A job made with ``--manifest`` has it rewritten through ``manifests``
+    (spaced out; the caller flushes it when idle), or at once without one.
     """
     job = store.claim(worker_id)
     if job is None:
@@ -92,7 +96,9 @@ def run_next(
         _record(
             store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version, learnt
         )
-        if job.options.manifest:
+        if job.options.manifest and manifests is not None:
+            manifests.finished(store, job.options.manifest)
+        elif job.options.manifest:
             refresh_manifest(store, job.options.manifest)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
@@ -101,19 +107,6 @@ def run_next(
             (time.monotonic() - started) * 1000,
         )
     return job
-
-
-def refresh_manifest(store: JobStore, manifest: str) -> None:
-    """Rewrite ``manifest`` from the queue; a failure is logged, the job stays done.
-
-    The next job's rewrite (or ``thumbgen manifest --write``) makes it good.
-    """
-    from thumbgen.commands.manifest import refresh
-
-    try:
-        refresh(store, manifest)
-    except ThumbgenError as exc:
-        log.warning("manifest not updated: %s", exc)
 
 
 def _record(outcome: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
