@@ -3,8 +3,8 @@
 On the ``make_corpus.sh`` photos (baseline JPEGs), in this process:
 
 - a job: ``make()`` of one 256 px thumbnail, with and without
-  ``--placeholder thumbhash`` / ``blurhash``, alternating, medians per
-  photo; the placeholder's cost is the difference (goal: under 5% of a job);
+  ``--placeholder thumbhash`` / ``blurhash``, in pairs; the placeholder's
+  cost is the median difference per photo (goal: under 5% of a job);
 - crops: choosing a 256 x 256 window in the picture resampled for
   ``--fit cover`` (what the pipeline does): ``attention`` and ``faces``
   (OpenCV's cascade; skipped without the faces extra);
@@ -12,6 +12,12 @@ On the ``make_corpus.sh`` photos (baseline JPEGs), in this process:
   'cover', position: 'attention'})`` against ``position: 'centre'`` per
   photo, the difference being its attention cost. Skipped without sharp
   (``bash ../shared/bench/install_peers.sh``).
+
+- the manifest: a batch of small JPEGs drained by one in-process worker
+  (``runner.run_next``, what a worker process runs per job) on a SQLite
+  queue, without ``--manifest``, with it (rewrites spaced out as workers do,
+  and the final flush), and with a rewrite after every job (what workers did
+  before): the wall time of each, and its ratio to the batch without.
 
 Medians over photos of the per-photo medians.
 """
@@ -25,13 +31,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_common import Config, Reporter, Table, fmt_time, scratch
+from bench_common import Config, Reporter, Table, fmt_time, scratch, tiny_jpeg
 from bench_peers import SHARED, SHARP_DIR
 from PIL import Image
 
-from thumbgen import build_options
+from thumbgen import build_options, commands
 from thumbgen.imaging import saliency
+from thumbgen.jobqueue.backend import open_queue
 from thumbgen.thumbnailing import make
+from thumbgen.workers.manifests import ManifestWriter
+from thumbgen.workers.runner import RetryPolicy, run_next
 
 _SHARP = r"""
 const sharp = require(process.argv[2]);
@@ -75,8 +84,47 @@ def _cover_resample(photo: Path) -> Image.Image:
         )
 
 
+def _drain_batch(tmp: Path, n: int, manifest: str) -> float:
+    """Seconds to queue and drain ``n`` small JPEGs; ``manifest``: "", "spaced" or "each"."""
+    folder = tmp / f"batch-{manifest or 'none'}"
+    src = folder / "src"
+    for i in range(n):
+        tiny_jpeg(src / f"{i:05d}.jpg", i, (48, 32))
+    where = str(folder / "site" / "thumbs.json") if manifest else None
+    options = build_options(["32"], out_dir=folder / "out", manifest=where)
+    queue = open_queue(str(folder / "queue.db"))
+    writer = ManifestWriter() if manifest == "spaced" else None
+    start = time.perf_counter()
+    commands.add(queue, [str(src)], options)
+    while run_next(queue.store, "w", RetryPolicy(), manifests=writer) is not None:
+        pass
+    if writer is not None:
+        writer.flush(queue.store)  # what a worker does when it runs out of work
+    took = time.perf_counter() - start
+    if where is not None:
+        listed = json.loads(Path(where).read_text())["sources"]
+        assert len(listed) == n, f"manifest lists {len(listed)} of {n}"
+    queue.close()
+    return took
+
+
+def _manifest_table(config: Config, report: Reporter, tmp: Path) -> None:
+    n = config.size(2000, 200)
+    table = Table(
+        f"--manifest: a batch of {n} small JPEGs (48 x 32 -> 32 px), one in-process worker",
+        ["", "batch", "vs without"],
+    )
+    base = _drain_batch(tmp, n, "")
+    table.add("without --manifest", fmt_time(base), "1.00x")
+    for kind, label in (("spaced", "with (rewrites spaced out)"), ("each", "rewrite per job")):
+        took = _drain_batch(tmp, n, kind)
+        table.add(label, fmt_time(took), f"{took / base:.2f}x")
+    table.note("one run each (a batch is thousands of jobs); 'rewrite per job' was the old way")
+    report.table(table)
+
+
 def run(config: Config, report: Reporter) -> None:
-    """Print the placeholder and crop tables."""
+    """Print the placeholder, crop and manifest tables."""
     runs = config.runs(7, 2)
     with scratch(config, "web") as tmp:
         corpus = tmp / "corpus"
@@ -95,14 +143,17 @@ def run(config: Config, report: Reporter) -> None:
             make(str(photo), plain)  # warm: the file cache, Pillow's plugins
             for kind in extra:
                 with_ph = build_options(["256"], out_dir=out, placeholder=kind)
-                base = [
-                    _median_of(lambda photo=photo: make(str(photo), plain), 1) for _ in range(runs)
-                ]
-                more = [
-                    _median_of(lambda photo=photo, with_ph=with_ph: make(str(photo), with_ph), 1)
-                    for _ in range(runs)
-                ]
-                extra[kind].append(statistics.median(more) - statistics.median(base))
+                make(str(photo), with_ph)  # warm: the encoder's imports (numpy)
+                # In pairs, so a busy moment of the shared machine hits both sides.
+                base, diffs = [], []
+                for _ in range(runs):
+                    plain_took = _median_of(lambda photo=photo: make(str(photo), plain), 1)
+                    more = _median_of(
+                        lambda photo=photo, with_ph=with_ph: make(str(photo), with_ph), 1
+                    )
+                    base.append(plain_took)
+                    diffs.append(more - plain_took)
+                extra[kind].append(statistics.median(diffs))
                 jobs.append(statistics.median(base))
         job = statistics.median(jobs)
         table = Table(
@@ -153,3 +204,4 @@ def run(config: Config, report: Reporter) -> None:
         else:
             crops.note(f"sharp: skipped (none in {SHARP_DIR}; run install_peers.sh)")
         report.table(crops)
+        _manifest_table(config, report, tmp)
