@@ -71,7 +71,8 @@ def _rewrite_bucket(location: str, make: Callable[[], bytes], content_type: str)
         except SourceMissing:
             etag = None
         data = make()
-        mode: object = "create" if etag is None else {"e_tag": etag, "version": None}
+        # e_tag alone: obstore refuses a None version (a TypeError before any request).
+        mode: object = "create" if etag is None else {"e_tag": etag}
         try:
             obstore.put(
                 store.store,
