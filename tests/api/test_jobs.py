@@ -100,6 +100,27 @@ def test_a_job_shows_its_attempts_and_a_missing_one_is_404(
     assert missing.json() == {"error": f"No job {job_id + 1}"}
 
 
+def test_a_done_job_carries_what_its_worker_recorded_about_it(
+    srv: InProcessServer, http: ApiClient, tmp_path: Path
+) -> None:
+    # The info a worker records (thumbnailing.info: sizes, hashes, colour,
+    # placeholder) is what a web page wants from the job, as in show --json.
+    [finished_id, waiting_id] = queued(http, tmp_path / "in", 2)
+    job = srv.queue.store.claim(OWNER)
+    assert job is not None
+    assert job.id == finished_id
+    info = {
+        "source": {"width": 320, "height": 240, "orientation": 1},
+        "average_colour": "#6a5b4c",
+        "placeholder": {"kind": "blurhash", "value": "LEHV6nWB2yk8pyo0adR*.7kCMdnj"},
+        "outputs": [{"width": 64, "height": 48, "bytes": 1234, "hash": "ab" * 32}],
+    }
+    srv.queue.store.finish(job.id, OWNER, [], 100, 1, "", info)
+    assert http.get(f"/jobs/{finished_id}").json()["info"] == info
+    # Not done yet: no info, said as null.
+    assert http.get(f"/jobs/{waiting_id}").json()["info"] is None
+
+
 def test_a_done_job_links_the_thumbnails_in_the_output_folder(
     srv: InProcessServer, http: ApiClient, tmp_path: Path
 ) -> None:
