@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from support.imagegen import write_jpegs
-from support.procs import queue_jobs, run_thumbgen, wait_until, worker
+from support.procs import queue_jobs, run_thumbgen, wait_until, watching, worker
 
 
 def _done(queue_path: str) -> set[str]:
@@ -71,3 +71,27 @@ def test_many_workers_a_kill_and_re_adds_leave_exactly_the_done_sources(
     for entry in final.values():
         for output in entry["outputs"]:
             assert Path(output["path"]).stat().st_size == output["bytes"]
+
+
+def test_watch_mirror_deletes_drops_a_deleted_source_from_the_manifest(
+    tmp_path: Path, env: dict[str, str], queue_path: str
+) -> None:
+    # A real watch process with its observer and workers: the manifest lists
+    # what arrived once done, and a source deleted afterwards leaves it (and
+    # its thumbnail goes), while the others stay.
+    inbox, out, manifest = tmp_path / "inbox", tmp_path / "out", tmp_path / "site" / "m.json"
+    inbox.mkdir()
+    made = write_jpegs(tmp_path / "photos", 4, size=(320, 240))
+    argv = (str(inbox), "-o", str(out), "-s", "64", "-w", "1", "--mirror-deletes")
+    with watching(env, tmp_path / "w.log", *argv, "--manifest", str(manifest),
+                  queue_path=queue_path):  # fmt: skip
+        for path in made:
+            (inbox / path.name).write_bytes(path.read_bytes())
+        arrived = {str(inbox / p.name) for p in made}
+        assert wait_until(lambda: _listed(manifest) == arrived, timeout=120), _listed(manifest)
+        gone = inbox / made[0].name
+        thumb = out / f"{gone.stem}_64x64.jpg"
+        assert thumb.exists()
+        gone.unlink()
+        assert wait_until(lambda: _listed(manifest) == arrived - {str(gone)}, timeout=120)
+        assert wait_until(lambda: not thumb.exists(), timeout=30)
