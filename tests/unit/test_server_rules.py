@@ -105,3 +105,34 @@ def test_stored_names_keep_only_extensions_of_the_sniffed_format() -> None:
     assert _extension("JPEG", "/u/.upload-1.jpeg") == ".jpeg"
     assert _extension("PNG", "/u/.upload-1.jpg") == ".png"  # a PNG named .jpg is stored as .png
     assert _extension("JPEG", "/u/.upload-1") == ".jpg"
+
+
+def test_accepted_connections_send_without_nagle_delay() -> None:
+    """The listener says TCP, so asyncio sets TCP_NODELAY on every accepted connection.
+
+    With proto 0 it did not, and each kept-alive response (headers and body
+    written apart) waited for the client's delayed ACK: 44 ms per request.
+    """
+    import asyncio
+    import socket
+
+    from thumbgen.server.running import _listen
+
+    async def accepted_nodelay() -> int:
+        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            found.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        listener = _listen("127.0.0.1", 0)
+        server = await asyncio.start_server(handle, sock=listener)
+        async with server:
+            port = listener.getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(found, 30)
+            writer.close()
+            return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
