@@ -1,7 +1,8 @@
 """Run thumbgen's benchmarks: ``python tests/benchmarks/run.py [NAME...] [--quick]``.
 
 NAME is ``queue`` (= ``status add overhead``), ``startup``, ``imaging``,
-``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``), ``s3`` (buckets
+``peers``, ``quality``, ``server`` (the HTTP load test, not in ``all``), ``jobs``
+(the dashboard's jobs view at a million jobs, SQLite and Redis, not in ``all``), ``s3`` (buckets
 against local folders on a real S3 server, not in ``all``), ``fleet`` (the Redis queue
 under 32 worker processes, not in ``all``) or ``all`` (the
 default). Each benchmark prints a table of medians with ratios
@@ -50,6 +51,13 @@ def _fleet(config: Config, report: Reporter) -> None:
     bench_fleet.run(config, report)
 
 
+def _jobs_view(config: Config, report: Reporter) -> None:
+    # Imported here: httpx and a redis-server, as for server and fleet.
+    import bench_jobs_view
+
+    bench_jobs_view.run(config, report)
+
+
 def _server(config: Config, report: Reporter) -> None:
     # Imported here: its HTTP client (httpx) is in the test extra, which
     # `nox -s bench` does not install; the other benchmarks run without it.
@@ -67,6 +75,7 @@ BENCHES: dict[str, Bench] = {
     "quality": bench_quality.run,
     "startup": bench_startup.run,
     "server": _server,
+    "jobs": _jobs_view,
     "s3": _s3,
     "fleet": _fleet,
     "web": bench_web.run,

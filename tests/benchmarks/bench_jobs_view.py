@@ -1,0 +1,178 @@
+"""The dashboard's jobs view at a million jobs: ``GET /jobs`` pages, SQLite and Redis.
+
+``python tests/benchmarks/run.py jobs`` (``--quick``: 100,000 jobs). A queue
+of 1,000,000 jobs is filled through ``store.submit`` in chunks (sources
+that do not exist: submit does not stat them). On SQLite, ``bench_queue``'s
+fill then marks 98% finished (1 in 25 failed) in one SQL ``UPDATE``; on
+Redis the jobs stay queued (finishing a million through the store would
+take longer than the measurement). A real ``thumbgen serve -w 0`` answers.
+
+Each page is timed twice, as the view asks for it: 50 jobs, newest first,
+then the next page by ``X-Next-Cursor``; the same for oldest first, one
+state and a page deep in the queue. Two numbers per case:
+
+- *service*: :func:`thumbgen.commands.browsing.page` and the JSON entries
+  in this process, on its own connection: the server's own work.
+- *HTTP*: the whole request to the served process on loopback with a kept
+  connection: the server's time plus one loopback round trip and the
+  client's parsing, so an upper bound of server time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_common import Config, Goal, Reporter, TimingTable, clean_env, repeat, scratch
+from bench_queue import SUBMIT_CHUNK, fill_queue, new_job
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.redis_server import RedisServer, free_port
+from support.server import ServeProcess
+
+from thumbgen.commands import browsing
+from thumbgen.jobqueue.backend import open_queue
+from thumbgen.jobqueue.contract import State
+from thumbgen.options import build_options
+
+PAGE = 50
+GOAL = Goal.time_below(0.1)
+
+
+def _fill_redis(url: str, jobs: int, out_dir: str) -> float:
+    """``jobs`` queued jobs through ``store.submit``; the seconds it took."""
+    queue = open_queue(url)
+    options = build_options(out_dir=out_dir)
+    start = time.perf_counter()
+    for first in range(0, jobs, SUBMIT_CHUNK):
+        chunk = [
+            new_job(f"{out_dir}-src/d{i // 1000:04d}/img{i:07d}.jpg", "", 1000, 1, out_dir)
+            for i in range(first, min(jobs, first + SUBMIT_CHUNK))
+        ]
+        queue.store.submit(chunk, options, batch="bench")
+    queue.close()
+    return time.perf_counter() - start
+
+
+def _serve(folder: Path, queue: str) -> ServeProcess:
+    port = free_port()
+    log = folder / "serve.log"
+    argv = [sys.executable, "-m", "thumbgen", "serve", "--port", str(port)]
+    argv += ["-o", str(folder / "thumbs"), "-w", "0"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            argv, env=clean_env(queue), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    srv = ServeProcess(proc, port, log, None)
+    srv.wait_healthy()
+    return srv
+
+
+def _cases(jobs: int, sqlite: bool) -> list[tuple[str, dict[str, Any]]]:
+    """(label, query) of each first page; its next page follows the cursor."""
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("all states, newest first", {"order": "newest"}),
+        ("all states, oldest first", {"order": "oldest"}),
+        ("all states, newest, from the middle", {"order": "newest", "cursor": jobs // 2}),
+        ("queued, oldest first", {"state": "queued", "order": "oldest"}),
+    ]
+    if sqlite:
+        cases.append(("failed, newest first", {"state": "failed", "order": "newest"}))
+    return cases
+
+
+def _measure(
+    table: TimingTable, queue_url: str, srv: ServeProcess, jobs: int, runs: int, sqlite: bool
+) -> None:
+    queue = open_queue(queue_url)
+    try:
+        with httpx.Client(base_url=srv.url, timeout=60) as http:
+            for label, params in _cases(jobs, sqlite):
+                first = http.get("/jobs", params=params | {"limit": PAGE})
+                first.raise_for_status()
+                cursor = int(first.headers["x-next-cursor"])
+                assert len(first.json()) == PAGE
+                for which, query in (
+                    ("first page", params),
+                    ("next page", params | {"cursor": cursor}),
+                ):
+                    table.row(
+                        f"{label}, {which}: service",
+                        repeat(_service(queue, query), runs),
+                        goal=GOAL,
+                    )
+                    table.row(
+                        f"{label}, {which}: HTTP",
+                        repeat(_http(http, query), runs),
+                        goal=GOAL,
+                    )
+    finally:
+        queue.close()
+
+
+def _service(queue: Any, query: dict[str, Any]) -> Callable[[], object]:
+    state = State(query["state"]) if "state" in query else None
+
+    def call() -> object:
+        found = browsing.page(
+            queue,
+            state=state,
+            cursor=query.get("cursor"),
+            newest_first=query.get("order") == "newest",
+            limit=PAGE,
+        )
+        return [browsing.entry(j) for j in found.jobs]
+
+    return call
+
+
+def _http(http: httpx.Client, query: dict[str, Any]) -> Callable[[], object]:
+    def call() -> object:
+        r = http.get("/jobs", params=query | {"limit": PAGE})
+        r.raise_for_status()
+        return r.json()
+
+    return call
+
+
+def run(config: Config, report: Reporter) -> None:
+    """Fill each queue, serve it, time the pages; see the module docstring."""
+    jobs = config.size(1_000_000, 100_000)
+    runs = config.runs(31, 7)
+    with scratch(config, "jobs-view") as folder:
+        path = folder / "queue.db"
+        filled = fill_queue(path, jobs, str(folder / "out"))
+        table = TimingTable(
+            f"jobs view on SQLite: {jobs:,} jobs ({filled.done:,} done, {filled.failed:,} "
+            f"failed, {filled.queued:,} queued; filled in {filled.submit_seconds:.0f} s), "
+            f"pages of {PAGE}"
+        )
+        srv = _serve(folder, str(path))
+        try:
+            _measure(table, str(path), srv, jobs, runs, sqlite=True)
+        finally:
+            srv.stop()
+        report.table(table)
+
+        redis = RedisServer(folder / "redis")
+        redis.start()
+        try:
+            seconds = _fill_redis(redis.url, jobs, str(folder / "out"))
+            table = TimingTable(
+                f"jobs view on Redis: {jobs:,} queued jobs (filled in {seconds:.0f} s), "
+                f"pages of {PAGE}"
+            )
+            srv = _serve(folder, redis.url)
+            try:
+                _measure(table, redis.url, srv, jobs, runs, sqlite=False)
+            finally:
+                srv.stop()
+            report.table(table)
+        finally:
+            redis.stop()
