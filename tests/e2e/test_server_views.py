@@ -65,6 +65,9 @@ def _shoot(page: Page, shots: Path, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.wait_for_timeout(50)  # a layout pass; nothing is asserted on time
         page.screenshot(path=f"{shots}-{name}-{width}.png", full_page=True)
+        # Nothing pushes the page wider than the screen (a long file name did, at 390 px).
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} at {width} px is {wide} px wide"
     if name == "jobs":
         used = page.evaluate("document.querySelector('main').getBoundingClientRect().width")
         assert used > 1300, used  # at 1440 px the page uses the width (it was ~1160 px)
