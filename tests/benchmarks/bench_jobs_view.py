@@ -20,10 +20,13 @@ state and a page deep in the queue. Two numbers per case:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,6 @@ from bench_queue import SUBMIT_CHUNK, fill_queue, new_job
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.redis_server import RedisServer, free_port
-from support.server import ServeProcess
 
 from thumbgen.commands import browsing
 from thumbgen.jobqueue.backend import open_queue
@@ -60,18 +62,35 @@ def _fill_redis(url: str, jobs: int, out_dir: str) -> float:
     return time.perf_counter() - start
 
 
-def _serve(folder: Path, queue: str) -> ServeProcess:
+@contextlib.contextmanager
+def _serve(folder: Path, queue: str) -> Iterator[str]:
+    """``thumbgen serve -w 0`` on ``queue`` until the block ends; its base URL.
+
+    Started here rather than with tests/support/server.py, which needs pytest
+    (not installed by ``nox -s bench``).
+    """
     port = free_port()
-    log = folder / "serve.log"
+    url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "thumbgen", "serve", "--port", str(port)]
     argv += ["-o", str(folder / "thumbs"), "-w", "0"]
-    with open(log, "ab") as out:
+    with open(folder / "serve.log", "ab") as out:
         proc = subprocess.Popen(
             argv, env=clean_env(queue), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    srv = ServeProcess(proc, port, log, None)
-    srv.wait_healthy()
-    return srv
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((folder / "serve.log").read_text(errors="replace"))
+            time.sleep(0.1)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
 def _cases(jobs: int, sqlite: bool) -> list[tuple[str, dict[str, Any]]]:
@@ -88,11 +107,11 @@ def _cases(jobs: int, sqlite: bool) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _measure(
-    table: TimingTable, queue_url: str, srv: ServeProcess, jobs: int, runs: int, sqlite: bool
+    table: TimingTable, queue_url: str, server_url: str, jobs: int, runs: int, sqlite: bool
 ) -> None:
     queue = open_queue(queue_url)
     try:
-        with httpx.Client(base_url=srv.url, timeout=60) as http:
+        with httpx.Client(base_url=server_url, timeout=60) as http:
             for label, params in _cases(jobs, sqlite):
                 first = http.get("/jobs", params=params | {"limit": PAGE})
                 first.raise_for_status()
@@ -153,11 +172,8 @@ def run(config: Config, report: Reporter) -> None:
             f"failed, {filled.queued:,} queued; filled in {filled.submit_seconds:.0f} s), "
             f"pages of {PAGE}"
         )
-        srv = _serve(folder, str(path))
-        try:
-            _measure(table, str(path), srv, jobs, runs, sqlite=True)
-        finally:
-            srv.stop()
+        with _serve(folder, str(path)) as url:
+            _measure(table, str(path), url, jobs, runs, sqlite=True)
         report.table(table)
 
         redis = RedisServer(folder / "redis")
@@ -168,11 +184,8 @@ def run(config: Config, report: Reporter) -> None:
                 f"jobs view on Redis: {jobs:,} queued jobs (filled in {seconds:.0f} s), "
                 f"pages of {PAGE}"
             )
-            srv = _serve(folder, redis.url)
-            try:
-                _measure(table, redis.url, srv, jobs, runs, sqlite=False)
-            finally:
-                srv.stop()
+            with _serve(folder, redis.url) as url:
+                _measure(table, redis.url, url, jobs, runs, sqlite=False)
             report.table(table)
         finally:
             redis.stop()
