@@ -78,9 +78,9 @@ def test_health_says_ok_and_nothing_about_the_queue(srv: InProcessServer, http: 
 @pytest.mark.parametrize(
     ("path", "status", "start"),
     [
-        ("/jobs/abc", 422, "Invalid job_id: "),
+        ("/jobs/abc", 404, "Not Found"),  # not a job id: no such route
         ("/jobs/0", 422, "Invalid job_id: "),
-        ("/jobs/-3", 422, "Invalid job_id: "),
+        ("/jobs/-3", 404, "Not Found"),
         (f"/jobs/{2**63}", 422, "Invalid job_id: "),
         ("/jobs/999", 404, "No job 999"),
         ("/jobs?state=bogus", 422, "Invalid state: "),

@@ -131,7 +131,7 @@ def failures(
 
 
 @data.get(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:int}",
     summary="One job: state, error, attempts, thumbnail URLs",
     responses={404: _ERROR},
 )
