@@ -48,6 +48,8 @@ class Made:
     orientation: int = 1
     average_colour: str = ""
     placeholder: str = ""
+    #: A video's duration, codec and size, or a PDF's pages (:attr:`Rendered.media`).
+    media: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list[Thumbnail]:
@@ -93,6 +95,7 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
         rendered.orientation,
         rendered.average_colour,
         rendered.placeholder,
+        rendered.media,
     )
 
 
@@ -110,7 +113,8 @@ def info(made: Made, options: Options) -> dict[str, Any]:
 
     The source's upright size, EXIF orientation, bytes and version; per
     output its location, pixel size, bytes, format, media type, SHA-256 and
-    crop window; the average colour and the placeholder when asked for.
+    crop window; the average colour and the placeholder when asked for; a
+    video's duration, codec and size, a PDF's page count and page size.
     """
     result: dict[str, Any] = {
         "source": {
@@ -140,4 +144,7 @@ def info(made: Made, options: Options) -> dict[str, Any]:
         result["average_colour"] = made.average_colour
     if options.placeholder:
         result["placeholder"] = {"kind": options.placeholder, "value": made.placeholder}
+    # "video": duration (seconds or None), codec, width, height;
+    # "pdf": pages, and the first page's width and height in points.
+    result.update(made.media)
     return result

@@ -64,6 +64,9 @@ def job(detail: JobDetail, planned: Iterable[str]) -> str:
     ]
     if j.error:
         lines.append(("error", display_path(j.error)))
+    from thumbgen.commands import media_lines
+
+    lines += media_lines(j.info)
     lines += [("output", display_path(o)) for o in j.outputs]
     if not j.outputs:
         lines += [("planned", display_path(p)) for p in planned]

@@ -287,6 +287,10 @@ def job_detail(detail: JobDetail) -> Table:
     grid.add_row("sizes", ", ".join(s.size.label for s in detail.options.specs))
     if job.error:
         grid.add_row("error", escape(path(job.error)))
+    from thumbgen.commands import media_lines
+
+    for field, value in media_lines(job.info):
+        grid.add_row(field, escape(value))
     for output in job.outputs:
         grid.add_row("output", escape(path(output)))
     if not job.outputs:

@@ -158,6 +158,26 @@ def show_dict(detail: JobDetail) -> dict[str, Any]:
     return data
 
 
+def media_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``show``'s rows for what a done job recorded about a video or a PDF (none for images).
+
+    ``("video", "12.5 s, h264, 1920x1080")``, ``("pdf", "3 pages, 612x792 pt")``.
+    """
+    rows: list[tuple[str, str]] = []
+    video = (info or {}).get("video")
+    if isinstance(video, dict):
+        seconds = video.get("duration")
+        length = f"{seconds:g} s" if isinstance(seconds, int | float) else "length unknown"
+        size = f"{video.get('width')}x{video.get('height')}"
+        rows.append(("video", f"{length}, {video.get('codec')}, {size}"))
+    pdf = (info or {}).get("pdf")
+    if isinstance(pdf, dict):
+        pages = pdf.get("pages")
+        noun = "page" if pages == 1 else "pages"
+        rows.append(("pdf", f"{pages} {noun}, {pdf.get('width'):g}x{pdf.get('height'):g} pt"))
+    return rows
+
+
 def planned(detail: JobDetail) -> tuple[outputs.PlannedOutput, ...]:
     """The outputs a job's plan names (recorded ones may differ only in pixel size)."""
     return outputs.plan(detail.options, detail.job.source, detail.job.rel_dir).outputs

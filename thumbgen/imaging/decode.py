@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageCms
 
@@ -83,6 +83,8 @@ class Decoded:
     steps: dict[tuple[int, int], Image.Image] = dataclasses.field(default_factory=dict)
     #: The EXIF orientation (1-8) the stored pixels were turned by; 1 when upright.
     orientation: int = 1
+    #: A video's or PDF's header facts (:attr:`Stored.media`); empty for images.
+    media: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 #: A decoder for a format (or variant) Pillow does not open: it gets the open
@@ -106,7 +108,12 @@ def decode(f: BinaryIO, name: str, options: Options) -> Decoded:
             pixels, upright = _turn_upright(stored)
         srgb, transform = to_srgb_later(pixels, shown)
         return Decoded(
-            srgb, upright, transform, _largest(options, upright), orientation=stored.orientation
+            srgb,
+            upright,
+            transform,
+            _largest(options, upright),
+            orientation=stored.orientation,
+            media=stored.media,
         )
     early = EARLY_SIZES.get(fmt.name) if fmt is not None else None
     declared = early(f) if early is not None else None

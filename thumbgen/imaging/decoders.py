@@ -15,6 +15,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from PIL import Image
 
@@ -45,6 +46,10 @@ class Stored:
     size: tuple[int, int]
     #: EXIF orientation 1-8.
     orientation: int
+    #: What a job records about a video or document besides its pixels
+    #: (``{"video": {...}}``, ``{"pdf": {...}}``; JSON values): read from the
+    #: header the decoder opened anyway, so it costs nothing more.
+    media: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 #: A decoder gets the opened image (header read, no pixels yet) and the outputs

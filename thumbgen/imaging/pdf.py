@@ -40,6 +40,7 @@ def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
     try:
         if len(document) == 0:
             raise CorruptImage(f"Corrupt image: {shown} is a PDF with no pages")
+        pages = len(document)
         page = document[0]
         try:
             width, height = page.get_size()
@@ -65,7 +66,9 @@ def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
             page.close()
     finally:
         document.close()
-    return Stored(image, size, 1)
+    # Points (1/72 inch), as PDF viewers give a page's size.
+    media = {"pdf": {"pages": pages, "width": round(width, 2), "height": round(height, 2)}}
+    return Stored(image, size, 1, media)
 
 
 def render_size(page: tuple[float, float], options: Options) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -72,6 +72,8 @@ class Rendered:
     average_colour: str = ""
     #: The ``--placeholder`` string; "" when none was asked for.
     placeholder: str = ""
+    #: A video's or PDF's header facts for the job's record (:attr:`Decoded.media`).
+    media: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> list[Encoded]:
@@ -102,7 +104,7 @@ def render_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) ->
         colour = placeholders.average_colour(small)
         if options.placeholder:
             text = placeholders.encode(small, Placeholder(options.placeholder))
-    return Rendered(made, decoded.source_size, decoded.orientation, colour, text)
+    return Rendered(made, decoded.source_size, decoded.orientation, colour, text, decoded.media)
 
 
 def _smallest_made(decoded: Decoded) -> Image.Image:

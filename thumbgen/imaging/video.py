@@ -82,7 +82,20 @@ def decode_video(f: BinaryIO, shown: str, options: Options) -> Stored:
         info = _info(container, stream)
         check_pixels(info.display, shown, options.max_pixels)
         image, orientation = _poster(container, stream, info, options, shown)
-    return Stored(image, info.display, orientation)
+    return Stored(image, info.display, orientation, {"video": recorded(info, orientation)})
+
+
+def recorded(info: VideoInfo, orientation: int = 1) -> dict[str, Any]:
+    """What a job records about a video: seconds (None when unknown), codec, size as shown.
+
+    The size is the one a player shows: sample aspect ratio applied and
+    turned by the display matrix (``orientation``).
+    """
+    w, h = info.display
+    if orientation in (6, 8):
+        w, h = h, w
+    duration = round(info.duration, 3) if info.duration is not None else None
+    return {"duration": duration, "codec": info.codec, "width": w, "height": h}
 
 
 def probe(f: BinaryIO, shown: str) -> VideoInfo:
