@@ -9,7 +9,8 @@ take longer than the measurement). A real ``thumbgen serve -w 0`` answers.
 
 Each page is timed twice, as the view asks for it: 50 jobs, newest first,
 then the next page by ``X-Next-Cursor``; the same for oldest first, one
-state and a page deep in the queue. Two numbers per case:
+state and a page deep in the queue; and a whole ``GET /metrics`` scrape.
+Two numbers per page:
 
 - *service*: :func:`thumbgen.commands.browsing.page` and the JSON entries
   in this process, on its own connection: the server's own work.
@@ -131,8 +132,19 @@ def _measure(
                         repeat(_http(http, query), runs),
                         goal=GOAL,
                     )
+            # A scrape reads the counts, the failure reasons and the 1,000 newest done jobs.
+            table.row("GET /metrics (a whole scrape): HTTP", repeat(_get(http, "/metrics"), runs))
     finally:
         queue.close()
+
+
+def _get(http: httpx.Client, path: str) -> Callable[[], object]:
+    def call() -> object:
+        r = http.get(path)
+        r.raise_for_status()
+        return r.text
+
+    return call
 
 
 def _service(queue: Any, query: dict[str, Any]) -> Callable[[], object]:
