@@ -52,6 +52,8 @@ class Format(enum.StrEnum):
     PNG = "png"
     WEBP = "webp"
     AVIF = "avif"
+    #: Mostly for ``--animated`` (animated GIF); a still GIF is a 256-colour picture.
+    GIF = "gif"
 
 
 class Placeholder(enum.StrEnum):
@@ -175,6 +177,9 @@ class Options:
     #: ``--manifest``: the JSON file (a path or an ``s3://`` key) listing every
     #: finished source made with these options (:mod:`thumbgen.manifest`).
     manifest: str | None = None
+    #: ``--animated``: animations (GIF, WebP, APNG) give animated thumbnails
+    #: and videos a short animated preview (:mod:`thumbgen.imaging.animation`).
+    animated: bool = False
 
     def to_json(self) -> str:
         """Canonical JSON: equal options give byte-equal text (and equal hashes)."""
@@ -183,6 +188,8 @@ class Options:
             if data[field] is None:
                 # Left out when unset: options from before it existed keep their digest.
                 del data[field]
+        if not data["animated"]:
+            del data["animated"]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -209,6 +216,7 @@ class Options:
             data.get("cache_control"),
             data.get("placeholder"),
             data.get("manifest"),
+            bool(data.get("animated", False)),
         )
 
     @property
@@ -233,6 +241,7 @@ def build_options(
     placeholder: str | None = None,
     manifest: str | os.PathLike[str] | None = None,
     srcset: str | None = None,
+    animated: bool = False,
 ) -> Options:
     """Validate user-facing option values and build :class:`Options`.
 
@@ -256,10 +265,17 @@ def build_options(
         sizes = [sizes]  # "320x240" is one size, not seven one-character ones
     if srcset is not None:
         sizes = [*sizes, *parse_srcset(srcset)]
+    fmt = _parse_enum(Format, "format", format)
+    if fmt is Format.GIF and not animated:
+        # A still GIF is a 256-colour PNG: worse in every way, so only animations get one.
+        still = ", ".join(f.value for f in Format if f is not Format.GIF)
+        raise UsageError(
+            f"Invalid format {format!r}: choose one of {still} (gif only with --animated)"
+        )
     common = {
         "fit": _parse_enum(Fit, "fit", fit),
         "crop": parse_crop(crop),
-        "format": _parse_enum(Format, "format", format),
+        "format": fmt,
         "quality": quality,
         "upscale": upscale,
         "background": parse_background(background),
@@ -275,6 +291,7 @@ def build_options(
         cache_control=cache_control.strip() if cache_control else None,
         placeholder=_placeholder(placeholder),
         manifest=locations.absolute(os.fspath(manifest)) if manifest else None,
+        animated=animated,
     )
 
 

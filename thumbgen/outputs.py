@@ -38,6 +38,7 @@ FILE_TYPES: Mapping[Format, FileType] = {
     Format.PNG: FileType("png", "image/png"),
     Format.WEBP: FileType("webp", "image/webp"),
     Format.AVIF: FileType("avif", "image/avif"),
+    Format.GIF: FileType("gif", "image/gif"),
 }
 
 
@@ -147,7 +148,7 @@ def plan(options: Options, source: str, rel_dir: str = "") -> Plan:
         PlannedOutput(
             spec,
             Kind.THUMBNAIL,
-            (Format.JPEG, Format.PNG) if spec.format is Format.AUTO else (spec.format,),
+            _formats(spec, options.animated),
             source,
             rel_dir,
             options.name,
@@ -156,6 +157,14 @@ def plan(options: Options, source: str, rel_dir: str = "") -> Plan:
         for spec in options.specs
     )
     return Plan(options.out_dir, outputs)
+
+
+def _formats(spec: OutputSpec, animated: bool) -> tuple[Format, ...]:
+    """The formats an output may be written as: ``auto`` is JPEG or PNG; with ``--animated``
+    an animated source gives WebP (GIF when GIF was asked for)."""
+    still = (Format.JPEG, Format.PNG) if spec.format is Format.AUTO else (spec.format,)
+    moving = Format.GIF if spec.format is Format.GIF else Format.WEBP
+    return still if not animated or moving in still else (*still, moving)
 
 
 def target(options: Options, source: str, rel_dir: str = "") -> str:

@@ -79,7 +79,7 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
     store, key = storage.open_object(source)
     with store.open_version(key) as (entry, f):
         budget.check(f, source, options, max_memory)
-        rendered: Rendered = render_all(f, source, options, name_for)
+        rendered: Rendered = render_all(f, source, options, name_for, max_memory)
     encoded = rendered.outputs
     out.put_all([_blob(planned[e.spec], e, options) for e in encoded])
     thumbs = [

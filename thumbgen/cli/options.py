@@ -43,6 +43,7 @@ class OutputOptions:
     placeholder: str | None = None
     manifest: str | None = None
     srcset: str | None = None
+    animated: bool = False
 
     def build(self) -> Options:
         """Validate into :class:`~thumbgen.options.Options` (raises UsageError)."""
@@ -61,6 +62,7 @@ class OutputOptions:
             placeholder=self.placeholder,
             manifest=self.manifest,
             srcset=self.srcset,
+            animated=self.animated,
         )
 
 
@@ -188,6 +190,15 @@ _OUTPUT_PARAMETERS: dict[str, Any] = {
             envvar="THUMBGEN_SRCSET",
             show_default="none",
             help="Widths for an HTML srcset, e.g. 320,640,1280 (one size each).",
+        ),
+    ],
+    "animated": Annotated[
+        bool,
+        typer.Option(
+            "--animated",
+            envvar="THUMBGEN_ANIMATED",
+            help="Animated thumbnails (WebP; GIF with --format gif) of animated GIF, WebP and"
+            " PNG, and a 3 s preview of videos.",
         ),
     ],
 }

@@ -380,4 +380,5 @@ OUTPUTS: Mapping[Format, OutputFormat] = {
     Format.PNG: OutputFormat(Format.PNG, "PNG", takes_quality=False),
     Format.WEBP: OutputFormat(Format.WEBP, "WEBP", takes_quality=True, grey=False),
     Format.AVIF: OutputFormat(Format.AVIF, "AVIF", takes_quality=True, grey=False),
+    Format.GIF: OutputFormat(Format.GIF, "GIF", takes_quality=False),
 }

@@ -9,11 +9,9 @@ a short write on a full disk once went unnoticed.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
-from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -21,10 +19,13 @@ from thumbgen.errors import OutputError, TooManyPixels
 from thumbgen.messages import display_path, reason
 from thumbgen.options import Format, Options, OutputSpec, Placeholder
 
-from . import geometry, placeholders
+from . import animation, geometry, placeholders
 from .colour import finish, has_transparency
 from .decode import Decoded, decode
 from .formats import OUTPUTS
+from .results import Encoded, NameFor, Rendered
+
+__all__ = ["Encoded", "NameFor", "Rendered", "encode", "encode_all", "render_all"]
 
 _REDUCING_GAP = 3.0
 #: For a smaller output resampled from the largest one (already Lanczos-clean):
@@ -33,47 +34,6 @@ _REDUCING_GAP = 3.0
 #: 10.9, and the 256 px error in a three-size run goes from 4.940 to 4.965
 #: (5.146 with 256 px alone, from the 1/8 decode).
 _DERIVED_GAP = 2.0
-
-
-#: Names an output once its pixel size and format are known, right before
-#: it is encoded: for messages and the caller's records (the caller stores
-#: the bytes, and may get ready to there and then). The last argument is the
-#: content hash of its bytes: "" before encoding; a name with ``{hash}`` is
-#: asked for again with it once encoded.
-NameFor = Callable[[OutputSpec, int, int, Format, str], str]
-
-
-@dataclasses.dataclass(frozen=True)
-class Encoded:
-    """One thumbnail encoded in memory: the spec it was made for, its size, format and bytes."""
-
-    spec: OutputSpec
-    name: str
-    width: int
-    height: int
-    format: Format
-    data: bytes
-    #: SHA-256 of ``data``, in hex: ``{hash}`` in names is its first 16 digits.
-    digest: str = ""
-    #: For ``cover``: the window kept, as (left, top, right, bottom) in the
-    #: upright source's pixels; None when nothing was cut.
-    crop: tuple[int, int, int, int] | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Rendered:
-    """Every thumbnail of one source, and what a web page wants to know about the source."""
-
-    outputs: list[Encoded]
-    #: The upright size the header gave, and the EXIF orientation (1-8) it was turned by.
-    source_size: tuple[int, int] = (0, 0)
-    orientation: int = 1
-    #: ``#rrggbb``; "" unless asked for (a placeholder or a manifest).
-    average_colour: str = ""
-    #: The ``--placeholder`` string; "" when none was asked for.
-    placeholder: str = ""
-    #: A video's or PDF's header facts for the job's record (:attr:`Decoded.media`).
-    media: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> list[Encoded]:
@@ -87,16 +47,24 @@ def encode_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) ->
     return render_all(f, source, options, name_for).outputs
 
 
-def render_all(f: BinaryIO, source: str, options: Options, name_for: NameFor) -> Rendered:
+def render_all(
+    f: BinaryIO, source: str, options: Options, name_for: NameFor, max_memory: int = 0
+) -> Rendered:
     """:func:`encode_all`, with the source's size, orientation, average colour and placeholder.
 
     The colour and placeholder come from the pixels decoded for the
-    thumbnails (the largest one's, when made): no second decode.
+    thumbnails (the largest one's, when made): no second decode. With
+    ``--animated`` an animation or video gives animated outputs
+    (:mod:`.animation`), its frames held within ``max_memory`` bytes (0: no limit).
     """
     if not options.specs:
         return Rendered([])
-    decoded = decode(f, source, options)
     hashed = "{hash}" in options.name
+    if options.animated:
+        frames = animation.read(f, source, options, max_memory)
+        if frames is not None:
+            return animation.render(frames, source, options, name_for, hashed)
+    decoded = decode(f, source, options)
     made = [_encode_spec(decoded, spec, source, name_for, hashed) for spec in options.specs]
     colour = text = ""
     if options.placeholder or options.manifest:

@@ -81,7 +81,7 @@ def decode_video(f: BinaryIO, shown: str, options: Options) -> Stored:
         stream = _video_stream(container, shown)
         info = _info(container, stream)
         check_pixels(info.display, shown, options.max_pixels)
-        image, orientation = _poster(container, stream, info, options, shown)
+        image, orientation, _ = _poster(container, stream, info, options, shown)
     return Stored(image, info.display, orientation, {"video": recorded(info, orientation)})
 
 
@@ -174,13 +174,13 @@ def _scaled_size(display: tuple[int, int], box: tuple[int, int]) -> tuple[int, i
 
 def _poster(
     container: Any, stream: Any, info: VideoInfo, options: Options, shown: str
-) -> tuple[Image.Image, int]:
+) -> tuple[Image.Image, int, int]:
     """The first good-enough keyframe near the start (else the one with the most contrast),
-    scaled, and the EXIF orientation of the display matrix's rotation."""
+    scaled, the EXIF orientation of the display matrix's rotation, and the keyframe's pts."""
     from .tonemap import to_sdr
 
     stream.codec_context.skip_frame = "NONKEY"
-    best: tuple[float, Image.Image] | None = None
+    best: tuple[float, Image.Image, int] | None = None
     seen: set[int | None] = set()
     orientation, size = 1, info.display
     for at in POSTER_TIMES:
@@ -201,14 +201,89 @@ def _poster(
         image = to_sdr(frame, size)
         score = contrast(image)
         if best is None or score > best[0]:
-            best = (score, image)
+            best = (score, image, int(frame.pts or 0))
         if score >= GOOD_CONTRAST:
             break
     if best is None:
         raise CorruptImage(
             f"Corrupt image: {shown} is a video with no picture that decodes (damaged or truncated)"
         )
-    return best[1], orientation
+    return best[1], orientation, best[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """A short run of frames from the poster point on, for ``--animated``."""
+
+    #: Scaled, not yet upright (see ``orientation``), as ``Stored`` keeps pixels.
+    frames: list[Image.Image]
+    #: Milliseconds each frame is shown: the time to the next one sampled.
+    durations: list[int]
+    size: tuple[int, int]
+    orientation: int
+    media: dict[str, Any]
+
+
+def preview(f: BinaryIO, shown: str, options: Options, seconds: float, fps: int) -> Preview:
+    """``seconds`` of the video open as ``f`` from its poster frame on, sampled at ``fps``.
+
+    The demuxer seeks to the poster keyframe and decodes only up to the end
+    of the span: the rest of the file is never read. A video with fewer
+    frames a second than ``fps`` gives each frame its own time on screen.
+    """
+    av = _av(shown)
+    with _errors(shown), _open(av, f) as container:
+        stream = _video_stream(container, shown)
+        info = _info(container, stream)
+        check_pixels(info.display, shown, options.max_pixels)
+        first, orientation, start = _poster(container, stream, info, options, shown)
+        stream.codec_context.skip_frame = "DEFAULT"
+        # The poster is a keyframe: seeking back to its pts lands on it.
+        container.seek(start, backward=True, stream=stream)
+        frames, times = _span(container, stream, first.size, start, seconds, fps)
+        base = float(stream.time_base or 0)
+        offset = (stream.start_time or 0) * base
+    if not frames:
+        frames, times = [first], [start * base]
+    end = times[0] + seconds
+    if info.duration is not None:
+        # The last frame is shown until the video ends, if that comes first.
+        end = min(end, offset + info.duration)
+    edges = [*times[1:], max(end, times[-1] + 1 / fps)]
+    durations = [max(10, round((b - a) * 1000)) for a, b in zip(times, edges, strict=True)]
+    media = {"video": recorded(info, orientation)}
+    return Preview(frames, durations, info.display, orientation, media)
+
+
+def _span(
+    container: Any, stream: Any, size: tuple[int, int], start: int, seconds: float, fps: int
+) -> tuple[list[Image.Image], list[float]]:
+    """Frames from pts ``start`` for ``seconds``, one per 1/``fps`` s, scaled to ``size``."""
+    import av
+
+    from .tonemap import to_sdr
+
+    base = float(stream.time_base)
+    begin = start * base
+    frames: list[Image.Image] = []
+    times: list[float] = []
+    due = begin
+    for packet in container.demux(stream):
+        try:
+            decoded = packet.decode()
+        except av.error.InvalidDataError:
+            continue
+        for frame in decoded:
+            if frame.pts is None or getattr(frame, "is_corrupt", False):
+                continue
+            at = frame.pts * base
+            if at >= begin + seconds:
+                return frames, times
+            if at + 1e-6 >= due:
+                frames.append(to_sdr(frame, size))
+                times.append(at)
+                due = at + 1 / fps
+    return frames, times
 
 
 def _keyframe_after(container: Any, stream: Any, seconds: float) -> Any:
