@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from support import imagegen, pdfgen, videogen
 from support.procs import run_thumbgen
 
@@ -61,3 +62,32 @@ def test_show_reports_a_videos_duration_codec_and_size_and_a_pdfs_pages(
     assert ["video", f"{video['duration']:g} s, h264, {video['width']}x{video['height']}"] in rows
     rows = [line.split("\t") for line in show("doc.pdf").splitlines()]
     assert ["pdf", "2 pages, 600x800 pt"] in rows
+
+
+def moving(i: int) -> Image.Image:
+    """Video frame ``i``: a bar moves across (WebP merges equal frames)."""
+    im = videogen.picture((160, 96))
+    ImageDraw.Draw(im).rectangle((i * 3, 0, i * 3 + 6, 95), fill=(255, 255, 255))
+    return im
+
+
+def test_add_animated_gives_animated_webp_of_an_animation_and_a_video(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    imagegen.animated(folder / "party.gif", "GIF")
+    videogen.video(folder / "clip.mp4", seconds=4.0, frame=moving)
+    imagegen.asymmetric((64, 48)).save(folder / "still.png")
+    out = tmp_path / "thumbs"
+    added = run_thumbgen("add", str(folder), "--animated", "--wait", "-o", str(out), env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    made = sorted(p.name for p in out.iterdir())
+    assert made == ["clip_256x256.webp", "party_256x256.webp", "still_256x256.jpg"]
+    with Image.open(out / "party_256x256.webp") as im:
+        assert im.n_frames == 3
+    with Image.open(out / "clip_256x256.webp") as im:
+        assert im.n_frames == 30
+    party = json.loads(run_thumbgen("show", str(folder / "party.gif"), "--json", env=env).stdout)
+    assert party["info"]["animation"] == {"frames": 3, "duration": 0.3, "loop": 0}
+    assert party["planned"][0]["content_types"] == ["image/jpeg", "image/png", "image/webp"]

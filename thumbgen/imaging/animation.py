@@ -107,6 +107,10 @@ def _from_pillow(
         keep = set(kept(count, MAX_FRAMES))
         _check_memory(shown, len(keep), target, size, max_memory)
         loop = im.info.get("loop")
+        if loop is None and fmt.name != "GIF":
+            # Only a GIF without a loop count plays once; Pillow's AVIF plugin
+            # gives none, and browsers loop an AVIF sequence for ever.
+            loop = 0
         frames: list[Image.Image] = []
         durations: list[int] = []
         with pillow_errors(shown):

@@ -225,3 +225,25 @@ def test_a_sideways_video_preview_is_upright(tmp_path: Path) -> None:
         picture = out.convert("RGB")
     assert mean_difference(picture, videogen.picture((160, 96))) < 12
     assert load(thumb.path).size == (160, 96)
+
+
+def test_a_video_preview_starts_at_the_poster_not_at_a_black_first_second(tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    src = videogen.video(tmp_path / "fade.mp4", seconds=5.0, frame=videogen.black_first_second)
+    thumb = one(src, opts(tmp_path, ("80",), animated=True))
+    with Image.open(thumb.path) as out:
+        first = out.convert("L")
+    assert max(first.getextrema()) > 100  # not black: the picture after the first second
+
+
+def test_an_animated_avif_keeps_its_frames_and_times(tmp_path: Path) -> None:
+    src = animated(tmp_path / "a.avif", "AVIF", count=4, loop=0, quality=95)
+    made = one(src, opts(tmp_path, ("60",), animated=True))
+    count, times, loop = timing(made.path)
+    assert (count, times, loop) == (4, TIMES[:4], 0)
+    theirs = composited(src)
+    with Image.open(made.path) as out:
+        out.seek(2)
+        ours = out.convert("RGBA")
+    expected = theirs[2].resize(ours.size, Image.Resampling.LANCZOS)
+    assert mean_difference(on_white(ours), on_white(expected)) < 8
