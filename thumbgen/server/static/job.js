@@ -23,6 +23,7 @@ export async function show(id) {
     ["upload name", job.label],
     ["source", job.source],
     ["source size", job.source_size === null ? null : bytes(job.source_size)],
+    ["video", videoFacts(job.info && job.info.video)],
     ["output folder", job.out_dir],
     [
       "options",
@@ -47,6 +48,18 @@ export async function show(id) {
   renderActions(job, name);
   renderAttempts(job.attempt_list);
   renderThumbnails(job, name);
+}
+
+// What the worker recorded of a video: "0:12.5, h264, 1920×1080" (null for others).
+function videoFacts(video) {
+  if (!video) return null;
+  const length = typeof video.duration === "number" ? clock(video.duration) : "length unknown";
+  return `${length}, ${video.codec}, ${video.width}×${video.height}`;
+}
+
+function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${(seconds - 60 * minutes).toFixed(1).padStart(4, "0")}`;
 }
 
 function stateBadge(state) {
