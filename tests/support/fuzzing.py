@@ -23,6 +23,7 @@ import struct
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,27 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
         ("jxl", jxl_bytes),
         ("svg", svg_bytes),
     )
+
+
+@functools.cache
+def media_seeds() -> tuple[tuple[str, bytes], ...]:
+    """Videos (H.264 in MP4, VP9 in WebM), a two-page PDF, and the animated GIF and WebP.
+
+    For the videos, PDFs and ``--animated``: slower to decode than the image
+    seeds, so fuzzed apart from them with fewer examples.
+    """
+    from .pdfgen import pdf
+    from .videogen import video
+
+    rgb = _picture((64, 48))
+    with tempfile.TemporaryDirectory() as tmp:
+        mp4 = video(Path(tmp) / "a.mp4", size=(64, 48), seconds=1.2, gop=4).read_bytes()
+        webm = video(
+            Path(tmp) / "a.webm", size=(64, 48), seconds=0.6, codec="libvpx-vp9"
+        ).read_bytes()
+        document = pdf(Path(tmp) / "a.pdf", [rgb, rgb.rotate(90, expand=True)]).read_bytes()
+    moving = [(e, d) for e, d in seeds() if e == "gif" or (e == "webp" and b"ANIM" in d)]
+    return (("mp4", mp4), ("webm", webm), ("pdf", document), *moving)
 
 
 # --- Where the structure is: chunks, segments, boxes, dimension fields ------------------
@@ -227,7 +249,9 @@ def _bmp_dims(data: bytes) -> list[tuple[int, str]]:
 
 def _iso_dims(data: bytes) -> list[tuple[int, str]]:
     at = data.find(b"ispe")
-    return [(at + 8, ">I"), (at + 12, ">I")] if at >= 0 else []
+    fields = [(at + 8, ">I"), (at + 12, ">I")] if at >= 0 else []
+    at = data.find(b"avc1")  # a video's sample entry: 24 bytes in, its width and height
+    return fields + ([(at + 28, ">H"), (at + 30, ">H")] if at >= 0 else [])
 
 
 _DIMS = {
@@ -269,7 +293,9 @@ _MUTATIONS = ["flip", "insert", "delete", "truncate", "dims"]
 _RESTRUCTURES = ["inside", "inside", "drop", "repeat", "swap", "splice"]
 
 
-def _restructure(draw: st.DrawFn, kind: str, data: bytearray, ext: str, seed: bytes) -> None:
+def _restructure(
+    draw: st.DrawFn, kind: str, data: bytearray, ext: str, seed: bytes, pool: Pool
+) -> None:
     """Damage a chunk, segment or box: a byte inside, dropped, repeated, swapped, spliced."""
     units = spans(bytes(data))
     if not units:
@@ -287,7 +313,7 @@ def _restructure(draw: st.DrawFn, kind: str, data: bytearray, ext: str, seed: by
         if a[1] <= b[0]:
             data[a[0] : b[1]] = data[b[0] : b[1]] + data[a[1] : b[0]] + data[a[0] : a[1]]
     else:  # splice: a unit of another seed of the same kind of file, in place of this one
-        donors = [s for e, s in seeds() if e == ext and s != seed] or [seed]
+        donors = [s for e, s in pool() if e == ext and s != seed] or [seed]
         donor = draw(st.sampled_from(donors))
         theirs = spans(donor)
         if theirs:
@@ -319,15 +345,19 @@ def _mutate(draw: st.DrawFn, kind: str, data: bytearray) -> None:
             put_field(data, where, fmt, draw(_DIMENSIONS))
 
 
+#: Where seeds come from: :func:`seeds` or :func:`media_seeds`.
+Pool = Callable[[], tuple[tuple[str, bytes], ...]]
+
+
 @st.composite
-def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
-    """A seed with one to five mutations: ``(extension, bytes)``."""
-    ext, seed = draw(st.sampled_from(seeds()))
+def mutated(draw: st.DrawFn, pool: Pool = seeds) -> tuple[str, bytes]:
+    """A seed of ``pool`` with one to five mutations: ``(extension, bytes)``."""
+    ext, seed = draw(st.sampled_from(pool()))
     data = bytearray(seed)
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(_MUTATIONS + _RESTRUCTURES))
         if kind in _RESTRUCTURES:
-            _restructure(draw, kind, data, ext, seed)
+            _restructure(draw, kind, data, ext, seed, pool)
         else:
             _mutate(draw, kind, data)
         if not data:
@@ -354,6 +384,16 @@ JOBS = st.sampled_from(
         {"sizes": ["32x20"], "fit": "cover", "format": "png"},
         {"sizes": ["24"], "fit": "pad", "format": "webp"},
         {"sizes": ["40x40"], "fit": "cover", "crop": "entropy", "format": "avif"},
+    ]
+)
+
+
+#: Jobs for :func:`media_seeds`: a poster or page, and ``--animated`` previews (WebP, GIF).
+MEDIA_JOBS = st.sampled_from(
+    [
+        {"sizes": ["64", "16"]},
+        {"sizes": ["48"], "animated": True},
+        {"sizes": ["32x32"], "fit": "cover", "animated": True, "format": "gif"},
     ]
 )
 

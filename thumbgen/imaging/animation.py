@@ -98,7 +98,13 @@ def _from_pillow(
     f: BinaryIO, shown: str, fmt: Any, options: Options, max_memory: int
 ) -> Frames | None:
     with open_pillow(f, shown, fmt, options.max_pixels) as im:
-        count = int(getattr(im, "n_frames", 1))
+        try:
+            count = int(getattr(im, "n_frames", 1))
+        except Exception:
+            # Counting reads every frame header (GIF): damage past the first
+            # frame is left to the still pipeline, which shows the first one
+            # or says what is wrong with it. (Found by the fuzzer: IndexError.)
+            return None
         if count < 2:
             return None
         check_pixels(im.size, shown, options.max_pixels)

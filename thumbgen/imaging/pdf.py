@@ -41,7 +41,13 @@ def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
         if len(document) == 0:
             raise CorruptImage(f"Corrupt image: {shown} is a PDF with no pages")
         pages = len(document)
-        page = document[0]
+        try:
+            page = document[0]
+        except pdfium.PdfiumError:
+            # A page tree that names a page it cannot give (found by the fuzzer).
+            raise CorruptImage(
+                f"Corrupt image: {shown} is a PDF whose first page PDFium cannot load"
+            ) from None
         try:
             width, height = page.get_size()
             if not (width > 0 and height > 0):
