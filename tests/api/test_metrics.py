@@ -15,6 +15,7 @@ from support.inprocess import InProcessServer
 from test_jobs import fail_next, finish_next, queued
 
 from thumbgen.commands.metrics import reason_class
+from thumbgen.jobqueue.contract import State
 
 
 def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -59,6 +60,25 @@ def test_metrics_count_jobs_failures_durations_and_uploads(
     assert m[("thumbgen_upload_requests_total", (("status", "415"),))] == 1
     sent = sum(p.stat().st_size for p in (tmp_path / "in").iterdir())
     assert m[("thumbgen_upload_bytes_total", ())] > sent
+
+
+def test_done_and_failed_ever_are_counters_that_clear_does_not_lower(
+    srv: InProcessServer, tmp_path: Path
+) -> None:
+    with srv.client() as http:
+        queued(http, tmp_path / "in", 3)
+        finish_next(srv, [])
+        fail_next(srv, "Corrupt image: /x.jpg (Truncated File Read)")
+        before = scrape(http.get("/metrics").text)
+        srv.queue.store.clear([State.DONE, State.FAILED])
+        after = scrape(http.get("/metrics").text)
+    for m in (before, after):
+        assert m[("thumbgen_jobs_done_total", ())] == 1
+        assert m[("thumbgen_jobs_failed_total", (("reason_class", "corrupt"),))] == 1
+        assert m[("thumbgen_jobs_failed_total", (("reason_class", "other"),))] == 0
+    # The gauges of jobs as they stand fall with the clear; the counters do not.
+    assert before[("thumbgen_jobs", (("state", "done"),))] == 1
+    assert after[("thumbgen_jobs", (("state", "done"),))] == 0
 
 
 def test_a_refused_upload_is_counted_with_its_status(srv: InProcessServer, tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """What ``GET /metrics`` reports about the queue, read from the store at scrape time.
 
-The store keeps jobs per state, not a history of events: a cleared job is
-forgotten and a retried one leaves ``failed``. So jobs done and failed are
-reported as they stand now (gauges), not as counters, which Prometheus
-requires never to go down; a counter kept by one server would also miss the
-jobs finished by workers in other processes and machines. Job durations
-come from the newest done jobs' own start and finish times, whoever ran them.
+Two views of finished work. Jobs per state (and failed jobs per reason
+class) as they stand now are gauges: a cleared job is forgotten and a
+retried one leaves ``failed``. Jobs done and failed ever are counters: the
+store raises its totals (:meth:`~thumbgen.jobqueue.contract.JobStore.totals`)
+in the same step that records each outcome, whichever worker on whichever
+machine ran it, and nothing lowers them. Job durations come from the newest
+done jobs' own start and finish times, whoever ran them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 from typing import TYPE_CHECKING
 
 from thumbgen.jobqueue.contract import Counts, State
+from thumbgen.jobqueue.policy import REASON_CLASSES as REASON_CLASSES
+from thumbgen.jobqueue.policy import reason_class as reason_class
 
 from .inspecting import alive_workers
 
@@ -25,17 +28,6 @@ if TYPE_CHECKING:
 RECENT_JOBS = 1000
 #: Failure reasons read per scrape: enough for every class, bounded at any queue size.
 REASONS = 1000
-#: A failure's class from how its error line starts (thumbgen's own messages):
-#: a handful of label values, where raw error lines would be one per file kind.
-REASON_CLASSES = (
-    ("Corrupt image", "corrupt"),
-    ("Unsupported", "unsupported"),
-    ("Not an image", "not_an_image"),
-    ("Too many pixels", "too_many_pixels"),
-    ("Cannot read", "unreadable"),
-    ("Cannot write", "output"),
-    ("Cannot encode", "output"),
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,17 +39,11 @@ class QueueMetrics:
     finished_last_minute: int
     #: Failed jobs now, per reason class.
     failed_by_class: dict[str, int]
+    #: Tries ever ended per outcome (``done``, ``vanished``, ``failed:CLASS``).
+    totals: dict[str, int]
     #: Run times in seconds of up to :data:`RECENT_JOBS` newest done jobs.
     durations: list[float]
     paused: bool
-
-
-def reason_class(reason: str) -> str:
-    """The class of a failure reason: ``corrupt``, ``unsupported``... or ``other``."""
-    for prefix, name in REASON_CLASSES:
-        if reason.startswith(prefix):
-            return name
-    return "other"
 
 
 def queue_metrics(queue: Queue) -> QueueMetrics:
@@ -78,6 +64,7 @@ def queue_metrics(queue: Queue) -> QueueMetrics:
         workers=len(alive_workers(queue, now)),
         finished_last_minute=store.finished_since(now - 60),
         failed_by_class=by_class,
+        totals=store.totals(),
         durations=durations,
         paused=store.paused(),
     )

@@ -243,6 +243,18 @@ class JobStore(Protocol):
         """
         ...
 
+    def totals(self) -> dict[str, int]:
+        """Tries ever ended, by outcome: ``done``, ``vanished``, ``failed:CLASS``.
+
+        Counted in the step that records each outcome, and never lowered:
+        ``clear`` and ``retry`` leave them as they are (unlike :meth:`counts`),
+        so they are counters in Prometheus' sense, across every worker of
+        the queue. They start at the queue's creation (or its upgrade to a
+        store that keeps them). A CLASS is
+        :func:`~thumbgen.jobqueue.policy.reason_class` of the error.
+        """
+        ...
+
     def failure_reasons(self, limit: int = 50) -> list[tuple[str, int]]:
         """Failed jobs grouped by reason: (reason, count), most common first.
 

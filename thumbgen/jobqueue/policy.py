@@ -274,6 +274,35 @@ def dead_owners(
     )
 
 
+#: A failure's class from how its error line starts (thumbgen's own messages):
+#: a handful of label values, where raw error lines would be one per file kind.
+REASON_CLASSES = (
+    ("Corrupt image", "corrupt"),
+    ("Unsupported", "unsupported"),
+    ("Not an image", "not_an_image"),
+    ("Too many pixels", "too_many_pixels"),
+    ("Cannot read", "unreadable"),
+    ("Cannot write", "output"),
+    ("Cannot encode", "output"),
+)
+
+
+def reason_class(reason: str) -> str:
+    """The class of a failure reason: ``corrupt``, ``unsupported``... or ``other``."""
+    for prefix, name in REASON_CLASSES:
+        if reason.startswith(prefix):
+            return name
+    return "other"
+
+
+def total_name(outcome: str, error: str | None = None) -> str:
+    """The :meth:`~thumbgen.jobqueue.contract.JobStore.totals` key an ended try adds one to.
+
+    ``done``, ``vanished``, or ``failed:CLASS`` with the failure's class.
+    """
+    return f"failed:{reason_class(error or '')}" if outcome == "failed" else outcome
+
+
 def reason(error: str | None, source: str) -> str:
     """A failure's reason: its error line with the job's own source made ``{source}``.
 

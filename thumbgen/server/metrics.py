@@ -4,11 +4,11 @@ Written by ``prometheus_client`` (the Prometheus project's own Python
 client), so the exposition format is theirs, not ours. Two kinds of numbers:
 
 - The queue's, read from the store at each scrape (a custom collector):
-  jobs per state, failed jobs per reason class, live workers, jobs finished
-  in the last minute, and job durations as a *gauge histogram* over the
-  newest done jobs. These are gauges because the store keeps states, not
-  events (:mod:`thumbgen.commands.metrics` says why); any number of servers
-  on one queue report the same values.
+  counters of jobs done, failed (per reason class) and vanished ever, which
+  the store raises as it records each outcome; gauges of jobs per state,
+  failed jobs now per reason class, live workers and jobs finished in the
+  last minute; and job durations as a *gauge histogram* over the newest
+  done jobs. Any number of servers on one queue report the same values.
 - This server process's own, real counters: upload requests by status and
   upload body bytes received. They start at 0 with the process, as
   Prometheus counters may.
@@ -25,10 +25,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+)
 from prometheus_client.registry import Collector
 
-from thumbgen.commands.metrics import queue_metrics
+from thumbgen.commands.metrics import REASON_CLASSES, queue_metrics
 from thumbgen.commands.queues import Queue, State
 
 from .auth import require_token
@@ -85,8 +89,28 @@ class _QueueCollector(Collector):
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
 
-    def collect(self) -> Iterator[GaugeMetricFamily | GaugeHistogramMetricFamily]:
+    def collect(
+        self,
+    ) -> Iterator[GaugeMetricFamily | GaugeHistogramMetricFamily | CounterMetricFamily]:
         m = queue_metrics(self.queue)
+        yield CounterMetricFamily(
+            "thumbgen_jobs_done",
+            "Jobs done since the queue began (any worker, any machine)",
+            value=m.totals.get("done", 0),
+        )
+        failed_ever = CounterMetricFamily(
+            "thumbgen_jobs_failed",
+            "Job failures since the queue began, per reason class",
+            labels=["reason_class"],
+        )
+        for name in sorted({n for _, n in REASON_CLASSES} | {"other"}):
+            failed_ever.add_metric([name], m.totals.get(f"failed:{name}", 0))
+        yield failed_ever
+        yield CounterMetricFamily(
+            "thumbgen_jobs_vanished",
+            "Jobs whose source was gone when they ran, since the queue began",
+            value=m.totals.get("vanished", 0),
+        )
         jobs = GaugeMetricFamily("thumbgen_jobs", "Jobs in the queue per state", labels=["state"])
         for state in State:
             jobs.add_metric([state.value], getattr(m.counts, state.value))

@@ -178,6 +178,11 @@ class RedisBase:
         raw = self._once(lambda: self.r.hgetall(key("counts")))
         return Counts(**{s.value: int(raw.get(s.value.encode(), 0)) for s in State})
 
+    def totals(self) -> dict[str, int]:
+        """Tries ever ended, by outcome, as the scripts raise them: one HGETALL."""
+        raw = self._once(lambda: self.r.hgetall(key("totals")))
+        return {dec(k): int(v) for k, v in raw.items()}
+
     def batch_counts(self, batch: str, extra_ids: Sequence[int] = ()) -> Counts:
         """Jobs per state for one batch (its counters) plus ``extra_ids`` from other batches."""
         raw = self._once(lambda: self.r.hgetall(key("batch:") + enc(batch)))

@@ -279,11 +279,12 @@ redis.call('HDEL', jk(id), 'error')
 redis.call('HSET', jk(id), 'finished_at', now, 'outputs', ARGV[6],
   'size', ARGV[7], 'mtime_ns', ARGV[8], 'version', ARGV[9], 'info', ARGV[10])
 redis.call('ZADD', P .. 'finished_at', now, id)
+redis.call('HINCRBY', P .. 'totals', 'done', 1)
 return 1
 """
 )
 
-#: Extra ARGV: error, error as JSON, source_fault (1/0).
+#: Extra ARGV: error, error as JSON, source_fault (1/0), the totals key to raise.
 FAIL = (
     _PRELUDE
     + r"""
@@ -293,6 +294,7 @@ end_try(id, owner, 'failed', now, ARGV[7])
 redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6], 'source_fault', ARGV[8])
 redis.call('ZADD', P .. 'finished_at', now, id)
 redis.call('ZADD', P .. 'failed_at', now, id)
+redis.call('HINCRBY', P .. 'totals', ARGV[9], 1)
 return 1
 """
 )
@@ -306,6 +308,7 @@ local id, owner, fence, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not holds(id, owner, fence) then return 0 end
 end_try(id, owner, 'vanished', now, ARGV[7])
 redis.call('HSET', jk(id), 'finished_at', now, 'error', ARGV[6])
+redis.call('HINCRBY', P .. 'totals', 'vanished', 1)
 -- Not in P:finished_at: that index is finished_since's (done or failed only, as on SQLite).
 return 1
 """

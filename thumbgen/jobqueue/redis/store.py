@@ -247,7 +247,8 @@ class RedisStore(RedisControls):
             source_fault = False
         now = time.time()
         args = [job_id, owner, self._fence(job_id), repr(now), enc(error), json.dumps(error)]
-        self._outcome(job_id, self._run("fail", s.FAIL, [*args, int(source_fault)]))
+        total = policy.total_name("failed", error)
+        self._outcome(job_id, self._run("fail", s.FAIL, [*args, int(source_fault), total]))
 
     def vanish(self, job_id: int, owner: str, reason: str) -> None:
         """Mark a job vanished if this host queued it, else fail it; see :class:`JobStore`.

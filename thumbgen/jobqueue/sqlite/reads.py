@@ -55,6 +55,10 @@ class SqliteReads(SqliteDb):
         rows = self._read("SELECT state, n FROM job_counts")
         return Counts(**{str(state): int(n) for state, n in rows})
 
+    def totals(self) -> dict[str, int]:
+        """Tries ever ended, by outcome; see :class:`JobStore`."""
+        return self._query(lambda db: dict(db.execute("SELECT name, n FROM totals")))
+
     def batch_counts(self, batch: str, extra_ids: Sequence[int] = ()) -> Counts:
         """Jobs per state for one batch plus ``extra_ids``."""
         totals = dict.fromkeys(State, 0)

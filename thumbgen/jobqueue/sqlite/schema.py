@@ -22,7 +22,8 @@ import sqlite3
 #: 6: each job's source version (an object's ETag).
 #: 7: labels (an upload's original name), an index for paging a state by id.
 #: 8: what a finished job learnt (``info``: output sizes, hashes, placeholder).
-SCHEMA_VERSION = "8"
+#: 9: tries ended per outcome, never lowered (``totals``: the metrics' counters).
+SCHEMA_VERSION = "9"
 
 #: Huey 3.5's ``SqliteStorage.ddl``, statement for statement.
 HUEY_DDL = (
@@ -83,6 +84,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 -- from jobs so that a label costs nothing to the transitions.
 CREATE TABLE IF NOT EXISTS labels (source TEXT PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+-- Tries ended per outcome ('done', 'vanished', 'failed:CLASS'), only ever raised.
+CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT,
     started_at REAL NOT NULL, heartbeat REAL NOT NULL,

@@ -249,9 +249,14 @@ class SqliteStore(SqliteControls):
             options = self._options_on(db, spec_id)
         return Job(job_id, from_db(source), from_db(rel_dir), options, attempts)
 
-    def _end(self, owner: str, sql: str, params: Sequence[object]) -> None:
+    def _end(self, owner: str, sql: str, params: Sequence[object], total: str) -> None:
         with self._write() as db:
-            db.execute(sql, params)
+            if db.execute(sql, params).rowcount:
+                # In the same transaction: a total counts each recorded outcome once.
+                db.execute(
+                    "INSERT INTO totals VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET n = n + 1",
+                    (total,),
+                )
             db.execute(
                 "UPDATE workers SET jobs_done = jobs_done + 1, current = NULL WHERE id = ?",
                 (owner,),
@@ -275,6 +280,7 @@ class SqliteStore(SqliteControls):
             owner,
             _FINISH,
             (now, made, size, mtime, version, learnt, now, _DONE, "null", job_id, owner),
+            "done",
         )
 
     def fail(self, job_id: int, owner: str, error: str, *, source_fault: bool = True) -> None:
@@ -284,6 +290,7 @@ class SqliteStore(SqliteControls):
             owner,
             _FAIL,
             (now, to_db(error), int(source_fault), now, _FAILED, json.dumps(error), job_id, owner),
+            policy.total_name("failed", error),
         )
 
     def vanish(self, job_id: int, owner: str, reason: str) -> None:
@@ -293,6 +300,7 @@ class SqliteStore(SqliteControls):
             owner,
             _VANISH,
             (now, to_db(reason), now, _VANISHED, json.dumps(reason), job_id, owner),
+            "vanished",
         )
 
     def retry_later(self, job_id: int, owner: str, error: str, delay: float) -> None:
