@@ -225,6 +225,9 @@ def test_every_view_and_action(
     expect(page.locator("#said")).to_contain_text("Cleared ")
     status = api.get("/status").json()
     assert status["done"] + status["failed"] + status["cancelled"] == 0, status
+    # The job shown was cleared: the view says so, and it is no server error.
+    expect(page.locator("#job-title")).to_have_text(f"Job {job_id}: not in the queue")
+    expect(page.locator("#notice")).not_to_contain_text("answered with an error")
     _shoot(page, shots, "overview")
     assert not errors, errors
     api.close()

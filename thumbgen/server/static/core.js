@@ -33,6 +33,8 @@ export const authHeader = () => (token ? { Authorization: "Bearer " + token } : 
 
 export class AuthError extends Error {}
 export class Unreachable extends Error {}
+// 404: what was asked for is not there (a job cleared meanwhile), not a server fault.
+export class NotFound extends Error {}
 
 // GET or POST a relative path (the page works behind a proxy that mounts it under a
 // prefix); params become the query. The parsed body, or with `full` {body, headers}.
@@ -69,6 +71,7 @@ async function send(url, method, accept = "application/json") {
     throw new Unreachable(String(err));
   }
   if (response.status === 401) throw new AuthError(await errorLine(response));
+  if (response.status === 404) throw new NotFound(await errorLine(response));
   if (!response.ok) throw new Error(await errorLine(response));
   return response;
 }

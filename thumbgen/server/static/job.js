@@ -1,7 +1,7 @@
 // The job view: its source (and original upload name), options, state, attempts,
 // error and thumbnails as images with their sizes and links.
 
-import { $, api, baseName, bytes, el, link, when } from "./core.js";
+import { $, api, baseName, bytes, el, link, NotFound, when } from "./core.js";
 import { objectUrl, thumbnail } from "./gallery.js";
 
 let act = null;
@@ -12,7 +12,14 @@ export function useActions(runner) {
 }
 
 export async function show(id) {
-  const job = await api(`jobs/${encodeURIComponent(id)}`);
+  let job;
+  try {
+    job = await api(`jobs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (!(err instanceof NotFound)) throw err;
+    gone(id);
+    return;
+  }
   const key = JSON.stringify(job);
   if (key === shownKey) return; // unchanged: the buttons keep the focus
   shownKey = key;
@@ -133,6 +140,21 @@ function renderThumbnails(job, name) {
       return figure;
     }),
   );
+}
+
+// A job that is not (or no longer) in the queue: say so instead of showing it stale.
+function gone(id) {
+  shownKey = null;
+  $("job-title").textContent = `Job ${id}: not in the queue`;
+  $("job-actions").replaceChildren();
+  $("job-facts").replaceChildren(
+    el("dt", "state"),
+    el("dd", "gone: cleared, or never queued (job ids are never reused)"),
+  );
+  $("job-thumbs").replaceChildren();
+  $("job-no-thumbs").hidden = false;
+  $("job-no-thumbs").textContent = "No thumbnails to show.";
+  $("job-attempts").hidden = true;
 }
 
 export function forget() {
