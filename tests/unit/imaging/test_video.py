@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support import imagegen, videogen
-from support.thumbs import UPRIGHT, load, mean_difference, one, opts, sniff_file
+from support.thumbs import UPRIGHT, close, load, mean_difference, one, opts, rgb_at, sniff_file
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
 from thumbgen.imaging import video
@@ -134,6 +134,42 @@ def test_a_pq_video_is_tone_mapped_not_washed_out(tmp_path: Path) -> None:
     # (What is left: 8-bit PQ steps and the roll-off of the white square.)
     assert mean_difference(out, PICTURE) < 12
     assert mean_difference(out, PICTURE) < mean_difference(coded, PICTURE) / 4
+
+
+def test_an_hlg_video_is_tone_mapped_not_washed_out(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    # The picture coded as an HLG camera would: scene light chosen so that
+    # BT.2100's reference OOTF on a 1000 cd/m2 display shows sRGB light at
+    # BT.2408's SDR white (203 cd/m2), BT.2020 primaries, the HLG OETF.
+    srgb = np.asarray(PICTURE, np.float64) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    to2020 = np.array(
+        [[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]]
+    )
+    display = np.tensordot(linear, to2020, axes=([2], [1]))  # relative to SDR white
+    luma = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-6)
+    # Fd = 1000 * Ys^0.2 * E = 203 * display, with Ys = k * luma and E = k * display.
+    k = (0.203 / luma**0.2) ** (1 / 1.2)
+    scene = np.clip(display * k[..., None], 0, 1)
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    hlg = np.where(
+        scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-9)) + c
+    )
+    coded = Image.fromarray(np.round(hlg * 255).astype(np.uint8), "RGB")
+    src = videogen.video(
+        tmp_path / "hlg.mkv",
+        codec="libx265",
+        pix_fmt="yuv420p10le",
+        frame=lambda i: coded,
+        colour={"color_primaries": 9, "color_trc": 18, "colorspace": 9},
+    )
+    out = thumb(src, tmp_path)
+    # Shown as SDR without tone mapping it would be the washed-out ``coded``
+    # (33.4 from the picture); tone-mapped it is 13.8, a little less saturated
+    # than the picture (green 165 for 180), where the PQ test gets under 12.
+    assert mean_difference(out, PICTURE) < 15
+    assert mean_difference(out, PICTURE) < mean_difference(coded, PICTURE) / 2
+    assert close(rgb_at(out, 0.25, 0.25), rgb_at(PICTURE, 0.25, 0.25), 30)  # red stays red
 
 
 def test_a_truncated_video_fails_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
