@@ -7,7 +7,9 @@ Each case runs in a fresh process under ``/usr/bin/time -v`` (peak RSS):
   ``make_thumbnails`` to fit 256 px against Debian's ``ffmpeg -ss T -i F
   -frames:v 1 -vf scale=256:-2`` at the poster time T thumbgen chose;
 - a one-page A4 PDF (a 150 dpi photo-like page) against poppler's
-  ``pdftoppm -r R -f 1 -l 1 -jpeg`` at the resolution that gives the same size.
+  ``pdftoppm -r R -f 1 -l 1 -jpeg`` at the resolution that gives the same size;
+- ``--animated`` on the 1080p video: a 3 s preview at 10 fps as animated WebP
+  against ``ffmpeg -ss T -t 3 -i F -vf fps=10,scale=256:-2 -c:v libwebp_anim``.
 
 "work" is the time inside the thumbgen child after its imports (what a
 long-running worker pays per file); "wall" includes starting Python and
@@ -37,8 +39,9 @@ _CHILD = (
     "from thumbgen.thumbnailing import make_thumbnails\n"
     "import av, pypdfium2\n"
     "src, out = sys.argv[1:3]\n"
+    "animated = sys.argv[3:] == ['--animated']\n"
     "t = time.perf_counter()\n"
-    "make_thumbnails(src, build_options(['256'], out_dir=out))\n"
+    "make_thumbnails(src, build_options(['256'], out_dir=out, animated=animated))\n"
     "print(json.dumps(time.perf_counter() - t))\n"
 )
 
@@ -124,9 +127,17 @@ def run(config: Config, report: Reporter) -> None:
             f"4K {seconds} s H.264": _video(tmp / "uhd.mp4", (3840, 2160), seconds),
             "A4 PDF page": _pdf(tmp / "page.pdf"),
         }
+        cases[f"1080p {seconds} s H.264, --animated"] = cases[f"1080p {seconds} s H.264"]
         for label, src in cases.items():
             out = tmp / "out"
-            if src.suffix == ".pdf":
+            flags = ["--animated"] if label.endswith("--animated") else []
+            if flags:
+                at = _poster_time(src)
+                peer = ["ffmpeg", "-v", "error", "-y", "-ss", f"{at:.3f}", "-t", "3", "-i",
+                        str(src), "-vf", "fps=10,scale=256:-2", "-c:v", "libwebp_anim",
+                        "-loop", "0", str(tmp / "peer.webp")]  # fmt: skip
+                peer_name = f"ffmpeg -ss {at:g} -t 3 fps=10 webp"
+            elif src.suffix == ".pdf":
                 peer = ["pdftoppm", "-jpeg", "-f", "1", "-l", "1", "-scale-to", "256",
                         "-singlefile", str(src), str(tmp / "peer")]  # fmt: skip
                 peer_name = "pdftoppm -scale-to 256"
@@ -138,7 +149,8 @@ def run(config: Config, report: Reporter) -> None:
             ours, theirs = [], []
             for _ in range(runs):
                 shutil.rmtree(out, ignore_errors=True)
-                wall, peak, said = _timed([sys.executable, "-c", _CHILD, str(src), str(out)])
+                child = [sys.executable, "-c", _CHILD, str(src), str(out), *flags]
+                wall, peak, said = _timed(child)
                 ours.append((float(json.loads(said)), wall, peak))
                 wall, peak, _ = _timed(peer)
                 theirs.append((wall, wall, peak))

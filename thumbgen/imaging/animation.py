@@ -145,11 +145,14 @@ def _from_pillow(
 
 def _from_video(f: BinaryIO, shown: str, options: Options, max_memory: int) -> Frames:
     info = video.probe(f, shown)
-    # Frames are scaled to about twice the largest output, as the poster is.
-    w, h = _frame_size(options, info.display)
     count = math.ceil(PREVIEW_SECONDS * PREVIEW_FPS)
-    _check_memory(shown, count, (2 * w, 2 * h), (0, 0), max_memory)
-    shot = video.preview(f, shown, options, PREVIEW_SECONDS, PREVIEW_FPS)
+    # The turn is known once the first frame is decoded: allow for either way.
+    sizes = {_frame_size(options, info.display), _frame_size(options, info.display[::-1])}
+    w, h = max(sizes, key=lambda s: s[0] * s[1])
+    _check_memory(shown, count, (w, h), (0, 0), max_memory)
+    shot = video.preview(
+        f, shown, options, PREVIEW_SECONDS, PREVIEW_FPS, lambda up: _frame_size(options, up)
+    )
     frames = [
         fr.transpose(_TRANSPOSE[shot.orientation]) if shot.orientation in _TRANSPOSE else fr
         for fr in shot.frames

@@ -25,7 +25,7 @@ import contextlib
 import dataclasses
 import fractions
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from PIL import Image, ImageStat
@@ -224,12 +224,22 @@ class Preview:
     media: dict[str, Any]
 
 
-def preview(f: BinaryIO, shown: str, options: Options, seconds: float, fps: int) -> Preview:
+def preview(
+    f: BinaryIO,
+    shown: str,
+    options: Options,
+    seconds: float,
+    fps: int,
+    size_for: Callable[[tuple[int, int]], tuple[int, int]] | None = None,
+) -> Preview:
     """``seconds`` of the video open as ``f`` from its poster frame on, sampled at ``fps``.
 
     The demuxer seeks to the poster keyframe and decodes only up to the end
     of the span: the rest of the file is never read. A video with fewer
     frames a second than ``fps`` gives each frame its own time on screen.
+    ``size_for`` gives the size to show frames at from the video's upright
+    size, and swscale scales them to it straight from YUV (else to the
+    poster's size): scaling each frame once costs half of scaling it twice.
     """
     av = _av(shown)
     with _errors(shown), _open(av, f) as container:
@@ -240,11 +250,16 @@ def preview(f: BinaryIO, shown: str, options: Options, seconds: float, fps: int)
         stream.codec_context.skip_frame = "DEFAULT"
         # The poster is a keyframe: seeking back to its pts lands on it.
         container.seek(start, backward=True, stream=stream)
-        frames, times = _span(container, stream, first.size, start, seconds, fps)
+        size = first.size
+        if size_for is not None:
+            swap = orientation in (6, 8)
+            size = size_for(info.display[::-1] if swap else info.display)
+            size = size[::-1] if swap else size
+        frames, times = _span(container, stream, size, start, seconds, fps)
         base = float(stream.time_base or 0)
         offset = (stream.start_time or 0) * base
     if not frames:
-        frames, times = [first], [start * base]
+        frames, times = [first.resize(size, Image.Resampling.LANCZOS)], [start * base]
     end = times[0] + seconds
     if info.duration is not None:
         # The last frame is shown until the video ends, if that comes first.
