@@ -91,3 +91,5 @@ def test_add_animated_gives_animated_webp_of_an_animation_and_a_video(
     party = json.loads(run_thumbgen("show", str(folder / "party.gif"), "--json", env=env).stdout)
     assert party["info"]["animation"] == {"frames": 3, "duration": 0.3, "loop": 0}
     assert party["planned"][0]["content_types"] == ["image/jpeg", "image/png", "image/webp"]
+    shown = run_thumbgen("show", str(folder / "party.gif"), env=env).stdout.splitlines()
+    assert "animation\t3 frames, 0.3 s, loops for ever" in shown

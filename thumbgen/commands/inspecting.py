@@ -161,7 +161,8 @@ def show_dict(detail: JobDetail) -> dict[str, Any]:
 def media_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
     """``show``'s rows for what a done job recorded about a video or a PDF (none for images).
 
-    ``("video", "12.5 s, h264, 1920x1080")``, ``("pdf", "3 pages, 612x792 pt")``.
+    ``("video", "12.5 s, h264, 1920x1080")``, ``("pdf", "3 pages, 612x792 pt")``, and
+    with ``--animated`` ``("animation", "48 frames, 2.4 s, loops for ever")``.
     """
     rows: list[tuple[str, str]] = []
     video = (info or {}).get("video")
@@ -170,6 +171,13 @@ def media_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
         length = f"{seconds:g} s" if isinstance(seconds, int | float) else "length unknown"
         size = f"{video.get('width')}x{video.get('height')}"
         rows.append(("video", f"{length}, {video.get('codec')}, {size}"))
+    moving = (info or {}).get("animation")
+    if isinstance(moving, dict):
+        loop = moving.get("loop")
+        plays = {None: "plays once", 0: "loops for ever"}.get(loop, f"plays {loop} times")
+        rows.append(
+            ("animation", f"{moving.get('frames')} frames, {moving.get('duration'):g} s, {plays}")
+        )
     pdf = (info or {}).get("pdf")
     if isinstance(pdf, dict):
         pages = pdf.get("pages")
