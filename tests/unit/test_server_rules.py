@@ -64,6 +64,14 @@ def test_a_request_changes_only_size_fit_format_and_quality() -> None:
     assert request_options(base) == base
 
 
+def test_a_server_started_with_animated_makes_uploads_animated_and_takes_gif() -> None:
+    base = build_options(["256"], out_dir="/srv/out", animated=True)
+    assert request_options(base, sizes=["64"]).animated
+    assert request_options(base, format="gif").specs[0].format is Format.GIF
+    with pytest.raises(UsageError, match="gif only with --animated"):
+        request_options(build_options(out_dir="/srv/out"), format="gif")
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

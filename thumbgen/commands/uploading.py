@@ -74,6 +74,8 @@ def request_options(
         upscale=spec.upscale,
         background="#{:02x}{:02x}{:02x}{:02x}".format(*spec.background),
         max_pixels=base.max_pixels,
+        # `serve --animated`: uploaded animations and videos move too.
+        animated=base.animated,
     )
 
 
