@@ -105,12 +105,15 @@ def _from_pillow(
             # frame is left to the still pipeline, which shows the first one
             # or says what is wrong with it. (Found by the fuzzer: IndexError.)
             return None
-        if count < 2:
+        # An APNG's default image may stand apart from its animation, for
+        # viewers that do not animate: browsers never show it then.
+        first = 1 if im.info.get("default_image") else 0
+        if count - first < 2:
             return None
         check_pixels(im.size, shown, options.max_pixels)
         size = im.size
         target = _frame_size(options, size)
-        keep = set(kept(count, MAX_FRAMES))
+        keep = {first + i for i in kept(count - first, MAX_FRAMES)}
         _check_memory(shown, len(keep), target, size, max_memory)
         loop = im.info.get("loop")
         if loop is None and fmt.name != "GIF":
@@ -125,6 +128,8 @@ def _from_pillow(
                 # Every frame is loaded, kept or not: the next one is drawn over it.
                 im.load()
                 ms = int(im.info.get("duration") or 0)
+                if i < first:
+                    continue
                 if i not in keep:
                     durations[-1] += ms
                     continue
@@ -135,7 +140,7 @@ def _from_pillow(
                 durations.append(ms)
     media = {
         "animation": {
-            "frames": count,
+            "frames": count - first,
             "duration": round(sum(durations) / 1000, 3),
             "loop": int(loop) if loop is not None else None,
         }

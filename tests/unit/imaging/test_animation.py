@@ -127,6 +127,23 @@ def test_an_animation_that_plays_once_still_plays_once(tmp_path: Path) -> None:
     assert timing(made.path)[2] == 1  # WebP: played once
 
 
+def test_an_apngs_default_image_apart_from_the_animation_is_left_out(tmp_path: Path) -> None:
+    src = tmp_path / "d.png"
+    still = Image.new("RGBA", CANVAS, (0, 0, 0, 255))  # for viewers that do not animate
+    frames = [still, frame(0), frame(1), frame(2)]
+    frames[0].save(
+        src, "PNG", save_all=True, append_images=frames[1:], default_image=True,
+        duration=[0, 30, 70, 150], loop=0,
+    )  # fmt: skip
+    made = one(src, opts(tmp_path, ("60",), animated=True))
+    count, _, _ = timing(made.path)
+    assert count == 3
+    with Image.open(made.path) as out:
+        shown = on_white(out.convert("RGBA"))
+    expected = on_white(frame(0).resize(shown.size, Image.Resampling.LANCZOS))
+    assert mean_difference(shown, expected) < 6
+
+
 def test_without_the_flag_an_animation_gives_its_first_frame_as_today(tmp_path: Path) -> None:
     src = animated(tmp_path / "a.gif", "GIF", loop=0)
     made = one(src, opts(tmp_path, ("60",)))
