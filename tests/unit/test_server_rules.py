@@ -144,3 +144,23 @@ def test_accepted_connections_send_without_nagle_delay() -> None:
             return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_a_request_keeps_the_servers_placeholder_manifest_and_cache_control(tmp_path: Path) -> None:
+    base = build_options(
+        ["256"],
+        out_dir=tmp_path / "t",
+        placeholder="thumbhash",
+        manifest=tmp_path / "manifest.json",
+        cache_control="public, max-age=60",
+        max_pixels=1000,
+    )
+    got = request_options(base, sizes=["64"], format="webp")
+    assert [s.size.label for s in got.specs] == ["64x64"]
+    assert got.specs[0].format is Format.WEBP
+    assert (got.placeholder, got.manifest, got.cache_control, got.max_pixels) == (
+        "thumbhash",
+        base.manifest,
+        "public, max-age=60",
+        1000,
+    )

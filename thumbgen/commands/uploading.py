@@ -51,8 +51,9 @@ def request_options(
 ) -> Options:
     """``base`` with the sizes, fit, format and quality of a request, validated as the CLI does.
 
-    Output folder, name template, crop, background, upscale and pixel limit
-    stay the server's: a client cannot choose where files are written.
+    Everything else stays the server's: output folder, name template, crop,
+    background, upscale, pixel limit, placeholder, manifest, Cache-Control
+    and ``--animated``. A client cannot choose where files are written.
     """
     spec = base.specs[0]
     if quality is not None:
@@ -63,7 +64,7 @@ def request_options(
     else:
         quality_value = spec.quality
     crop = spec.crop if isinstance(spec.crop, str) else f"{spec.crop[0]},{spec.crop[1]}"
-    return build_options(
+    asked = build_options(
         list(sizes) or [s.size.label for s in base.specs],
         fit=fit if fit is not None else spec.fit.value,
         crop=crop,
@@ -74,9 +75,12 @@ def request_options(
         upscale=spec.upscale,
         background="#{:02x}{:02x}{:02x}{:02x}".format(*spec.background),
         max_pixels=base.max_pixels,
-        # `serve --animated`: uploaded animations and videos move too.
+        # `serve --animated`: uploaded animations and videos move too (and -f gif is valid).
         animated=base.animated,
     )
+    # Only the specs come from the request: the server's other choices are
+    # kept whole, whatever fields Options gains.
+    return dataclasses.replace(base, specs=asked.specs)
 
 
 def queue_files(
