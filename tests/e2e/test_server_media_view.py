@@ -38,7 +38,8 @@ def test_the_job_view_shows_a_videos_length_codec_and_size(
     folder.mkdir()
     videogen.video(folder / "clip.mp4", seconds=2.5)
     imagegen.asymmetric((64, 48)).save(folder / "still.png")
-    added = run_thumbgen("add", str(folder), "--wait", env=env)
+    # Into the server's output folder (served's default), so the gallery has the posters.
+    added = run_thumbgen("add", str(folder), "-o", str(tmp_path / "thumbs"), "--wait", env=env)
     assert added.returncode == 0, added.stdout + added.stderr
     with served(tmp_path, env, "-w", "0") as srv:
         with srv.client() as http:
@@ -50,3 +51,8 @@ def test_the_job_view_shows_a_videos_length_codec_and_size(
         open_dashboard(tab, srv, f"#/job/{still_id}")
         expect(tab.locator("#job-title")).to_contain_text("still.png")
         expect(facts).not_to_contain_text("video")
+        # The gallery's tile of the video says its length; the still's says none.
+        open_dashboard(tab, srv, "#/gallery")
+        video_tile = tab.locator(f'.tile[data-job="{video_id}"]')
+        expect(video_tile.locator(".tile-length")).to_have_text("0:02.5")
+        expect(tab.locator(f'.tile[data-job="{still_id}"] .tile-length')).to_have_count(0)

@@ -64,6 +64,8 @@ def entry(job: JobRecord) -> dict[str, Any]:
     data["queued_at"] = job.queued_at
     data["started_at"] = job.started_at
     data["finished_at"] = job.finished_at
+    # A video's length and kind, for the gallery's tiles (the rest of info is the job view's).
+    data["video"] = (job.info or {}).get("video")
     return data
 
 

@@ -162,3 +162,9 @@ export function confirmed(question, yes) {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
   });
 }
+
+// A length in seconds as a player shows it: 0:02.5, 12:04.0.
+export function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${(seconds - 60 * minutes).toFixed(1).padStart(4, "0")}`;
+}

@@ -2,7 +2,7 @@
 // images every view shows. Thumbnails are fetched with the token (an <img> cannot
 // send one) and shown from blob: URLs, kept while the page shows them.
 
-import { $, api, baseName, blob, el, link } from "./core.js";
+import { $, api, baseName, blob, clock, el, link } from "./core.js";
 
 const COUNT = 24;
 // url -> {src, size}: a thumbnail is fetched once per name and finish time.
@@ -56,6 +56,10 @@ export async function show() {
       item.setAttribute("aria-label", `Job ${job.id}: ${name}`);
       item.append(thumbnail(job.thumbnails[0], name, job.finished_at));
       item.append(el("span", name, "tile-name"));
+      if (job.video && typeof job.video.duration === "number") {
+        // A video's poster says it is one: its length, as players show it.
+        item.append(el("span", clock(job.video.duration), "tile-length"));
+      }
       return item;
     }),
   );

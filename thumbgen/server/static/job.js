@@ -1,7 +1,7 @@
 // The job view: its source (and original upload name), options, state, attempts,
 // error and thumbnails as images with their sizes and links.
 
-import { $, api, baseName, bytes, el, link, NotFound, when } from "./core.js";
+import { $, api, baseName, bytes, clock, el, link, NotFound, when } from "./core.js";
 import { objectUrl, thumbnail } from "./gallery.js";
 
 let act = null;
@@ -62,11 +62,6 @@ function videoFacts(video) {
   if (!video) return null;
   const length = typeof video.duration === "number" ? clock(video.duration) : "length unknown";
   return `${length}, ${video.codec}, ${video.width}×${video.height}`;
-}
-
-function clock(seconds) {
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes}:${(seconds - 60 * minutes).toFixed(1).padStart(4, "0")}`;
 }
 
 function stateBadge(state) {
