@@ -69,7 +69,9 @@ def test_jobs_are_listed_in_order_and_by_state(
         "started_at",
         "finished_at",
         "thumbnails",
+        "video",
     }
+    assert listed[0]["video"] is None  # a still: no video facts
     for state, expected in (("done", ids[:1]), ("failed", ids[1:2]), ("queued", ids[2:])):
         got = http.get("/jobs", params={"state": state}).json()
         assert [j["id"] for j in got] == expected, state
