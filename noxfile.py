@@ -33,8 +33,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.install(".[server,s3]", *TYPE_DEPS)
+    """mypy --strict on the package, with every extra the package imports installed."""
+    session.install(".[server,s3,redis,video,pdf,faces,raw,jxl,svg]", *TYPE_DEPS)
     session.run("mypy", "thumbgen")
 
 
