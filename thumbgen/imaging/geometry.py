@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 from PIL import Image
 
+from thumbgen.errors import TooManyPixels
 from thumbgen.options import Crop, Fit, OutputSpec
 
 
@@ -135,3 +137,34 @@ def _entropy_offset(im: Image.Image, excess: int, axis: int) -> int:
 def decode_target(plans: list[Plan]) -> tuple[int, int]:
     """The smallest decode size that still serves every planned output."""
     return (max(p.resize[0] for p in plans), max(p.resize[1] for p in plans))
+
+
+#: Precision of the virtual integer size a vector picture's boxes are planned on.
+_VECTOR_PLAN_SIDE = 10_000
+
+
+def vector_size(natural: tuple[float, float], specs: Sequence[OutputSpec]) -> tuple[int, int]:
+    """Pixels to draw a vector picture (SVG, PDF page) of ``natural`` size at.
+
+    The least size from which every output is a reduction; a vector picture
+    may always be "enlarged", so each spec is planned as if ``--upscale``.
+    """
+    width, height = natural
+    k = _VECTOR_PLAN_SIDE / max(width, height)
+    base = (max(1, round(width * k)), max(1, round(height * k)))
+    scale = 0.0
+    for spec in specs:
+        plan_ = plan(dataclasses.replace(spec, upscale=True), *base)
+        scale = max(scale, plan_.resize[0] / base[0], plan_.resize[1] / base[1])
+    return (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
+
+
+def check_vector_size(size: tuple[int, int], shown: str, max_pixels: int, done: str) -> None:
+    """Refuse a vector picture that would be ``done`` ("drawn", "rendered") past ``max_pixels``."""
+    pixels = size[0] * size[1]
+    if pixels > max_pixels:
+        raise TooManyPixels(
+            f"Too many pixels: {shown} would be {done} at {size[0]}x{size[1]} "
+            f"({pixels:,} pixels, limit {max_pixels:,}) for these sizes; "
+            "raise --max-pixels if you trust this file"
+        )

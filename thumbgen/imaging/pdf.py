@@ -11,7 +11,6 @@ imported only when a PDF is read.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, BinaryIO
 
 from thumbgen.errors import CorruptImage, TooManyPixels, UnsupportedImage
@@ -23,8 +22,6 @@ from .reading import unsupported
 
 #: PDFium's FPDF_GetLastError codes.
 _ERR_FORMAT, _ERR_PASSWORD, _ERR_SECURITY = 3, 4, 5
-#: Precision of the virtual integer size the output boxes are planned on.
-_PLAN_SIDE = 10_000
 #: Pages are rendered this many times the size needed, then resampled down.
 _SUPERSAMPLE = 2
 
@@ -52,8 +49,8 @@ def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
             width, height = page.get_size()
             if not (width > 0 and height > 0):
                 raise CorruptImage(f"Corrupt image: {shown} is a PDF whose first page has no size")
-            size = render_size((width, height), options)
-            _check_size(size, shown, options.max_pixels)
+            size = geometry.vector_size((width, height), options.specs)
+            geometry.check_vector_size(size, shown, options.max_pixels, "rendered")
             # Twice the size, then Lanczos: PDFium samples images and thin
             # lines at the render size, which aliases; poppler smooths them.
             scale = _SUPERSAMPLE * size[0] / width
@@ -75,29 +72,6 @@ def decode_pdf(f: BinaryIO, shown: str, options: Options) -> Stored:
     # Points (1/72 inch), as PDF viewers give a page's size.
     media = {"pdf": {"pages": pages, "width": round(width, 2), "height": round(height, 2)}}
     return Stored(image, size, 1, media)
-
-
-def render_size(page: tuple[float, float], options: Options) -> tuple[int, int]:
-    """Pixels to render a page of ``page`` points at: the least every output is a reduction of."""
-    width, height = page
-    k = _PLAN_SIDE / max(width, height)
-    base = (max(1, round(width * k)), max(1, round(height * k)))
-    scale = 0.0
-    for spec in options.specs:
-        # Vector pages may always be "enlarged": plan as if --upscale.
-        plan = geometry.plan(dataclasses.replace(spec, upscale=True), *base)
-        scale = max(scale, plan.resize[0] / base[0], plan.resize[1] / base[1])
-    return (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
-
-
-def _check_size(size: tuple[int, int], shown: str, max_pixels: int) -> None:
-    pixels = size[0] * size[1]
-    if pixels > max_pixels:
-        raise TooManyPixels(
-            f"Too many pixels: {shown} would be rendered at {size[0]}x{size[1]} "
-            f"({pixels:,} pixels, limit {max_pixels:,}) for these sizes; "
-            "raise --max-pixels if you trust this file"
-        )
 
 
 def _pdfium(shown: str) -> Any:

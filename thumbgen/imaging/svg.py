@@ -13,7 +13,6 @@ but the file itself is read (system fonts aside, for text).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import struct
@@ -42,8 +41,6 @@ BYTES_PER_PIXEL = 32
 _CHILD = os.path.join(os.path.dirname(__file__), "svg_render.py")
 #: Largest document accepted, compressed or not (libvips refuses SVGs over 10 MB).
 MAX_BYTES = 16 << 20
-#: Precision of the virtual integer size the output boxes are planned on.
-_PLAN_SIDE = 10_000
 
 
 def decode_svg(f: BinaryIO, shown: str, options: Options) -> Stored:
@@ -57,8 +54,8 @@ def decode_svg(f: BinaryIO, shown: str, options: Options) -> Stored:
     child = _Child(shown)
     try:
         natural = child.start(data)
-        size = draw_size(natural, options)
-        _check_size(size, shown, options.max_pixels)
+        size = geometry.vector_size(natural, options.specs)
+        geometry.check_vector_size(size, shown, options.max_pixels, "drawn")
         png = child.draw(size)
     finally:
         child.close()
@@ -66,29 +63,6 @@ def decode_svg(f: BinaryIO, shown: str, options: Options) -> Stored:
         im.load()
         pixels = im.convert("RGBA")
     return Stored(pixels, size, 1)
-
-
-def draw_size(natural: tuple[float, float], options: Options) -> tuple[int, int]:
-    """The size to draw at: the least one from which every output is a reduction."""
-    width, height = natural
-    k = _PLAN_SIDE / max(width, height)
-    base = (max(1, round(width * k)), max(1, round(height * k)))
-    scale = 0.0
-    for spec in options.specs:
-        # A vector drawing may always be "enlarged": plan as if --upscale.
-        plan = geometry.plan(dataclasses.replace(spec, upscale=True), *base)
-        scale = max(scale, plan.resize[0] / base[0], plan.resize[1] / base[1])
-    return (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
-
-
-def _check_size(size: tuple[int, int], shown: str, max_pixels: int) -> None:
-    pixels = size[0] * size[1]
-    if pixels > max_pixels:
-        raise TooManyPixels(
-            f"Too many pixels: {shown} would be drawn at {size[0]}x{size[1]} "
-            f"({pixels:,} pixels, limit {max_pixels:,}) for these sizes; "
-            "raise --max-pixels if you trust this file"
-        )
 
 
 class _Child:

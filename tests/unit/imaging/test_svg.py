@@ -14,7 +14,7 @@ import pytest
 from support import formatgen
 from support.thumbs import sniff_file
 
-from thumbgen.imaging import svg, svg_render
+from thumbgen.imaging import geometry, svg_render
 from thumbgen.imaging.sniff import NotImage
 from thumbgen.options import build_options
 
@@ -134,4 +134,4 @@ def test_the_drawing_size_serves_the_largest_output(
     natural: tuple[float, float], sizes: tuple[str, ...], fit: str, drawn: tuple[int, int]
 ) -> None:
     options = build_options(list(sizes), fit=fit, out_dir="/tmp/unused")
-    assert svg.draw_size(natural, options) == drawn
+    assert geometry.vector_size(natural, options.specs) == drawn
