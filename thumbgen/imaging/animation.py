@@ -30,7 +30,7 @@ from thumbgen.messages import display_path, reason
 from thumbgen.options import Format, Options, OutputSpec, Placeholder
 
 from . import geometry, placeholders, video
-from .decoders import upright_size
+from .decoders import turn_upright, upright_size
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
 from .results import Encoded, NameFor, Rendered
 
@@ -44,15 +44,6 @@ PREVIEW_FPS = 10
 #: Formats (``formats.INPUTS`` names) whose files may hold several frames.
 _MOVING = ("GIF", "WEBP", "PNG", "AVIF")
 _VIDEOS = ("MP4", "MKV", "AVI")
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,10 +149,7 @@ def _from_video(f: BinaryIO, shown: str, options: Options, max_memory: int) -> F
     shot = video.preview(
         f, shown, options, PREVIEW_SECONDS, PREVIEW_FPS, lambda up: _frame_size(options, up)
     )
-    frames = [
-        fr.transpose(_TRANSPOSE[shot.orientation]) if shot.orientation in _TRANSPOSE else fr
-        for fr in shot.frames
-    ]
+    frames = [turn_upright(fr, shot.orientation) for fr in shot.frames]
     upright = upright_size(shot.size, shot.orientation)
     return Frames(frames, shot.durations, 0, upright, shot.media)
 

@@ -26,7 +26,7 @@ from thumbgen.options import Options
 from . import formats, geometry
 from .bmp import decode_bitfields
 from .colour import to_srgb_later
-from .decoders import Decoder, Stored, decode_full, decode_reduced, upright_size
+from .decoders import Decoder, Stored, decode_full, decode_reduced, turn_upright, upright_size
 from .fixups import decode_bmp, decode_gif, decode_png
 from .heif import check_avif, check_heif, decode_avif, decode_heif
 from .jxl import decode_jxl, header_size
@@ -50,16 +50,6 @@ __all__ = [
     "decode_full",
     "decode_reduced",
 ]
-
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +171,5 @@ def _largest(options: Options, upright: tuple[int, int]) -> tuple[int, int] | No
 
 def _turn_upright(stored: Stored) -> tuple[Image.Image, tuple[int, int]]:
     """The pixels turned by their EXIF orientation, and the upright header size."""
-    pixels = stored.image
-    if stored.orientation in _TRANSPOSE:
-        pixels = pixels.transpose(_TRANSPOSE[stored.orientation])
+    pixels = turn_upright(stored.image, stored.orientation)
     return pixels, upright_size(stored.size, stored.orientation)

@@ -129,6 +129,22 @@ def decode_full(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
     return Stored(im, im.size, exif_orientation(im))
 
 
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def turn_upright(image: Image.Image, orientation: int) -> Image.Image:
+    """``image`` turned by EXIF ``orientation`` (as it is for 1 or an unknown value)."""
+    return image.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else image
+
+
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     """``size`` once turned by EXIF ``orientation``."""
     return (size[1], size[0]) if orientation in SWAPPING else size
