@@ -3,7 +3,8 @@
 :func:`seeds` makes one small real file per kind thumbgen reads (JPEG
 baseline and progressive with EXIF orientation and an ICC profile, PNG 8/16
 bit, palette and alpha, animated GIF, WebP, multi-page and 16-bit TIFF, AVIF,
-HEIC; and BMP, DNG, JPEG XL, SVG). :func:`mutated` damages one: bytes flipped,
+HEIC; and BMP, DNG, JPEG XL (RGB, and CMYK where a system libjxl writes it),
+SVG). :func:`mutated` damages one: bytes flipped,
 inserted, deleted, the file truncated, chunks or segments dropped, repeated,
 swapped or spliced in from another seed, header dimensions changed. :func:`run_job` runs the bytes
 through what a worker does with a job (the memory budget, then
@@ -38,8 +39,10 @@ from thumbgen.thumbnailing import make
 from thumbgen.workers.limits import JobTimedOut, time_limit
 
 from .formatgen import heic, jxl, svg_quadrants
-from .iccgen import display_p3
+from .iccgen import cmyk_profile, display_p3
 from .imagegen import ORIENTATION, animated
+from .jxlgen import available as jxlgen_available
+from .jxlgen import encode_cmyk
 from .rawgen import dng
 
 #: Seconds an in-process example may take before the worker's own limit stops
@@ -83,6 +86,13 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
         dng_bytes = dng(Path(tmp) / "a.dng").read_bytes()
         jxl_bytes = jxl(Path(tmp) / "a.jxl", rgb, lossless=False, quality=70).read_bytes()
         svg_bytes = svg_quadrants(Path(tmp) / "a.svg").read_bytes()
+    # A CMYK JPEG XL with alpha goes through the system libjxl (by ctypes: a crash
+    # there would kill the worker), where one is installed to write it.
+    cmyk_jxl = (
+        (("jxl", encode_cmyk(rgb.convert("CMYK"), cmyk_profile(), alpha=rgba.getchannel("A"))),)
+        if jxlgen_available()
+        else ()
+    )
     return (
         ("jpg", _save(rgb, "JPEG", **tagged)),
         ("jpg", _save(rgb, "JPEG", progressive=True, **tagged)),
@@ -102,6 +112,7 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
         ("bmp", _save(rgba, "BMP")),
         ("dng", dng_bytes),
         ("jxl", jxl_bytes),
+        *cmyk_jxl,
         ("svg", svg_bytes),
     )
 

@@ -84,6 +84,11 @@ def quadrants(img: Image.Image) -> tuple[str, str, str, str]:
     return names[0], names[1], names[2], names[3]
 
 
+def stored(img: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a file with EXIF-style ``orientation`` (1-8) stores to display as ``img``."""
+    return img.transpose(_STORE[orientation]) if orientation in _STORE else img
+
+
 def save_with_orientation(
     img: Image.Image, path: PathLike, orientation: int | Literal["garbage", "missing"]
 ) -> Path:
@@ -101,8 +106,7 @@ def save_with_orientation(
     else:
         exif = Image.Exif()
         exif[ORIENTATION] = orientation
-        stored = img.transpose(_STORE[orientation]) if orientation in _STORE else img
-        stored.save(path, "JPEG", quality=95, exif=exif)
+        stored(img, orientation).save(path, "JPEG", quality=95, exif=exif)
     return path
 
 

@@ -29,7 +29,7 @@ from .colour import to_srgb_later
 from .decoders import Decoder, Stored, decode_full, decode_reduced, turn_upright, upright_size
 from .fixups import decode_bmp, decode_gif, decode_png
 from .heif import check_avif, check_heif, decode_avif, decode_heif
-from .jxl import decode_jxl, header_size
+from .jxl import decode_cmyk_jxl, decode_jxl, header_size
 from .pdf import decode_pdf
 from .raw import decode_raw
 from .reading import check_pixels, check_source, open_pillow, pillow_errors
@@ -146,7 +146,7 @@ EARLY_SIZES: dict[str, Callable[[BinaryIO], tuple[int, int] | None]] = {"JXL": h
 #: Decoders by format name for formats read from the file by other libraries.
 #: A decoder that returns None leaves the file to Pillow (TIFF: all but 16-bit CIELab;
 #: BMP: all but bitfields; AVIF and HEIF: all, once their header shows a variant the
-#: decoders can read).
+#: decoders can read; JPEG XL: all but CMYK).
 FILE_DECODERS: dict[str, FileDecoder] = {
     "RAW": decode_raw,
     "SVG": decode_svg,
@@ -158,6 +158,7 @@ FILE_DECODERS: dict[str, FileDecoder] = {
     "MKV": decode_video,
     "AVI": decode_video,
     "PDF": decode_pdf,
+    "JXL": decode_cmyk_jxl,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +110,66 @@ def test_without_the_plugin_a_jpeg_xl_is_skipped_naming_the_extra(
     with pytest.raises(UnsupportedImage) as info:
         make_thumbnails(str(src), opts(tmp_path))
     assert str(info.value) == f"Cannot read {src}: {line}"
+
+
+class _Bits:
+    """LSB-first bit writer, as JPEG XL packs its headers."""
+
+    def __init__(self) -> None:
+        self.value, self.pos = 0, 0
+
+    def bits(self, n: int, v: int) -> _Bits:
+        assert 0 <= v < (1 << n) or n == 0 == v
+        self.value |= v << self.pos
+        self.pos += n
+        return self
+
+    def u32(self, selector: int, n: int, v: int) -> _Bits:
+        return self.bits(2, selector).bits(n, v)
+
+    def codestream(self) -> bytes:
+        return b"\xff\x0a" + self.value.to_bytes((self.pos + 7) // 8, "little") + bytes(32)
+
+
+def _metadata_with_every_optional_field() -> _Bits:
+    w = _Bits()
+    w.bits(1, 0).u32(0, 9, 79).bits(3, 0).u32(0, 9, 119)  # SizeHeader 120x80
+    w.bits(1, 0).bits(1, 1).bits(3, 5)  # not all default; extra fields; orientation 6
+    w.bits(1, 1).bits(1, 0).u32(0, 9, 79).bits(3, 1)  # intrinsic size, ratio 1:1
+    w.bits(1, 1).bits(1, 0).u32(1, 8, 10).bits(3, 0).u32(0, 6, 5)  # preview 6x75
+    w.bits(1, 1).u32(2, 10, 23).bits(2, 0).u32(1, 3, 2).bits(1, 1)  # animation
+    w.bits(1, 1).bits(2, 1).bits(4, 4)  # 16-bit float samples, 5 exponent bits
+    w.bits(1, 0)  # modular_16_bit_buffer_sufficient
+    w.u32(2, 4, 2)  # four extra channels
+    # A spot colour named "gold" (type 2), with its four half floats.
+    w.bits(1, 0).u32(2, 4, 0).bits(1, 0).bits(2, 0).bits(2, 0).u32(1, 4, 4)
+    for c in b"gold":
+        w.bits(8, c)
+    w.bits(64, 0x3C00_3C00_3800_0000)
+    # A CFA channel (type 5), 1/8 the size, its channel index.
+    w.bits(1, 0).u32(2, 4, 3).bits(1, 0).bits(2, 0).bits(2, 1).bits(2, 0).u32(2, 4, 0)
+    # Black (type 4), 10 bits; then an all-default channel, which is alpha.
+    w.bits(1, 0).u32(2, 4, 2).bits(1, 0).bits(2, 1).bits(2, 0).bits(2, 0)
+    w.bits(1, 1)
+    return w
+
+
+def test_extra_channels_are_read_past_every_optional_header_field() -> None:
+    data = _metadata_with_every_optional_field().codestream()
+    assert jxl.extra_channels(io.BytesIO(data)) == (2, 5, 4, 0)
+    assert jxl.header_size(io.BytesIO(data)) == (120, 80)
+    # Cut inside the channel list: unreadable, never a guess.
+    assert jxl.extra_channels(io.BytesIO(data[:20])) is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("RGB", ()), ("RGBA", (0,)), ("L", ()), ("LA", (0,))]
+)
+@pytest.mark.parametrize("container", [False, True])
+def test_extra_channels_of_files_the_plugin_writes(
+    tmp_path: Path, mode: str, expected: tuple[int, ...], container: bool
+) -> None:
+    src = formatgen.jxl(tmp_path / "e.jxl", Image.new(mode, (33, 17)), use_container=container)
+    with open(src, "rb") as f:
+        assert jxl.extra_channels(f) == expected
+        assert f.tell() == 0
