@@ -7,6 +7,10 @@ width x height x the bytes Pillow stores per pixel, times two (the decoded
 image and the converted or resized copy made from it); baseline JPEGs
 decode reduced (``draft``) to the largest output, progressive ones also
 hold their coefficients (two bytes per sample) at full size.
+
+A JPEG XL is estimated from its codestream header alone: its Pillow plugin
+decodes the whole picture while opening, so opening it here would spend the
+memory (and the time: every JPEG XL was decoded twice) this check guards.
 """
 
 from __future__ import annotations
@@ -58,7 +62,18 @@ def check(f: BinaryIO, name: str, options: Options, limit: int) -> None:
     """
     if limit <= 0:
         return
-    if _check_file_format(f, name, limit):
+    from .sniff import identify
+
+    try:
+        fmt = identify(f, name)
+    except OSError:
+        fmt = None
+    finally:
+        f.seek(0)
+    if fmt is not None and fmt.name == "JXL":
+        _check_jxl(f, name, limit)
+        return
+    if fmt is not None and _check_video(f, fmt, name, limit):
         return
     try:
         # warnings: the pixel limit is decode()'s to apply and word.
@@ -73,24 +88,39 @@ def check(f: BinaryIO, name: str, options: Options, limit: int) -> None:
     finally:
         f.seek(0)
     if needed > limit:
-        raise TooManyPixels(
-            f"Too much memory to decode {display_path(name)} ({w}x{h}): about "
-            f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
-        )
+        raise TooManyPixels(_over(name, f"{w}x{h}", needed, limit))
 
 
-def _check_file_format(f: BinaryIO, name: str, limit: int) -> bool:
-    """Check a source that libraries other than Pillow decode (videos); False for the others."""
+def _over(name: str, size: str, needed: int, limit: int) -> str:
+    return (
+        f"Too much memory to decode {display_path(name)} ({size}): about "
+        f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
+    )
+
+
+def _check_jxl(f: BinaryIO, name: str, limit: int) -> None:
+    """Check a JPEG XL from its header alone (an unreadable one is decode()'s to word).
+
+    The plugin holds the file, its decoded samples and Pillow's copy of them
+    (4 bytes a pixel at most: RGBA, or 32-bit float grey) at once.
+    """
+    from .jxl import header_size
+
+    size = header_size(f)
+    f.seek(0)
+    if size is None:
+        return
+    w, h = size
+    needed = 3 * w * h * 4
+    if needed > limit:
+        raise TooManyPixels(_over(name, f"{w}x{h}", needed, limit))
+
+
+def _check_video(f: BinaryIO, fmt: formats.ImageFormat, name: str, limit: int) -> bool:
+    """Check a video (PyAV decodes it, not Pillow); False for other formats."""
     from . import video
-    from .sniff import identify
 
-    try:
-        fmt = identify(f, name)
-    except OSError:
-        return False
-    finally:
-        f.seek(0)
-    if fmt is None or fmt.module != "av" or formats.missing(fmt) is not None:
+    if fmt.module != "av" or formats.missing(fmt) is not None:
         return False
     shown = display_path(name)
     try:
@@ -100,8 +130,5 @@ def _check_file_format(f: BinaryIO, name: str, limit: int) -> bool:
     finally:
         f.seek(0)
     if needed > limit:
-        raise TooManyPixels(
-            f"Too much memory to decode {shown} ({w}x{h} video): about "
-            f"{needed // _MIB} MiB, over the {limit // _MIB} MiB budget; raise --max-memory"
-        )
+        raise TooManyPixels(_over(name, f"{w}x{h} video", needed, limit))
     return True

@@ -173,3 +173,26 @@ def test_extra_channels_of_files_the_plugin_writes(
     with open(src, "rb") as f:
         assert jxl.extra_channels(f) == expected
         assert f.tell() == 0
+
+
+def test_the_memory_budget_is_checked_from_the_header_without_decoding(tmp_path: Path) -> None:
+    # The plugin decodes the whole picture while opening: the budget check used to
+    # open it, spending the memory it guards (and decoding every JPEG XL twice).
+    import tracemalloc
+
+    from thumbgen.imaging import budget
+
+    big = Image.linear_gradient("L").resize((3000, 3000)).convert("RGB")
+    src = formatgen.jxl(tmp_path / "big.jxl", big)  # a few KB for 27 MB of samples
+    options = opts(tmp_path)
+    tracemalloc.start()
+    try:
+        with open(src, "rb") as f:
+            budget.check(f, str(src), options, budget.MAX_MEMORY)
+            assert f.tell() == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes traced: the picture was decoded"
+    with open(src, "rb") as f, pytest.raises(TooManyPixels, match=r"big.jxl \(3000x3000\)"):
+        budget.check(f, str(src), options, 64 << 20)
