@@ -97,6 +97,10 @@ class S3Server:
         log = self._log = open(self.workdir / "weed.log", "wb")  # noqa: SIM115 - stop() closes it
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+        # weed also keeps leveldb folders in the system temporary folder, and
+        # leaves them there: one per run, so they go in its own folder.
+        (self.workdir / "tmp").mkdir(exist_ok=True)
+        env["TMPDIR"] = str(self.workdir / "tmp")
         self.proc = subprocess.Popen(
             self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
