@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from store_helpers import OWNER, claim, new_jobs, options
 
+from thumbgen.commands import browsing
 from thumbgen.jobqueue.contract import JobStore, NewJob, State
+from thumbgen.jobqueue.huey_app import Queue
 
 
 def _ids(store: JobStore, **kwargs: object) -> list[int]:
@@ -124,3 +126,29 @@ def test_a_reason_leaves_out_the_source_so_one_kind_is_one_group(
     reason = "Corrupt image: {source} (Truncated File Read)"
     assert store.failure_reasons() == [(reason, 3)]
     assert len(store.page(state=State.FAILED, error=reason)) == 3
+
+
+def test_the_dashboards_failure_reasons_follow_every_change_of_the_failed_jobs(
+    queue: Queue, tmp_path: Path
+) -> None:
+    # browsing.failure_reasons keeps its last answer while the failed jobs stay the
+    # same ones: each way a job joins or leaves them must show at the next call.
+    store = queue.store
+    store.submit(new_jobs(5), options(tmp_path), batch="b")
+    first, second = claim(store), claim(store)
+    store.fail(first.id, OWNER, "broken data")
+    store.fail(second.id, OWNER, "broken data")
+    assert browsing.failure_reasons(queue) == [("broken data", 2)]
+    assert browsing.failure_reasons(queue) == [("broken data", 2)]
+    assert store.retry(ids=[first.id]) == 1  # leaves: the count drops
+    assert browsing.failure_reasons(queue) == [("broken data", 1)]
+    again = claim(store)  # joins with another reason: the count is back, the total is not
+    store.fail(again.id, OWNER, "disk on fire", source_fault=False)
+    assert browsing.failure_reasons(queue) == [("broken data", 1), ("disk on fire", 1)]
+    assert store.retry(ids=[again.id]) == 1
+    last = claim(store)
+    store.fail(last.id, OWNER, "too dark")  # one left and one joined since the last call
+    assert browsing.failure_reasons(queue, 1) == [("broken data", 1)]
+    assert browsing.failure_reasons(queue) == [("broken data", 1), ("too dark", 1)]
+    store.clear([State.FAILED])
+    assert browsing.failure_reasons(queue) == []

@@ -19,6 +19,7 @@ from thumbgen.jobqueue.contract import Counts, State
 from thumbgen.jobqueue.policy import REASON_CLASSES as REASON_CLASSES
 from thumbgen.jobqueue.policy import reason_class as reason_class
 
+from .browsing import failure_reasons
 from .inspecting import alive_workers
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def queue_metrics(queue: Queue) -> QueueMetrics:
     store = queue.store
     now = time.time()
     by_class: dict[str, int] = {name: 0 for _, name in REASON_CLASSES} | {"other": 0}
-    for reason, count in store.failure_reasons(REASONS):
+    for reason, count in failure_reasons(queue, REASONS):
         by_class[reason_class(reason)] += count
     recent = store.page(state=State.DONE, newest_first=True, limit=RECENT_JOBS)
     durations = [

@@ -12,22 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 from support.buckets import objects, upload
 from support.procs import run_thumbgen
-from support.s3_server import S3Server
 from support.server import served, wait_jobs
 from support.server import upload as post_files
 
 from thumbgen.server.settings import staging_folder
 from thumbgen.storage import Blob, open_storage
-
-
-@pytest.fixture
-def env(s3_server: S3Server, tmp_path: Path) -> dict[str, str]:
-    """The server's AWS variables and a private queue, as a user's shell would have them."""
-    return s3_server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
 
 
 def _record(bucket: str, key: str, event: str = "ObjectCreated:Put") -> dict[str, Any]:

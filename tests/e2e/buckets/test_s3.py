@@ -27,12 +27,6 @@ from thumbgen.storage import Blob, open_storage
 from thumbgen.storage.s3 import S3Storage
 
 
-@pytest.fixture
-def env(s3_server: S3Server, tmp_path: Path) -> dict[str, str]:
-    """The server's AWS variables and a private queue, as a user's shell would have them."""
-    return s3_server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
-
-
 def add(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return run_thumbgen("add", *args, env=env)
 

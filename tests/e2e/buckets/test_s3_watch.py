@@ -22,12 +22,6 @@ from thumbgen.watch.bucket import BucketWatcher, WatchError
 from thumbgen.watch.config import WatchConfig
 
 
-@pytest.fixture
-def env(s3_server: S3Server, tmp_path: Path) -> dict[str, str]:
-    """The server's AWS variables and a private queue, as a user's shell would have them."""
-    return s3_server.env(THUMBGEN_QUEUE=str(tmp_path / "queue.db"))
-
-
 class Recorder:
     """The callbacks of a :class:`BucketWatcher`: what it handed over and reported gone."""
 
