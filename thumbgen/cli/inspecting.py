@@ -17,7 +17,7 @@ from thumbgen import commands
 from thumbgen.errors import ExitCode, UsageError
 from thumbgen.jobqueue.contract import State
 
-from . import plain, render
+from . import plain, render, tables
 
 if TYPE_CHECKING:
     from thumbgen.jobqueue.huey_app import Queue
@@ -54,11 +54,11 @@ def status(
         if as_json:
             render.line(json.dumps(report.to_dict(), indent=2))
         elif failed:
-            render.text(render.failure_lines(report))
+            render.text(tables.failure_lines(report))
         elif not sys.stdout.isatty():
             render.text(plain.status(report))
         else:
-            render.out.print(render.status_table(report))
+            render.out.print(tables.status_table(report))
 
 
 def _watch(q: Queue, *, as_json: bool) -> None:
@@ -68,7 +68,7 @@ def _watch(q: Queue, *, as_json: bool) -> None:
                 line = json.dumps(commands.status(q).to_dict())
                 render.line(line)
                 time.sleep(1.0)
-        render.live_status(lambda: commands.status(q))
+        tables.live_status(lambda: commands.status(q))
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
@@ -100,7 +100,7 @@ def jobs(
     elif not sys.stdout.isatty():
         render.text(plain.jobs(found))
     else:
-        render.out.print(render.jobs_table(found))
+        render.out.print(tables.jobs_table(found))
 
 
 def _state(text: str | None) -> State | None:
@@ -131,7 +131,7 @@ def show(
     elif not sys.stdout.isatty():
         render.text(plain.job(detail, (p.shown() for p in commands.planned(detail))))
     else:
-        render.out.print(render.job_detail(detail))
+        render.out.print(tables.job_detail(detail))
 
 
 def manifest(
