@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from thumbgen.errors import QueueLost, ThumbgenError, TransientError
-from thumbgen.jobqueue import liveness
+from thumbgen.jobqueue import liveness, patience
 from thumbgen.jobqueue.contract import WorkerInfo
 from thumbgen.jobqueue.huey_app import Queue, import_huey
 from thumbgen.workers.stopping import STOPPING_MESSAGE, StopSignals
@@ -97,20 +97,23 @@ def preload() -> None:
 
 def run_worker(queue: Queue, config: WorkerConfig) -> bool:
     """Run worker processes until stopped; True if a signal stopped them."""
-    _patiently(lambda: _maintain(queue))
+    parent = os.getppid()
+    early = _start_up(queue, config, parent)
+    if early is None:
+        queue.close()
+        return True
     preload()
     # The children must open their own connections, never inherit ours.
     queue.close()
     consumer = _JobConsumer(queue, config)
     consumer.start()
-    parent = os.getppid()
     health, next_maintenance = time.monotonic(), 0.0
     locked: list[bool] = [False]  # whether the queue is locked right now (told once)
     # Installed after start(), which sets Huey's own handlers: ours decide. The
     # second signal raises KeyboardInterrupt inside consumer.stop(), which
     # Huey answers by interrupting the children (their jobs are released).
     lost: QueueLost | None = None
-    with StopSignals(grace=1) as stop:
+    with StopSignals(grace=1, received=early) as stop:
         try:
             while not stop.count:
                 health = consumer.loop(health)
@@ -132,22 +135,46 @@ def run_worker(queue: Queue, config: WorkerConfig) -> bool:
         except ConsumerStopped:
             pass
         finally:
-            _reap(consumer)
-            # Whatever the children were running when they stopped goes back now
-            # (or, if the queue is locked, at the next worker start).
-            try:
-                queue.store.recover(time.time())
-            except TransientError as exc:
-                log.warning("%s; the next worker start will requeue the jobs left", exc)
-            except QueueLost as exc:
-                lost = lost or exc
-            # Closing is what keeps a replaced file safe: SQLite checkpoints
-            # into the file it opened (the old one) and removes the -wal,
-            # which would otherwise be replayed into the new file by name.
-            queue.close()
+            wound_down = _wind_down(queue, consumer)
+            lost = lost or wound_down
     if lost is not None:
         raise lost
     return stop.count > 0
+
+
+def _wind_down(queue: Queue, consumer: Consumer) -> QueueLost | None:
+    """After the children: requeue what they left running, close the queue."""
+    _reap(consumer)
+    lost = None
+    # Whatever the children were running when they stopped goes back now
+    # (or, if the queue is locked or out of reach, at the next worker start).
+    try:
+        queue.store.recover(time.time())
+    except TransientError as exc:
+        log.warning("%s; the next worker start will requeue the jobs left", exc)
+    except QueueLost as exc:
+        lost = exc
+    # Closing is what keeps a replaced file safe: SQLite checkpoints
+    # into the file it opened (the old one) and removes the -wal,
+    # which would otherwise be replayed into the new file by name.
+    queue.close()
+    return lost
+
+
+def _start_up(queue: Queue, config: WorkerConfig, parent: int) -> int | None:
+    """Requeue the jobs of dead workers first; the stop signals meanwhile, or None if told to stop.
+
+    Workers of a command (``exit_with_parent``) are told at once (a stop
+    signal) when that command dies, even while they wait out a queue outage,
+    which the main loop's check would only see once the queue is back.
+    """
+    if config.exit_with_parent:
+        liveness.die_with_parent(signal.SIGTERM)
+        if os.getppid() != parent:
+            return None
+    with StopSignals() as early:
+        started = _patiently(lambda: _maintain(queue))
+    return early.count if started else None
 
 
 def _waiting_out_locks(step: Callable[[], T], locked: list[bool]) -> T | None:
@@ -160,7 +187,7 @@ def _waiting_out_locks(step: Callable[[], T], locked: list[bool]) -> T | None:
     try:
         result = step()
     except TransientError as exc:
-        if not locked[0]:
+        if not locked[0] and not patience.given_up():
             log.warning("%s; waiting for it (workers keep their jobs)", exc)
             locked[0] = True
         return None
@@ -170,11 +197,16 @@ def _waiting_out_locks(step: Callable[[], T], locked: list[bool]) -> T | None:
     return result
 
 
-def _patiently(step: Callable[[], object]) -> None:
-    """Run ``step`` until the queue lets it (start-up recovery on a locked queue)."""
+def _patiently(step: Callable[[], object]) -> bool:
+    """Run ``step`` until the queue lets it (start-up recovery on a locked queue).
+
+    False if told to stop first (:mod:`~thumbgen.jobqueue.patience`).
+    """
     locked = [False]
     while _waiting_out_locks(lambda: step() or True, locked) is None:
-        time.sleep(1.0)
+        if not patience.pause(1.0):
+            return False
+    return True
 
 
 def _maintain(queue: Queue) -> bool:
@@ -277,6 +309,10 @@ class _JobWorker(Worker):  # type: ignore[misc]
         super().initialize()
         self._parent = os.getppid()
         liveness.die_with_parent(signal.SIGUSR1)
+        # Stopping during a queue outage: the outcome of the job in hand cannot
+        # be recorded until the queue is back, so it is left to its lease (it
+        # runs again) instead of holding the stop up for the shutdown timeout.
+        patience.give_up_when(self.stop_flag.is_set)
         # A SIGTERM or SIGHUP sent to the whole group is the parent's to handle.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from thumbgen.errors import QueueError, TransientError
 from thumbgen.messages import install_hint
 
+from .. import patience
 from .url import RedisLocation
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]
     Waits up to ``settings.reconnect`` seconds in all, doubling the pause
     from 0.1 s to 5 s (with jitter, so a fleet of workers does not knock in
     step); then, or for a failure that waiting cannot cure, a one-line error.
+    A process that stops waiting (:func:`.patience.give_up`: it was told to
+    stop) gets that error at once.
     """
     redis_mod = import_redis()
     deadline = time.monotonic() + settings.reconnect
@@ -194,13 +197,15 @@ def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]
         try:
             result = step()
         except redis_mod.RedisError as exc:
-            if not is_outage(exc) or time.monotonic() + pause > deadline:
+            give_up = patience.given_up() or time.monotonic() + pause > deadline
+            if not is_outage(exc) or give_up:
                 error = explain(location, exc)
                 raise (TransientError(str(error)) if is_outage(exc) else error) from None
             if not warned:
                 log.warning("%s; waiting for it to come back", explain(location, exc))
                 warned = True
-            time.sleep(pause * random.uniform(0.5, 1.0))
+            if not patience.pause(pause * random.uniform(0.5, 1.0)):
+                continue  # told to stop meanwhile: one more try, then the error
             pause = min(pause * 2, 5.0)
         else:
             if warned:
