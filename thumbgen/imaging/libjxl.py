@@ -40,11 +40,13 @@ _SUCCESS, _ERROR, _NEED_MORE_INPUT, _NEED_IMAGE_OUT_BUFFER = 0, 1, 2, 5
 _BASIC_INFO, _COLOR_ENCODING, _FULL_IMAGE = 0x40, 0x100, 0x1000
 _TYPE_UINT8 = 2
 _TARGET_DATA = 1
-#: JxlDecoderGetICCProfileSize lost its pixel-format argument in libjxl 0.9.
-_V0_9 = 9000
-#: The sonames tried when ``ctypes.util.find_library`` finds none.
+#: JxlDecoderGetICCProfileSize lost its pixel-format argument in libjxl 0.9;
+#: 0.7 is the oldest with the extra-channel calls used here as they are.
+_V0_7, _V0_9 = 7000, 9000
+#: The sonames tried before asking ``ctypes.util.find_library``.
 _SONAMES = (
     "libjxl.so",
+    "libjxl.so.0.12",
     "libjxl.so.0.11",
     "libjxl.so.0.10",
     "libjxl.so.0.9",
@@ -120,16 +122,23 @@ class LibjxlError(Exception):
 @functools.cache
 def library() -> ctypes.CDLL | None:
     """The system libjxl, or None when none is installed (or it is older than 0.7)."""
+    # The known sonames first: the loader finds them at once, where
+    # find_library runs ldconfig (or a compiler) in a subprocess.
+    for name in _SONAMES:
+        lib = _load(name)
+        if lib is not None:
+            return lib
     found = ctypes.util.find_library("jxl")
-    for name in ((found,) if found else ()) + _SONAMES:
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError:
-            continue
-        lib.JxlDecoderVersion.restype = ctypes.c_uint32
-        if lib.JxlDecoderVersion() >= 7000:
-            return _declare(lib)
-    return None
+    return _load(found) if found else None
+
+
+def _load(name: str) -> ctypes.CDLL | None:
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError:
+        return None
+    lib.JxlDecoderVersion.restype = ctypes.c_uint32
+    return _declare(lib) if lib.JxlDecoderVersion() >= _V0_7 else None
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
