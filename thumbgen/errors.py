@@ -78,6 +78,10 @@ class QueueError(ThumbgenError):
     """The queue cannot be opened or used."""
 
 
+class ClaimLost(QueueError):
+    """A worker's claim on its job lapsed and another worker runs it now: nothing was written."""
+
+
 class QueueLost(QueueError):
     """The queue this process opened is gone: its file was replaced, or Redis lost its keys.
 

@@ -11,11 +11,14 @@ for each job.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from thumbgen import outputs, storage
+from thumbgen.errors import ClaimLost
 from thumbgen.imaging import budget
 from thumbgen.imaging.pipeline import Encoded, Rendered, render_all
+from thumbgen.messages import display_path
 from thumbgen.options import Format, Options, OutputSpec
 
 
@@ -63,8 +66,20 @@ def make_thumbnails(source: str, options: Options, *, rel_dir: str = "") -> list
     return make(source, options, rel_dir=rel_dir).thumbnails
 
 
-def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 0) -> Made:
-    """:func:`make_thumbnails`, also refusing a decode over ``max_memory`` bytes (0: no limit)."""
+def make(
+    source: str,
+    options: Options,
+    *,
+    rel_dir: str = "",
+    max_memory: int = 0,
+    still_held: Callable[[], bool] | None = None,
+) -> Made:
+    """:func:`make_thumbnails`, also refusing a decode over ``max_memory`` bytes (0: no limit).
+
+    ``still_held`` is asked once everything is encoded, just before anything
+    is stored: False raises :class:`~thumbgen.errors.ClaimLost` and stores
+    nothing (a worker's job went to another worker meanwhile).
+    """
     plan = outputs.plan(options, source, rel_dir)
     planned = {p.spec: p for p in plan.outputs}
 
@@ -81,6 +96,11 @@ def make(source: str, options: Options, *, rel_dir: str = "", max_memory: int = 
         budget.check(f, source, options, max_memory)
         rendered: Rendered = render_all(f, source, options, name_for, max_memory)
     encoded = rendered.outputs
+    if still_held is not None and not still_held():
+        raise ClaimLost(
+            f"Gave up {display_path(source)}: its claim lapsed and another worker runs it now; "
+            "nothing stored"
+        )
     out.put_all([_blob(planned[e.spec], e, options) for e in encoded])
     thumbs = [
         Thumbnail(

@@ -281,6 +281,30 @@ def test_a_reused_pid_does_not_keep_a_dead_worker_alive(queue: Queue, tmp_path: 
     assert queue.store.recover(time.time()) == 1
 
 
+def test_a_worker_holds_its_job_until_it_is_requeued_and_claimed_by_another(
+    queue: Queue, tmp_path: Path
+) -> None:
+    # Asked before storing thumbnails: a worker whose claim lapsed must not store
+    # over what the job's next owner stored.
+    store = queue.store
+    store.submit(_jobs(1), _options(tmp_path), batch="b")
+    _register(queue, "old", os.getpid(), "1")  # our pid with another start time: dead
+    _register(queue, "new", os.getpid(), procs.start_time(os.getpid()))
+    job = store.claim("old")
+    assert job is not None
+    assert store.holds(job.id, "old")
+    assert not store.holds(job.id, "new")
+    assert store.recover(time.time()) == 1
+    assert not store.holds(job.id, "old")  # requeued
+    again = store.claim("new")
+    assert again is not None
+    assert again.id == job.id
+    assert store.holds(job.id, "new")
+    assert not store.holds(job.id, "old")
+    store.finish(job.id, "new", [], 1, 1)
+    assert not store.holds(job.id, "new")  # done: nobody runs it
+
+
 def test_workers_on_other_hosts_live_by_their_heartbeat(queue: Queue, tmp_path: Path) -> None:
     queue.store.submit(_jobs(2), _options(tmp_path), batch="b")
     now = time.time()

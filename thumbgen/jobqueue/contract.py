@@ -174,6 +174,16 @@ class JobStore(Protocol):
         """Put a running job back in the queue, due in ``delay`` seconds."""
         ...
 
+    def holds(self, job_id: int, owner: str) -> bool:
+        """Whether ``owner`` still runs ``job_id``: not requeued and claimed by another since.
+
+        Asked just before a job's thumbnails are stored, so that a worker whose
+        claim lapsed (a long pause, a cut network) does not overwrite what the
+        job's next owner stored. Raises :class:`~thumbgen.errors.TransientError`
+        when the queue cannot say now (locked, out of reach).
+        """
+        ...
+
     def release(self, job_id: int, owner: str) -> None:
         """Put an interrupted job back in the queue at once; the try does not count."""
         ...

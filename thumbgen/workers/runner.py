@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec
 
-from thumbgen.errors import SourceMissing, ThumbgenError, TransientError
+from thumbgen.errors import ClaimLost, QueueLost, SourceMissing, ThumbgenError, TransientError
 from thumbgen.imaging import budget
 from thumbgen.jobqueue.contract import Job, JobStore
 from thumbgen.jobqueue.policy import blames_source
@@ -62,7 +62,16 @@ def run_next(
         # The signature recorded is the one read before decoding: if the file
         # changes while it is being read, the next add sees it as changed.
         with time_limit(job_timeout):
-            made = make(job.source, job.options, rel_dir=job.rel_dir, max_memory=max_memory)
+            made = make(
+                job.source,
+                job.options,
+                rel_dir=job.rel_dir,
+                max_memory=max_memory,
+                still_held=lambda: _still_held(store, job.id, worker_id),
+            )
+    except ClaimLost as exc:
+        # Its next owner records the outcome (this worker's would be refused).
+        log.warning("%s", exc)
     except JobTimedOut as exc:
         # Permanent: the same file takes as long next time. Not held against
         # the source either (a busier machine or a higher limit may manage).
@@ -107,6 +116,22 @@ def run_next(
             (time.monotonic() - started) * 1000,
         )
     return job
+
+
+def _still_held(store: JobStore, job_id: int, worker_id: str) -> bool:
+    """Whether this worker still runs the job; yes when the queue cannot say right now.
+
+    The check only narrows a race (a lapsed claim storing over its next
+    owner's thumbnails); a queue that is locked, out of reach or refusing for
+    a moment must not stop thumbnails being stored (nor fail the job), as it
+    did not before the check. A lost queue stops the worker, as everywhere.
+    """
+    try:
+        return store.holds(job_id, worker_id)
+    except QueueLost:
+        raise
+    except ThumbgenError:
+        return True
 
 
 def _record(outcome: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:

@@ -13,10 +13,10 @@ from PIL import Image
 from support import imagegen
 from support.thumbs import files_under, load, one, opts, rgb_at, slow_to_encode
 
-from thumbgen.errors import OutputError, ThumbgenError, TransientError
+from thumbgen.errors import ClaimLost, OutputError, ThumbgenError, TransientError
 from thumbgen.options import build_options
 from thumbgen.storage.local import output_error
-from thumbgen.thumbnailing import make_thumbnails
+from thumbgen.thumbnailing import make, make_thumbnails
 
 
 @pytest.mark.usefixtures("umask_022", "temp_files")
@@ -84,3 +84,22 @@ def test_output_errors_are_told_apart(err: int, kind: type[ThumbgenError], trans
     assert isinstance(exc, ThumbgenError)
     assert exc.transient is transient
     assert "/out/a.jpg" in str(exc)
+
+
+def test_a_lapsed_claim_stores_nothing_and_says_why(tmp_path: Path) -> None:
+    # Asked once everything is encoded: a worker whose job went to another
+    # worker meanwhile must not store over that worker's thumbnails.
+    src = tmp_path / "p.jpg"
+    imagegen.asymmetric((120, 80)).save(src)
+    asked: list[bool] = []
+
+    def held() -> bool:
+        asked.append(True)
+        return False
+
+    with pytest.raises(ClaimLost, match=r"p\.jpg: its claim lapsed .*; nothing stored"):
+        make(str(src), opts(tmp_path, ("64", "32")), still_held=held)
+    assert asked == [True]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    made = make(str(src), opts(tmp_path, ("64", "32")), still_held=lambda: True)
+    assert len(made.thumbnails) == 2

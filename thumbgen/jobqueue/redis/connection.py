@@ -181,6 +181,20 @@ def once(location: RedisLocation, step: Callable[[], T]) -> T:
         raise explain(location, exc) from None
 
 
+def briefly(location: RedisLocation, step: Callable[[], T]) -> T:
+    """``step`` run once, for a worker that can do without the answer.
+
+    An outage is a :class:`~thumbgen.errors.TransientError` (the caller goes
+    on without waiting), any other failure a one-line QueueError.
+    """
+    redis_mod = import_redis()
+    try:
+        return step()
+    except redis_mod.RedisError as exc:
+        error = explain(location, exc)
+        raise (TransientError(str(error)) if is_outage(exc) else error) from None
+
+
 def patiently(location: RedisLocation, settings: Settings, step: Callable[[], T]) -> T:
     """``step`` retried with backoff while Redis is out of reach (workers).
 

@@ -35,6 +35,7 @@ from thumbgen.jobqueue.policy import ExistingJob, SubmitPlan
 from thumbgen.messages import display_path
 from thumbgen.options import Options
 
+from . import connection
 from . import scripts as s
 from .base import dec, enc, key
 from .controls import RedisControls, us
@@ -276,6 +277,16 @@ class RedisStore(RedisControls):
             [*args, json.dumps(error), us(now + delay), us(now), data, repr(timestamp)],
         )
         self._outcome(job_id, recorded)
+
+    def holds(self, job_id: int, owner: str) -> bool:
+        """Whether ``owner`` still runs the job under this claim's fence; see JobStore."""
+        held = self._held.get(job_id)
+        job = key("job:") + str(job_id).encode()
+        state, who, fence = connection.briefly(
+            self.location, lambda: self.r.hmget(job, ["state", "owner", "fence"])
+        )
+        mine = who == enc(owner) and (held is None or fence == held[0])
+        return state == b"running" and mine
 
     def release(self, job_id: int, owner: str) -> None:
         """Requeue an interrupted job at once; the try does not count."""

@@ -316,6 +316,10 @@ class SqliteStore(SqliteControls):
             if changed:
                 self._add_delayed_token(db, delay)
 
+    def holds(self, job_id: int, owner: str) -> bool:
+        """Whether ``owner`` still runs the job; see :class:`JobStore`."""
+        return bool(self._read("SELECT 1 FROM jobs" + _OWNED, (job_id, owner)))
+
     def release(self, job_id: int, owner: str) -> None:
         """Requeue an interrupted job; see :class:`JobStore`."""
         now = time.time()
