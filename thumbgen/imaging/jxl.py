@@ -26,7 +26,6 @@ from PIL import Image
 from thumbgen.errors import CorruptImage
 from thumbgen.options import Options, OutputSpec
 
-from . import libjxl
 from .colour import to_srgb
 from .decoders import Stored, exif_orientation
 from .reading import check_pixels, unsupported
@@ -45,6 +44,8 @@ _U32 = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
 _PREVIEW_DIV8: _U32 = ((0, 16), (0, 32), (5, 1), (9, 33))
 _PREVIEW: _U32 = ((6, 1), (8, 65), (10, 321), (12, 1345))
 _ENUM: _U32 = ((0, 0), (0, 1), (4, 2), (6, 18))
+#: ExtraChannelInfo types (ISO/IEC 18181-1; libjxl's JxlExtraChannelType is the same).
+CHANNEL_ALPHA, CHANNEL_BLACK = 0, 4
 _SPOT_COLOUR, _CFA = 2, 5
 
 
@@ -152,12 +153,12 @@ def _bit_depth(bits: _Bits) -> None:
 def _extra_channel(bits: _Bits) -> int:
     """ExtraChannelInfo: its type, the rest read past."""
     if bits.read(1):  # all_default: an 8-bit alpha channel
-        return libjxl.CHANNEL_ALPHA
+        return CHANNEL_ALPHA
     kind = bits.u32(_ENUM)
     _bit_depth(bits)
     bits.u32(((0, 0), (0, 3), (0, 4), (3, 1)))  # dim_shift
     bits.read(8 * bits.u32(((0, 0), (4, 0), (5, 16), (10, 48))))  # name
-    if kind == libjxl.CHANNEL_ALPHA:
+    if kind == CHANNEL_ALPHA:
         bits.read(1)  # associated alpha
     elif kind == _SPOT_COLOUR:
         bits.read(64)  # four half floats
@@ -205,8 +206,11 @@ def decode_jxl(im: Image.Image, specs: tuple[OutputSpec, ...]) -> Stored:
 def decode_cmyk_jxl(f: BinaryIO, shown: str, options: Options) -> Stored | None:
     """A CMYK JPEG XL through the system libjxl; None (the plugin decodes it) for any other."""
     kinds = extra_channels(f)
-    if not kinds or libjxl.CHANNEL_BLACK not in kinds:
+    if not kinds or CHANNEL_BLACK not in kinds:
         return None
+    # Imported for these files only: ctypes.util costs every worker 9 ms at start.
+    from . import libjxl
+
     size = header_size(f)
     if size is not None:
         check_pixels(size, shown, options.max_pixels)

@@ -33,8 +33,10 @@ from collections.abc import Iterator
 
 from PIL import Image
 
-#: libjxl's JxlExtraChannelType values used here.
-CHANNEL_ALPHA, CHANNEL_BLACK = 0, 4
+from .jxl import CHANNEL_ALPHA, CHANNEL_BLACK
+
+__all__ = ["CHANNEL_ALPHA", "CHANNEL_BLACK", "BasicInfo", "ExtraChannelInfo", "PixelFormat"]
+__all__ += ["LibjxlError", "decode_cmyk", "library"]
 # JxlDecoderStatus values and events.
 _SUCCESS, _ERROR, _NEED_MORE_INPUT, _NEED_IMAGE_OUT_BUFFER = 0, 1, 2, 5
 _BASIC_INFO, _COLOR_ENCODING, _FULL_IMAGE = 0x40, 0x100, 0x1000
