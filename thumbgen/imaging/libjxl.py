@@ -35,13 +35,23 @@ from PIL import Image
 
 from .jxl import CHANNEL_ALPHA, CHANNEL_BLACK
 
-__all__ = ["CHANNEL_ALPHA", "CHANNEL_BLACK", "BasicInfo", "ExtraChannelInfo", "PixelFormat"]
-__all__ += ["LibjxlError", "decode_cmyk", "library"]
+__all__ = [
+    "CHANNEL_ALPHA",
+    "CHANNEL_BLACK",
+    "BasicInfo",
+    "ExtraChannelInfo",
+    "LibjxlError",
+    "PixelFormat",
+    "decode_cmyk",
+    "library",
+]
+
 # JxlDecoderStatus values and events.
 _SUCCESS, _ERROR, _NEED_MORE_INPUT, _NEED_IMAGE_OUT_BUFFER = 0, 1, 2, 5
 _BASIC_INFO, _COLOR_ENCODING, _FULL_IMAGE = 0x40, 0x100, 0x1000
 _TYPE_UINT8 = 2
 _TARGET_DATA = 1
+#: JxlDecoderVersion() is major * 1,000,000 + minor * 1,000 + patch.
 #: JxlDecoderGetICCProfileSize lost its pixel-format argument in libjxl 0.9;
 #: 0.7 is the oldest with the extra-channel calls used here as they are.
 _V0_7, _V0_9 = 7000, 9000
