@@ -33,8 +33,6 @@ from collections.abc import Iterator
 
 from PIL import Image
 
-from .jxl import CHANNEL_ALPHA, CHANNEL_BLACK
-
 __all__ = [
     "CHANNEL_ALPHA",
     "CHANNEL_BLACK",
@@ -46,6 +44,9 @@ __all__ = [
     "library",
 ]
 
+#: libjxl's JxlExtraChannelType values used here (the numbers of the codestream's
+#: own ExtraChannelInfo types, which :mod:`.jxl` reads from the header).
+CHANNEL_ALPHA, CHANNEL_BLACK = 0, 4
 # JxlDecoderStatus values and events.
 _SUCCESS, _ERROR, _NEED_MORE_INPUT, _NEED_IMAGE_OUT_BUFFER = 0, 1, 2, 5
 _BASIC_INFO, _COLOR_ENCODING, _FULL_IMAGE = 0x40, 0x100, 0x1000
