@@ -23,7 +23,7 @@ from thumbgen.imaging import budget
 from thumbgen.jobqueue.contract import Job, JobStore
 from thumbgen.jobqueue.policy import blames_source
 from thumbgen.messages import display_path
-from thumbgen.thumbnailing import info, make
+from thumbgen.thumbnailing import Made, info, make
 
 from .limits import JOB_TIMEOUT, JobTimedOut, time_limit
 from .manifests import ManifestWriter, refresh_manifest
@@ -72,6 +72,8 @@ def run_next(
     except ClaimLost as exc:
         # Its next owner records the outcome (this worker's would be refused).
         log.warning("%s", exc)
+    except QueueLost:
+        raise  # asked whether it still holds the job: the worker says it, once
     except JobTimedOut as exc:
         # Permanent: the same file takes as long next time. Not held against
         # the source either (a busier machine or a higher limit may manage).
@@ -99,23 +101,30 @@ def run_next(
         )
         _record(store.fail, job.id, worker_id, error)
     else:
-        outputs = [t.path for t in made.thumbnails]
-        read = made.source
-        learnt = info(made, job.options)
-        _record(
-            store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version, learnt
-        )
-        if job.options.manifest and manifests is not None:
-            manifests.finished(store, job.options.manifest)
-        elif job.options.manifest:
-            refresh_manifest(store, job.options.manifest)
+        _done(store, job, worker_id, made, manifests)
         log.info(
             "done %s -> %d thumbnail(s) in %.0f ms",
             job.source,
-            len(outputs),
+            len(made.thumbnails),
             (time.monotonic() - started) * 1000,
         )
     return job
+
+
+def _done(
+    store: JobStore, job: Job, worker_id: str, made: Made, manifests: ManifestWriter | None
+) -> None:
+    """Record a job done with what was made and read, and see to its manifest."""
+    outputs = [t.path for t in made.thumbnails]
+    read = made.source
+    learnt = info(made, job.options)
+    _record(
+        store.finish, job.id, worker_id, outputs, read.size, read.mtime_ns, read.version, learnt
+    )
+    if job.options.manifest and manifests is not None:
+        manifests.finished(store, job.options.manifest)
+    elif job.options.manifest:
+        refresh_manifest(store, job.options.manifest)
 
 
 def _still_held(store: JobStore, job_id: int, worker_id: str) -> bool:

@@ -282,9 +282,17 @@ class RedisStore(RedisControls):
         """Whether ``owner`` still runs the job under this claim's fence; see JobStore."""
         held = self._held.get(job_id)
         job = key("job:") + str(job_id).encode()
-        state, who, fence = connection.briefly(
-            self.location, lambda: self.r.hmget(job, ["state", "owner", "fence"])
-        )
+
+        def read() -> list[Any]:
+            with self.r.pipeline(transaction=False) as pipe:
+                pipe.hmget(job, ["state", "owner", "fence"])
+                pipe.hexists(key("meta"), "schema")
+                return list(pipe.execute())
+
+        (state, who, fence), present = connection.briefly(self.location, read)
+        if not present:
+            # Emptied (FLUSHALL, an empty replica, evictions): said as every script says it.
+            raise self._lost()
         mine = who == enc(owner) and (held is None or fence == held[0])
         return state == b"running" and mine
 
