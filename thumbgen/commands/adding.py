@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -110,12 +111,7 @@ def check_out_dir(out_dir: str) -> None:
                 raise OutputError(f"Cannot write thumbnails to {shown}: {item.reason}")
             break
         return
-    probe = out_dir
-    while not os.path.lexists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
+    probe = _nearest_existing(out_dir)
     if not os.path.isdir(probe):
         raise UsageError(f"Invalid --out {shown}: {display_path(probe)} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
@@ -124,39 +120,38 @@ def check_out_dir(out_dir: str) -> None:
             "check --out and its permissions"
         )
     if probe != out_dir:
-        _try_making(out_dir, probe, shown)
+        _try_making(probe, shown)
 
 
-def _try_making(out_dir: str, existing: str, shown: str) -> None:
-    """Make the missing folders of ``out_dir`` below ``existing``, then remove them again.
+def _nearest_existing(path: str) -> str:
+    """``path`` or its nearest ancestor that exists."""
+    probe = path
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return probe
+
+
+def _try_making(existing: str, shown: str) -> None:
+    """Make a folder in ``existing``, where ``--out``'s missing folders go, and remove it again.
 
     Permission bits do not tell everything: root may "write" anywhere, yet
     nothing can be made in /proc or on a read-only bind mount. Only trying
-    tells, and nothing is left behind either way.
+    tells, and nothing is left behind either way. The folder has a name of
+    its own: checks running at once (a server's uploads, two adds, a worker
+    making the real folders) never meet, as probes of the real names did.
     """
-    made: list[str] = []
     try:
-        for folder in _below(existing, out_dir):
-            os.mkdir(folder)
-            made.append(folder)
+        made = tempfile.mkdtemp(prefix=".thumbgen-check-", dir=existing)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OutputError(
             f"Cannot write thumbnails to {shown}: {reason}; check --out and its permissions"
         ) from None
-    finally:
-        for folder in reversed(made):
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
-
-
-def _below(existing: str, target: str) -> list[str]:
-    """The folders from just below ``existing`` down to ``target``, outermost first."""
-    chain = []
-    while target != existing and target:
-        chain.append(target)
-        target = os.path.dirname(target)
-    return chain[::-1]
+    with contextlib.suppress(OSError):
+        os.rmdir(made)
 
 
 def add(
