@@ -151,3 +151,5 @@ def test_an_upload_the_queue_cannot_take_is_503_and_its_file_removed(tmp_path: P
             assert set(uploads.iterdir()) == stored
             assert [p.name for p in uploads.iterdir() if p.name.startswith(".")] == []
         assert "Traceback" not in srv.log()
+        # The server's own trouble is in its log too, in one line, not only in the answer.
+        assert "POST /thumbnails answered 503: Cannot reach Redis" in srv.log()

@@ -74,7 +74,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ThumbgenError)
     async def _thumbgen(request: Request, exc: ThumbgenError) -> JSONResponse:
-        return error_response(status_of(exc), str(exc))
+        status = status_of(exc)
+        if status >= 500:
+            # The server's own trouble (output folder, queue): the operator reads
+            # the log, not the client's response.
+            log.warning("%s %s answered %d: %s", request.method, request.url.path, status, exc)
+        return error_response(status, str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
