@@ -66,6 +66,9 @@ _SONAMES = (
     "libjxl.so.0.8",
     "libjxl.so.0.7",
     "libjxl.dylib",
+    # Homebrew's jpeg-xl: not on the loader's default path on macOS.
+    "/opt/homebrew/lib/libjxl.dylib",
+    "/usr/local/lib/libjxl.dylib",
 )
 _INVERT = bytes(range(255, -1, -1))
 #: What libjxl's failure lines look like: "./lib/jxl/decode.cc:2143: missing input".
