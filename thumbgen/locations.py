@@ -83,3 +83,14 @@ def require_path(text: str, what: str) -> str:
     if loc.is_path:
         return text
     raise UsageError(f"Invalid {what} {text!r}: {loc.scheme}:// is not supported here; use a path")
+
+
+def nearest_existing(path: str) -> str:
+    """``path`` or its nearest ancestor that exists: where missing folders would be made."""
+    probe = path
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return probe

@@ -111,7 +111,7 @@ def check_out_dir(out_dir: str) -> None:
                 raise OutputError(f"Cannot write thumbnails to {shown}: {item.reason}")
             break
         return
-    probe = _nearest_existing(out_dir)
+    probe = locations.nearest_existing(out_dir)
     if not os.path.isdir(probe):
         raise UsageError(f"Invalid --out {shown}: {display_path(probe)} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
@@ -121,17 +121,6 @@ def check_out_dir(out_dir: str) -> None:
         )
     if probe != out_dir:
         _try_making(probe, shown)
-
-
-def _nearest_existing(path: str) -> str:
-    """``path`` or its nearest ancestor that exists."""
-    probe = path
-    while not os.path.lexists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    return probe
 
 
 def _try_making(existing: str, shown: str) -> None:

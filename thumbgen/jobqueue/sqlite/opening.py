@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from thumbgen import locations
 from thumbgen.errors import QueueError
 from thumbgen.messages import display_path
 
@@ -104,12 +105,7 @@ def check_location(path: str, *, create: bool, readonly: bool) -> None:
 
 
 def _check_creatable(shown: str, folder: str) -> None:
-    probe = folder
-    while not os.path.lexists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
+    probe = locations.nearest_existing(folder)
     if not os.path.isdir(probe):
         raise QueueError(f"Cannot create queue {shown}: {display_path(probe)} is not a folder")
     if not _writable_folder(probe):
