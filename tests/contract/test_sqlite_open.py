@@ -140,6 +140,28 @@ def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+def _open_and_close(path: str) -> str | None:
+    try:
+        open_queue(path).close()
+    except QueueError as exc:
+        return str(exc)
+    return None
+
+
+def test_processes_creating_one_new_queue_at_once_all_open_it(tmp_path: Path) -> None:
+    # Two workers started together on a new queue file: one read "no schema yet",
+    # the other created it, and the first then found tables without a version
+    # and said "a SQLite database but not a thumbgen queue" (1 round in 25).
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        errors = []
+        for round_ in range(150):
+            path = str(tmp_path / f"queue{round_}.db")
+            errors += [e for e in pool.map(_open_and_close, [path] * 6) if e]
+    assert errors == []
+
+
 def test_a_path_with_a_newline_is_shown_on_one_line(tmp_path: Path) -> None:
     with pytest.raises(QueueError) as caught:
         open_queue(str(tmp_path / "a\nb" / "queue.db"), create=False)

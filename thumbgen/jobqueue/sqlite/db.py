@@ -115,6 +115,8 @@ class SqliteDb:
                 "damaged, or not a thumbgen queue; move it aside to start afresh"
             )
         if version is None and self._file.query(_has_tables):
+            if self._file.query(_schema_version) is not None:
+                return  # made by another process since the first read (two workers starting)
             raise QueueError(f"{shown} is a SQLite database but not a thumbgen queue")
         if version is None and not create:
             raise opening.no_queue(self.path)
