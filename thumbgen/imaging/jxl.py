@@ -44,6 +44,7 @@ _U32 = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
 _PREVIEW_DIV8: _U32 = ((0, 16), (0, 32), (5, 1), (9, 33))
 _PREVIEW: _U32 = ((6, 1), (8, 65), (10, 321), (12, 1345))
 _ENUM: _U32 = ((0, 0), (0, 1), (4, 2), (6, 18))
+_DIMENSION: _U32 = ((9, 1), (13, 1), (18, 1), (30, 1))
 #: ExtraChannelInfo types (ISO/IEC 18181-1; libjxl's JxlExtraChannelType is the same).
 CHANNEL_ALPHA, CHANNEL_BLACK = 0, 4
 _SPOT_COLOUR, _CFA = 2, 5
@@ -67,7 +68,7 @@ class _Bits:
     def dimension(self, small: bool) -> int:
         if small:
             return (self.read(5) + 1) * 8
-        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
+        return self.u32(_DIMENSION)
 
     def u32(self, choices: _U32) -> int:
         bits, offset = choices[self.read(2)]
