@@ -139,8 +139,8 @@ def _measure(table: TimingTable, queue_url: str, server_url: str, jobs: int, run
                     )
             # The failed view groups failures by reason: one pass over every failed job,
             # then kept while the failed jobs stay the same (each call here asks for
-            # another limit, so that none is answered from what was kept).
-            limits = itertools.count(1000, -1)
+            # a longer limit than the last, so that none is answered from what was kept).
+            limits = itertools.count(1)
             table.row(
                 "GET /failures, failed jobs changed (reasons of every one): HTTP",
                 repeat(lambda: _get(http, f"/failures?limit={next(limits)}")(), runs),

@@ -152,3 +152,17 @@ def test_the_dashboards_failure_reasons_follow_every_change_of_the_failed_jobs(
     assert browsing.failure_reasons(queue) == [("broken data", 1), ("too dark", 1)]
     store.clear([State.FAILED])
     assert browsing.failure_reasons(queue) == []
+
+
+def test_the_dashboards_failure_reasons_answer_every_limit_from_one_pass(
+    queue: Queue, tmp_path: Path
+) -> None:
+    store = queue.store
+    store.submit(new_jobs(3), options(tmp_path), batch="b")
+    store.fail(claim(store).id, OWNER, "broken data")
+    store.fail(claim(store).id, OWNER, "too dark")
+    assert browsing.failure_reasons(queue, 1) == [("broken data", 1)]
+    # A longer list than the one kept is made again, whole; a shorter one is cut from it.
+    assert browsing.failure_reasons(queue, 50) == [("broken data", 1), ("too dark", 1)]
+    assert browsing.failure_reasons(queue, 1) == [("broken data", 1)]
+    assert browsing.failure_reasons(queue, 2) == [("broken data", 1), ("too dark", 1)]

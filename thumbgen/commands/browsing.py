@@ -8,6 +8,7 @@ so retrying a million failures never holds them all in memory.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -87,25 +88,37 @@ def failure_reasons(queue: Queue, limit: int = 50) -> list[tuple[str, int]]:
 
     Grouping reads every failed job (a second at 40,000 failures on Redis),
     and an open dashboard and a metrics scraper ask for it every few seconds.
-    So the last answer is kept, per queue and limit, for as long as the
-    failed jobs are the same ones: a job can join them only by failing, which
-    raises the failed totals (never lowered), and leave them only by a retry,
-    a clear or a new ``add``, which lowers the failed count. Either changes
-    the key, in the same step as the change.
+    So the last answer is kept per open queue for as long as the failed jobs are
+    the same ones: a job can join them only by failing, which raises the
+    failed totals (never lowered), and leave them only by a retry, a clear or
+    a new ``add``, which lowers the failed count. Either changes the key, in
+    the same step as the change. It is kept at the longest limit asked for,
+    so the dashboard (20), the API (50) and a scrape (1,000) share one pass.
     """
     store = queue.store
     totals = store.totals()
     key = (store.counts().failed, sum(n for k, n in totals.items() if k.startswith("failed")))
-    cached = _REASONS.get((queue.location, limit))
-    if cached is not None and cached[0] == key:
-        return list(cached[1])
-    reasons = store.failure_reasons(limit)
-    _REASONS[(queue.location, limit)] = (key, reasons)
-    return list(reasons)
+    cached = _REASONS.get(queue)
+    if cached is not None and cached.key == key and cached.limit >= limit:
+        return cached.reasons[:limit]
+    longest = max(limit, cached.limit if cached is not None else 0)
+    reasons = store.failure_reasons(longest)
+    _REASONS[queue] = _Reasons(key, longest, reasons)
+    return reasons[:limit]
 
 
-#: :func:`failure_reasons`' last answer per (queue location, limit), with its key.
-_REASONS: dict[tuple[str, int], tuple[tuple[int, int], list[tuple[str, int]]]] = {}
+@dataclasses.dataclass(frozen=True)
+class _Reasons:
+    """:func:`failure_reasons`' last answer for one queue: its key, its limit, the ranking."""
+
+    key: tuple[int, int]
+    limit: int
+    reasons: list[tuple[str, int]]
+
+
+#: Per open queue, not per location: a queue started afresh where another was
+#: (a repair, a test's emptied Redis) may come to the same key.
+_REASONS: weakref.WeakKeyDictionary[Queue, _Reasons] = weakref.WeakKeyDictionary()
 
 
 def retry_reason(queue: Queue, reason: str | None = None) -> int:
