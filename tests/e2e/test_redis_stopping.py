@@ -13,36 +13,16 @@ import os
 import signal
 from pathlib import Path
 
-from support.procs import background, run_thumbgen, status_json, wait_until, worker
+from support.procs import (
+    background,
+    descendants,
+    run_thumbgen,
+    running,
+    status_json,
+    wait_until,
+    worker,
+)
 from support.redis_server import redis_env, redis_server, tiny_jpegs
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie nobody reaped yet is not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def test_a_worker_waiting_out_an_outage_stops_at_the_first_ctrl_c(tmp_path: Path) -> None:
@@ -73,11 +53,11 @@ def test_the_workers_of_a_killed_watch_end_while_redis_is_down(tmp_path: Path) -
         args = ("watch", str(inbox), "-o", str(tmp_path / "out"), "-w", "2")
         with background(*args, env=env, log=log) as watch:
             assert wait_until(lambda: status_json(env)["workers"] == 2, 30), log.read_text()
-            tree = _descendants(watch.pid)
+            tree = descendants(watch.pid)
             assert len(tree) >= 3  # the worker group: its main process and two workers
             server.stop()
             os.kill(watch.pid, signal.SIGKILL)
             watch.wait(10)
-            assert wait_until(lambda: not any(_running(p) for p in tree), 60), [
-                p for p in tree if _running(p)
+            assert wait_until(lambda: not any(running(p) for p in tree), 60), [
+                p for p in tree if running(p)
             ]

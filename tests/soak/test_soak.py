@@ -33,6 +33,7 @@ from support.formatgen import avif_claiming
 from support.fuzzing import dimension_fields, png_bomb, put_field, seeds, slow_progressive_jpeg
 from support.imagegen import huge_header_png, text_as_jpg, truncated_jpeg, write_jpegs
 from support.procs import (
+    process_table,
     queue_counts,
     queue_jobs,
     queue_locked,
@@ -118,14 +119,10 @@ class Service:
 
     def children(self) -> list[int]:
         assert self.proc is not None
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                    if int(stat[1]) == self.proc.pid and stat[0] != "Z":
-                        found.append(int(entry))
-        return found
+        parent = self.proc.pid
+        return [
+            pid for pid, (state, ppid) in process_table().items() if ppid == parent and state != "Z"
+        ]
 
     def kill_group(self) -> None:
         assert self.proc is not None

@@ -101,6 +101,40 @@ def status_json(env: dict[str, str], *extra: str) -> dict[str, Any]:
     return data
 
 
+def process_table() -> dict[int, tuple[str, int]]:
+    """Every process now: pid -> (state letter, parent pid), from /proc/PID/stat."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            table[int(entry)] = (fields[0], int(fields[1]))
+    return table
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie nobody reaped yet is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, zombies included."""
+    children: dict[int, list[int]] = {}
+    for child, (_, parent) in process_table().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
 def processes_using(queue_path: str) -> list[int]:
     """PIDs of live processes whose command line names ``queue_path`` (watchers, workers)."""
     found = []
