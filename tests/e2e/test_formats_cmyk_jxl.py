@@ -11,7 +11,6 @@ no reference here: before 0.12 it drops the black channel too (libjxl #4301).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from support import iccgen, imagegen, jxlgen
+from support.needs import missing
 from support.procs import run_thumbgen
 from support.thumbs import UPRIGHT, load, mean_difference, one, opts
 
@@ -34,16 +34,10 @@ SIZE = (120, 80)
 BLACK_BAR = (10, 20, 110, 34)
 
 
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(autouse=True)
 def _needs_libjxl() -> None:
     if not jxlgen.available():
-        _skip_or_fail("no system libjxl (apt-get install -y libjxl-tools, as .ci/run does)")
+        missing("no system libjxl (apt-get install -y libjxl-tools, as .ci/run does)")
 
 
 def inks() -> Image.Image:
@@ -60,7 +54,7 @@ def inks() -> Image.Image:
 
 def vips_reference(cmyk: Image.Image, icc: bytes, tmp_path: Path, intent: str) -> Image.Image:
     if shutil.which("vips") is None:
-        _skip_or_fail("vips is missing (apt-get install -y libvips-tools, as .ci/run does)")
+        missing("vips is missing (apt-get install -y libvips-tools, as .ci/run does)")
     tiff = tmp_path / "same-inks.tif"
     cmyk.save(tiff, icc_profile=icc)
     out = tmp_path / "vips.png"

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from support.imagegen import write_jpegs
+from support.needs import missing
 from support.procs import run_thumbgen, status_json, wait_until
 from support.redis_server import redis_env, redis_server
 from support.server import ServeProcess, served
@@ -36,10 +37,7 @@ PATIENCE_MS = 30_000
 def browser() -> Iterator[Browser]:
     """One headless chromium for the module (each test gets its own context)."""
     if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)")
     expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

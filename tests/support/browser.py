@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from PIL import Image
+
+from .needs import missing
 
 CHROMIUM = "/usr/bin/chromium"
 _MEDIA = {
@@ -70,10 +71,7 @@ class Reference:
 def chromium() -> Iterator[Reference]:
     """A headless chromium for reference renders; skips (fails in CI) when it is missing."""
     if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"{CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
