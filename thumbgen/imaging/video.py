@@ -76,10 +76,7 @@ class VideoInfo:
 
 def decode_video(f: BinaryIO, shown: str, options: Options) -> Stored:
     """The poster frame of the video open as ``f``, scaled to about twice the largest output."""
-    av = _av(shown)
-    with _errors(shown), _open(av, f) as container:
-        stream = _video_stream(container, shown)
-        info = _info(container, stream)
+    with _opened(f, shown) as (container, stream, info):
         check_pixels(info.display, shown, options.max_pixels)
         image, orientation, _ = _poster(container, stream, info, options, shown)
     return Stored(image, info.display, orientation, {"video": recorded(info, orientation)})
@@ -100,10 +97,9 @@ def recorded(info: VideoInfo, orientation: int = 1) -> dict[str, Any]:
 
 def probe(f: BinaryIO, shown: str) -> VideoInfo:
     """The header of the video open as ``f`` (no frame decoded); ``f`` is left at its start."""
-    av = _av(shown)
     try:
-        with _errors(shown), _open(av, f) as container:
-            return _info(container, _video_stream(container, shown))
+        with _opened(f, shown) as (_, _, info):
+            return info
     finally:
         f.seek(0)
 
@@ -129,6 +125,15 @@ def _av(shown: str) -> Any:
         raise UnsupportedImage(f"Cannot read {shown}: {formats.missing(fmt)}") from None
     av.logging.set_level(None)  # FFmpeg's own console messages: the error says it once
     return av
+
+
+@contextlib.contextmanager
+def _opened(f: BinaryIO, shown: str) -> Iterator[tuple[Any, Any, VideoInfo]]:
+    """The container open as ``f``, its video stream and header; any failure in one line."""
+    av = _av(shown)
+    with _errors(shown), _open(av, f) as container:
+        stream = _video_stream(container, shown)
+        yield container, stream, _info(container, stream)
 
 
 def _open(av: Any, f: BinaryIO) -> Any:
@@ -241,10 +246,7 @@ def preview(
     size, and swscale scales them to it straight from YUV (else to the
     poster's size): scaling each frame once costs half of scaling it twice.
     """
-    av = _av(shown)
-    with _errors(shown), _open(av, f) as container:
-        stream = _video_stream(container, shown)
-        info = _info(container, stream)
+    with _opened(f, shown) as (container, stream, info):
         check_pixels(info.display, shown, options.max_pixels)
         first, orientation, start = _poster(container, stream, info, options, shown)
         stream.codec_context.skip_frame = "DEFAULT"
